@@ -1,0 +1,49 @@
+# Set-up, tests and the demo.  `make test` and `make demo` each run the
+# idempotent `make install` first, so either works alone on a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+NATIVE_PREFIX := $(CURDIR)/scl/_native
+FFI_INPUTS := $(wildcard native/src/*.c native/src/*.h native/include/*.h) native/build_ffi.py
+
+.PHONY: install system native test test-c test-py demo clean
+
+install: system $(VENV)/.deps native
+
+# Debian packages (as root), then bcc made importable from the venv.
+system:
+	@scripts/install-system.sh
+	@if [ -x scripts/setup-bpf.sh ]; then scripts/setup-bpf.sh; fi
+
+$(VENV)/.deps: pyproject.toml setup.py
+	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip setuptools wheel 'cffi>=1.16'
+	$(VPY) -m pip install -q --no-build-isolation -e '.[test]'
+	@touch $@
+
+# libscl.so, libscl-preload.so, scl.h and scl.pc for C programs, then the
+# cffi extension the Python package uses.
+native: $(VENV)/.deps scl/.ffi-built
+	@$(MAKE) -s -C native install PREFIX=$(NATIVE_PREFIX)
+
+scl/.ffi-built: $(FFI_INPUTS) $(VENV)/.deps
+	$(VPY) setup.py -q build_ext --inplace
+	@touch $@
+
+test: install
+	$(MAKE) test-c
+	$(MAKE) test-py
+
+test-c:
+	@$(MAKE) -s -C native test
+
+test-py:
+	$(VPY) -m pytest -q tests
+
+demo: install
+	$(VPY) -m experiments.demo
+
+clean:
+	@$(MAKE) -s -C native clean
+	rm -rf build scl/_native scl/.ffi-built scl/_ffi*.so scl/_ffi.c *.egg-info

@@ -1,0 +1,14 @@
+"""The `sfs` command."""
+from sharekit.cli import dispatch
+
+COMMANDS = {
+    "replay": ("sfs.replay_cli", "replay a trace under a policy (sfs, cfs, fifo, srtf-oracle)"),
+    "bench": ("sfs.bench", "cfs vs sfs vs the SRTF oracle at several loads (--http: against sfs serve)"),
+    "serve": ("sfs.faas.serve_cli", "FaaS host: HTTP gateway running functions in sandboxes under SFS"),
+    "load": ("sfs.faas.load_cli", "open-loop HTTP load generator driven by a trace"),
+    "trace": ("sfs.trace", "eBPF: run-queue latency, preemptions and FIFO vs CFS time per process"),
+}
+
+
+def main(argv=None) -> int:
+    return dispatch("sfs", "SFS: a user-space function scheduler approximating SRTF.", COMMANDS, argv)

@@ -1,0 +1,1 @@
+"""Pieces every layer of the kit shares: command dispatch, paths, cgroups."""
