@@ -7,14 +7,17 @@ VPY := $(VENV)/bin/python
 NATIVE_PREFIX := $(CURDIR)/scl/_native
 FFI_INPUTS := $(wildcard native/src/*.c native/src/*.h native/include/*.h) native/build_ffi.py
 
-.PHONY: install system native test test-c test-py demo clean
+.PHONY: install system bpf native test test-c test-py demo clean
 
-install: system $(VENV)/.deps native
+install: system $(VENV)/.deps bpf native
 
-# Debian packages (as root), then bcc made importable from the venv.
+# Debian packages (as root).
 system:
 	@scripts/install-system.sh
-	@if [ -x scripts/setup-bpf.sh ]; then scripts/setup-bpf.sh; fi
+
+# tracefs, kernel headers for bcc, and bcc made importable from the venv.
+bpf: $(VENV)/.deps
+	@if [ -x scripts/setup-bpf.sh ]; then scripts/setup-bpf.sh $(VENV); fi
 
 $(VENV)/.deps: pyproject.toml setup.py
 	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
