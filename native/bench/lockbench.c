@@ -1,0 +1,473 @@
+/*
+ * lockbench - the scheduler-subversion experiments for one lock and one
+ * scenario per run, result as one JSON object on stdout.
+ *
+ *   lockbench --lock mutex|spin|ticket|uscl --scenario a|b|c|d|e|f
+ *             [--duration S] [--slice-us N]
+ *
+ * Built twice by `scl bench`: without WITH_SCL it is a plain pthread program
+ * (mutex, spin, ticket), which is also the binary run under
+ * LD_PRELOAD=libscl-preload.so; with -DWITH_SCL it links libscl and adds the
+ * `uscl` lock.
+ *
+ * Each worker loops { lock; critical section; unlock } with nothing outside
+ * the critical section, so whichever lock policy decides who holds the lock
+ * also decides who gets the CPU.  The critical section is a busy loop whose
+ * iteration count is calibrated against CLOCK_MONOTONIC at start-up: a fixed
+ * amount of work, as in a real program, so preemption inside it shows up as
+ * longer hold time instead of being hidden.
+ *
+ * The driver (scl/bench.py) computes every metric from the raw per-thread
+ * numbers printed here; this program only measures.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef WITH_SCL
+#include "scl.h"
+#endif
+
+#define MAX_THREADS 8
+
+/* ------------------------------------------------------------------ */
+/* Scenarios                                                           */
+/* ------------------------------------------------------------------ */
+
+struct worker_spec {
+    uint32_t cs_ns;     /* critical-section length; 0 = tiny (one increment) */
+    int nice;
+    int cpu_slot;       /* index into the usable CPUs; -1 = not pinned */
+    double exit_frac;   /* leave after this fraction of the run; 0 = stay */
+};
+
+struct scenario {
+    char name;
+    const char *what;
+    int nthreads;
+    int latency_only;   /* (e): one thread, report ns per lock+unlock */
+    struct worker_spec w[MAX_THREADS];
+};
+
+static const struct scenario scenarios[] = {
+    {'a', "2 threads on 2 CPUs, CS 1us vs 3us", 2, 0,
+     {{1000, 0, 0, 0}, {3000, 0, 1, 0}}},
+    {'b', "4 threads on 2 CPUs, CS 1/1/3/3us", 4, 0,
+     {{1000, 0, 0, 0}, {1000, 0, 1, 0}, {3000, 0, 0, 0}, {3000, 0, 1, 0}}},
+    {'c', "2 threads on 2 CPUs, CS 2us, nice 0 vs 5", 2, 0,
+     {{2000, 0, 0, 0}, {2000, 5, 1, 0}}},
+    {'d', "3 threads on 2 CPUs, CS 2us, one exits at half time", 3, 0,
+     {{2000, 0, 0, 0}, {2000, 0, 1, 0}, {2000, 0, 0, 0.5}}},
+    {'e', "uncontended lock+unlock latency, 1 thread", 1, 1,
+     {{0, 0, 0, 0}}},
+    {'f', "contended throughput, 2 threads on 2 CPUs, tiny CS", 2, 0,
+     {{0, 0, 0, 0}, {0, 0, 1, 0}}},
+};
+
+/* ------------------------------------------------------------------ */
+/* Locks under test                                                    */
+/* ------------------------------------------------------------------ */
+
+/* FIFO ticket lock.  Waiters spin on `serving`; after a bounded number of
+ * spins they yield, because with more threads than CPUs a pure spinner can
+ * burn its whole time slice while the ticket holder is preempted. */
+struct ticket_lock {
+    _Alignas(64) atomic_uint next;
+    _Alignas(64) atomic_uint serving;
+};
+
+static void ticket_lock(struct ticket_lock *t)
+{
+    unsigned my = atomic_fetch_add_explicit(&t->next, 1, memory_order_relaxed);
+    unsigned spins = 0;
+    while (atomic_load_explicit(&t->serving, memory_order_acquire) != my) {
+        __builtin_ia32_pause();
+        if (++spins == 4096) {
+            spins = 0;
+            sched_yield();
+        }
+    }
+}
+
+static void ticket_unlock(struct ticket_lock *t)
+{
+    /* Only the holder writes `serving`, so a plain increment is race-free;
+     * the release store publishes the critical section to the next owner. */
+    unsigned s = atomic_load_explicit(&t->serving, memory_order_relaxed);
+    atomic_store_explicit(&t->serving, s + 1, memory_order_release);
+}
+
+enum lock_kind { LOCK_MUTEX, LOCK_SPIN, LOCK_TICKET, LOCK_USCL };
+
+static enum lock_kind kind;
+static pthread_mutex_t the_mutex;
+static pthread_spinlock_t the_spin;
+static struct ticket_lock the_ticket;
+#ifdef WITH_SCL
+static scl_mutex_t the_uscl;
+#endif
+
+static inline void do_lock(void)
+{
+    switch (kind) {
+    case LOCK_MUTEX: pthread_mutex_lock(&the_mutex); break;
+    case LOCK_SPIN: pthread_spin_lock(&the_spin); break;
+    case LOCK_TICKET: ticket_lock(&the_ticket); break;
+#ifdef WITH_SCL
+    case LOCK_USCL: scl_mutex_lock(&the_uscl); break;
+#else
+    case LOCK_USCL: abort();
+#endif
+    }
+}
+
+static inline void do_unlock(void)
+{
+    switch (kind) {
+    case LOCK_MUTEX: pthread_mutex_unlock(&the_mutex); break;
+    case LOCK_SPIN: pthread_spin_unlock(&the_spin); break;
+    case LOCK_TICKET: ticket_unlock(&the_ticket); break;
+#ifdef WITH_SCL
+    case LOCK_USCL: scl_mutex_unlock(&the_uscl); break;
+#else
+    case LOCK_USCL: abort();
+#endif
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Time and work                                                       */
+/* ------------------------------------------------------------------ */
+
+static inline uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static inline void spin_work(uint64_t iters)
+{
+    for (uint64_t i = 0; i < iters; i++)
+        __asm__ volatile("" ::: "memory");
+}
+
+/* Iterations of spin_work per microsecond.  The fastest of several trials
+ * is the one least disturbed by preemption on a busy machine. */
+static double calibrate_iters_per_us(void)
+{
+    const uint64_t iters = 2000000;
+    double best_ns = 1e30;
+    for (int trial = 0; trial < 7; trial++) {
+        uint64_t t0 = now_ns();
+        spin_work(iters);
+        double ns = (double)(now_ns() - t0);
+        if (ns > 0 && ns < best_ns)
+            best_ns = ns;
+    }
+    return iters * 1000.0 / best_ns;
+}
+
+/* ------------------------------------------------------------------ */
+/* Workers                                                             */
+/* ------------------------------------------------------------------ */
+
+struct worker {
+    const struct worker_spec *spec;
+    int cpu;                    /* pinned CPU, -1 when not pinned */
+    pid_t tid;
+    uint64_t cs_iters;
+    uint64_t acquisitions;
+    uint64_t hold_ns, hold_before_ns, hold_after_ns;
+    uint64_t cpu_ns, runq_ns;   /* from schedstat, over the run */
+    uint64_t latency_iters, latency_ns;
+    uint64_t exited_at_ns;      /* 0 = stayed to the end */
+    int setup_error;            /* errno from pinning / nice */
+};
+
+static struct worker workers[MAX_THREADS];
+static pthread_barrier_t start_barrier;
+static atomic_int stop;
+static uint64_t t_start, t_mid, duration_ns;
+static int latency_mode;
+static volatile int cs_owner = -1;       /* mutual-exclusion check */
+static atomic_ulong exclusion_violations;
+static volatile uint64_t shared_counter; /* written only under the lock */
+
+static void read_schedstat(pid_t tid, uint64_t *cpu, uint64_t *runq)
+{
+    char path[64];
+    unsigned long long a = 0, b = 0;
+    snprintf(path, sizeof path, "/proc/self/task/%d/schedstat", (int)tid);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (fscanf(f, "%llu %llu", &a, &b) != 2)
+            a = b = 0;
+        fclose(f);
+    }
+    *cpu = a;
+    *runq = b;
+}
+
+static void run_latency(struct worker *w)
+{
+    const uint64_t batch = 100000;
+    uint64_t t0 = now_ns(), iters = 0;
+    while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+        for (uint64_t i = 0; i < batch; i++) {
+            do_lock();
+            shared_counter++;
+            do_unlock();
+        }
+        iters += batch;
+    }
+    w->latency_ns = now_ns() - t0;
+    w->latency_iters = iters;
+    w->acquisitions = iters;
+}
+
+static void run_contended(struct worker *w, int id)
+{
+    uint64_t exit_at = w->spec->exit_frac > 0
+        ? t_start + (uint64_t)(w->spec->exit_frac * duration_ns) : UINT64_MAX;
+    const int timed = w->spec->cs_ns > 0;
+    while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+        do_lock();
+        if (timed) {
+            uint64_t t0 = now_ns();
+            cs_owner = id;
+            spin_work(w->cs_iters);
+            if (cs_owner != id)
+                atomic_fetch_add(&exclusion_violations, 1);
+            uint64_t t1 = now_ns();
+            do_unlock();
+            uint64_t held = t1 - t0;
+            w->hold_ns += held;
+            if (t0 < t_mid)
+                w->hold_before_ns += held;
+            else
+                w->hold_after_ns += held;
+            w->acquisitions++;
+            if (t1 >= exit_at) {
+                w->exited_at_ns = t1 - t_start;
+                break;
+            }
+        } else {
+            /* Throughput: no clock reads inside, just a racy-if-unprotected
+             * increment whose total is checked at the end. */
+            shared_counter++;
+            do_unlock();
+            w->acquisitions++;
+        }
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    int id = (int)(w - workers);
+    w->tid = (pid_t)syscall(SYS_gettid);
+    if (w->cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(w->cpu, &set);
+        if (sched_setaffinity(0, sizeof set, &set) != 0)
+            w->setup_error = errno;
+    }
+    if (w->spec->nice != 0 && setpriority(PRIO_PROCESS, w->tid, w->spec->nice) != 0)
+        w->setup_error = errno;
+
+    uint64_t cpu0, runq0, cpu1, runq1;
+    pthread_barrier_wait(&start_barrier);
+    read_schedstat(w->tid, &cpu0, &runq0);
+    if (latency_mode)
+        run_latency(w);
+    else
+        run_contended(w, id);
+    read_schedstat(w->tid, &cpu1, &runq1);
+    w->cpu_ns = cpu1 - cpu0;
+    w->runq_ns = runq1 - runq0;
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Main                                                                */
+/* ------------------------------------------------------------------ */
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: lockbench --lock mutex|spin|ticket"
+#ifdef WITH_SCL
+            "|uscl"
+#endif
+            " --scenario a|b|c|d|e|f [--duration S] [--slice-us N]\n");
+    exit(2);
+}
+
+static int usable_cpus(int *out, int max)
+{
+    cpu_set_t set;
+    int n = 0;
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return 0;
+    for (int c = 0; c < CPU_SETSIZE && n < max; c++)
+        if (CPU_ISSET(c, &set))
+            out[n++] = c;
+    return n;
+}
+
+int main(int argc, char **argv)
+{
+    const char *lock_name = NULL;
+    char scen_name = 0;
+    double duration_s = 2.0;
+    long slice_us = -1;
+
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--lock") && i + 1 < argc)
+            lock_name = argv[++i];
+        else if (!strcmp(argv[i], "--scenario") && i + 1 < argc)
+            scen_name = argv[++i][0];
+        else if (!strcmp(argv[i], "--duration") && i + 1 < argc)
+            duration_s = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--slice-us") && i + 1 < argc)
+            slice_us = atol(argv[++i]);
+        else
+            usage();
+    }
+    if (!lock_name || !scen_name || !(duration_s > 0 && duration_s < 3600))
+        usage();
+
+    if (!strcmp(lock_name, "mutex"))
+        kind = LOCK_MUTEX;
+    else if (!strcmp(lock_name, "spin"))
+        kind = LOCK_SPIN;
+    else if (!strcmp(lock_name, "ticket"))
+        kind = LOCK_TICKET;
+#ifdef WITH_SCL
+    else if (!strcmp(lock_name, "uscl"))
+        kind = LOCK_USCL;
+#endif
+    else {
+        fprintf(stderr, "lockbench: unknown lock '%s'\n", lock_name);
+        usage();
+    }
+
+    const struct scenario *sc = NULL;
+    for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++)
+        if (scenarios[i].name == scen_name)
+            sc = &scenarios[i];
+    if (!sc) {
+        fprintf(stderr, "lockbench: unknown scenario '%c'\n", scen_name);
+        usage();
+    }
+
+    int rc = 0;
+    pthread_mutex_init(&the_mutex, NULL);
+    pthread_spin_init(&the_spin, PTHREAD_PROCESS_PRIVATE);
+#ifdef WITH_SCL
+    scl_mutexattr_t attr;
+    scl_mutexattr_init(&attr);
+    if (slice_us >= 0)
+        attr.slice_ns = (uint64_t)slice_us * 1000u;
+    rc = scl_mutex_init(&the_uscl, &attr);
+    if (rc != 0) {
+        fprintf(stderr, "lockbench: scl_mutex_init: %s\n", strerror(rc));
+        return 1;
+    }
+#else
+    (void)slice_us;     /* only the u-SCL lock has slices */
+#endif
+
+    int cpus[MAX_THREADS];
+    int ncpus = usable_cpus(cpus, 2);
+    double iters_per_us = calibrate_iters_per_us();
+
+    duration_ns = (uint64_t)(duration_s * 1e9);
+    latency_mode = sc->latency_only;
+    pthread_barrier_init(&start_barrier, NULL, (unsigned)sc->nthreads + 1);
+    pthread_t th[MAX_THREADS];
+    for (int i = 0; i < sc->nthreads; i++) {
+        struct worker *w = &workers[i];
+        w->spec = &sc->w[i];
+        w->cpu = (w->spec->cpu_slot >= 0 && ncpus > 0) ? cpus[w->spec->cpu_slot % ncpus] : -1;
+        w->cs_iters = (uint64_t)(w->spec->cs_ns / 1000.0 * iters_per_us + 0.5);
+        if (pthread_create(&th[i], NULL, worker_main, w) != 0) {
+            perror("lockbench: pthread_create");
+            return 1;
+        }
+    }
+    t_start = now_ns();
+    t_mid = t_start + duration_ns / 2;
+    pthread_barrier_wait(&start_barrier);
+
+    struct timespec nap = {(time_t)(duration_ns / 1000000000ull),
+                           (long)(duration_ns % 1000000000ull)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, 0, &nap, &nap) == EINTR)
+        ;
+    uint64_t t_end = now_ns();
+    atomic_store(&stop, 1);
+    for (int i = 0; i < sc->nthreads; i++)
+        pthread_join(th[i], NULL);
+
+    uint64_t total_acq = 0;
+    for (int i = 0; i < sc->nthreads; i++)
+        total_acq += workers[i].acquisitions;
+
+    printf("{\"lock\": \"%s\", \"scenario\": \"%c\", \"description\": \"%s\",\n",
+           lock_name, sc->name, sc->what);
+    printf(" \"duration_s\": %.6f, \"wall_ns\": %llu, \"split_ns\": %llu,\n",
+           duration_s, (unsigned long long)(t_end - t_start),
+           (unsigned long long)(t_mid - t_start));
+    printf(" \"iters_per_us\": %.3f, \"cpus\": %d,\n", iters_per_us, ncpus);
+    printf(" \"exclusion_violations\": %lu, \"counter_ok\": %s,\n",
+           (unsigned long)atomic_load(&exclusion_violations),
+           (sc->w[0].cs_ns == 0 ? shared_counter == total_acq : 1) ? "true" : "false");
+    if (sc->latency_only) {
+        struct worker *w = &workers[0];
+        printf(" \"latency_ns\": %.3f,\n",
+               w->latency_iters ? (double)w->latency_ns / (double)w->latency_iters : 0.0);
+    }
+    printf(" \"acquisitions_per_s\": %.1f,\n", total_acq / ((t_end - t_start) / 1e9));
+#ifdef WITH_SCL
+    if (kind == LOCK_USCL) {
+        scl_lock_stats_t st;
+        memset(&st, 0, sizeof st);
+        int n = scl_mutex_stats(&the_uscl, &st, NULL, 0);
+        if (n >= 0)
+            printf(" \"scl_stats\": {\"slices\": %llu, \"jain_opportunity\": %.6f, "
+                   "\"jain_hold\": %.6f, \"hold_ns\": %llu, \"elapsed_ns\": %llu},\n",
+                   (unsigned long long)st.slices, st.jain_opportunity, st.jain_hold,
+                   (unsigned long long)st.hold_ns, (unsigned long long)st.elapsed_ns);
+    }
+#endif
+    printf(" \"threads\": [\n");
+    for (int i = 0; i < sc->nthreads; i++) {
+        struct worker *w = &workers[i];
+        printf("  {\"id\": %d, \"tid\": %d, \"cpu\": %d, \"cs_ns\": %u, \"nice\": %d, "
+               "\"setup_error\": %d, \"acquisitions\": %llu, \"hold_ns\": %llu, "
+               "\"hold_before_ns\": %llu, \"hold_after_ns\": %llu, \"cpu_ns\": %llu, "
+               "\"runqueue_ns\": %llu, \"exited_at_ns\": %llu}%s\n",
+               i, (int)w->tid, w->cpu, w->spec->cs_ns, w->spec->nice, w->setup_error,
+               (unsigned long long)w->acquisitions, (unsigned long long)w->hold_ns,
+               (unsigned long long)w->hold_before_ns, (unsigned long long)w->hold_after_ns,
+               (unsigned long long)w->cpu_ns, (unsigned long long)w->runq_ns,
+               (unsigned long long)w->exited_at_ns, i + 1 < sc->nthreads ? "," : "");
+    }
+    printf(" ]}\n");
+#ifdef WITH_SCL
+    scl_mutex_destroy(&the_uscl);
+#endif
+    return rc;
+}

@@ -1,0 +1,107 @@
+"""Lock subversion benchmark: pthread mutex, a spinlock, a ticket lock and
+u-SCL side by side, plus `preload` (the pthread-mutex harness, unmodified,
+under LD_PRELOAD=libscl-preload.so).
+
+Scenarios (each thread loops lock; busy critical section; unlock):
+  a  2 threads pinned to 2 CPUs, critical sections 1 us vs 3 us
+  b  4 threads on 2 CPUs, 1/1/3/3 us
+  c  2 threads on 2 CPUs, 2 us each, nice 0 vs nice 5 (ideal 0.754 : 0.246)
+  d  3 threads, 2 us, one exits at half time: lock utilisation before/after
+  e  uncontended lock+unlock latency (1 thread)
+  f  contended throughput (2 threads, tiny critical section)
+
+Targets (u-SCL and preload): Jain(hold) >= 0.99 in a, b, c; share error
+<= 0.02 in c; utilisation >= 0.90 in a and after the exit in d; latency
+<= 2x and throughput >= 0.9x the pthread mutex.  Timing numbers depend on
+the machine and its load; this is a benchmark, not a test.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from sharekit.cli import UsageError
+from scl.bench_harness import LOCKS, SCENARIOS, BenchError, Harness
+from scl.bench_metrics import check_targets, metrics
+from scl.bench_report import plot, table
+from scl.paths import NativeBuildMissing
+
+
+def _csv(kind: str, allowed):
+    def parse(text: str) -> list[str]:
+        items = [s.strip() for s in text.split(",") if s.strip()]
+        bad = [s for s in items if s not in allowed]
+        if bad or not items:
+            raise argparse.ArgumentTypeError(
+                f"unknown {kind} {', '.join(bad) or '(none)'}; choose from {', '.join(allowed)}")
+        return list(dict.fromkeys(items))
+    return parse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--duration", type=float, default=2.0, metavar="S",
+                        help="seconds per run (default 2)")
+    parser.add_argument("--scenarios", type=_csv("scenario", SCENARIOS), default=list(SCENARIOS),
+                        help="comma-separated subset of a,b,c,d,e,f (default all)")
+    parser.add_argument("--locks", type=_csv("lock", LOCKS), default=list(LOCKS),
+                        help=f"comma-separated subset of {','.join(LOCKS)} (default all)")
+    parser.add_argument("--slice-us", type=int, default=None,
+                        help="u-SCL slice length in microseconds (default: the library's 2 ms)")
+    parser.add_argument("--out", type=Path, default=Path("results/scl-bench"),
+                        help="directory for results.json and scl-bench.png (default ./results/scl-bench)")
+    parser.add_argument("-j", "--json", action="store_true",
+                        help="print the results as JSON instead of the table")
+    parser.add_argument("--no-plot", action="store_true", help="skip the PNG")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit 1 when a target is missed")
+
+
+def run(args: argparse.Namespace) -> int:
+    if not 0.05 <= args.duration <= 600:
+        raise UsageError(f"--duration must be between 0.05 and 600 s, got {args.duration:g}")
+    if args.slice_us is not None and args.slice_us <= 0:
+        raise UsageError(f"--slice-us must be > 0, got {args.slice_us}")
+    try:
+        harness = Harness.for_locks(args.locks)
+    except (NativeBuildMissing, BenchError) as exc:
+        raise UsageError(str(exc)) from None
+
+    from tqdm import tqdm
+    plan = [(s, lock) for s in args.scenarios for lock in args.locks]
+    rows = []
+    started = time.time()
+    with tqdm(plan, desc="scl bench", unit="run", file=sys.stderr,
+              disable=not sys.stderr.isatty() and args.json) as bar:
+        for scenario, lock in bar:
+            bar.set_postfix_str(f"{scenario}/{lock}")
+            try:
+                raw = harness.run(lock, scenario, args.duration, args.slice_us)
+            except BenchError as exc:
+                print(f"scl bench: {exc}", file=sys.stderr)
+                return 1
+            rows.append({"scenario": scenario, "lock": lock, "raw": raw, "metrics": metrics(raw)})
+
+    for row in rows:
+        mutex = next((r["metrics"] for r in rows
+                      if r["scenario"] == row["scenario"] and r["lock"] == "mutex"), None)
+        row["targets"] = check_targets(row["scenario"], row["lock"], row["metrics"], mutex)
+
+    verdicts = [v["pass"] for r in rows for v in r["targets"] if v["pass"] is not None]
+    report = {
+        "duration_s": args.duration, "scenarios": args.scenarios, "locks": args.locks,
+        "slice_us": args.slice_us, "started": started, "runs": rows,
+        "targets_passed": sum(verdicts), "targets_missed": len(verdicts) - sum(verdicts),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(report, indent=1))
+    png = None if args.no_plot else plot(rows, args.out / "scl-bench.png")
+    if args.json:
+        print(json.dumps(report, indent=1))
+    else:
+        print(table(rows), end="")
+        print(f"targets: {report['targets_passed']} passed, {report['targets_missed']} missed")
+        print(f"results: {args.out / 'results.json'}" + (f", plot: {png}" if png else ""))
+    return 1 if args.strict and report["targets_missed"] else 0

@@ -1,0 +1,80 @@
+"""Per-lock statistics from the C library, as dataclasses."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from scl._lib import ffi, lib
+from scl.errors import check
+
+
+@dataclass(frozen=True)
+class ThreadStats:
+    tid: int
+    weight: float          # last weight the lock used for this thread
+    active: bool           # False once the thread left (exited or idle)
+    acquisitions: int
+    hold_s: float          # time holding the lock
+    wait_s: float          # time blocked in lock calls
+    opportunity_s: float   # hold + time the lock was free or in this thread's slice
+
+
+@dataclass(frozen=True)
+class LockStats:
+    elapsed_s: float       # since init or the last reset_stats
+    hold_s: float          # summed over threads
+    slices: int            # slice hand-overs
+    jain_opportunity: float
+    jain_hold: float
+    threads: list[ThreadStats] = field(default_factory=list)
+
+    @property
+    def utilisation(self) -> float:
+        return self.hold_s / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+
+def _reader(lock):
+    from scl.locks import Mutex, RWLock
+    if isinstance(lock, Mutex):
+        return lib.scl_mutex_stats, "scl_mutex_stats"
+    if isinstance(lock, RWLock):
+        return lib.scl_rwlock_stats, "scl_rwlock_stats"
+    raise TypeError(f"scl.stats needs an scl.Mutex or scl.RWLock, got {type(lock).__name__}")
+
+
+def stats(lock) -> LockStats:
+    """Snapshot of a lock's statistics."""
+    read, name = _reader(lock)
+    cap = 64
+    while True:
+        out = ffi.new("scl_lock_stats_t *")
+        records = ffi.new("scl_thread_stats_t[]", cap)
+        n = read(lock._ptr, out, records, cap)
+        if n < 0:
+            check(n, name)
+        if n <= cap:
+            break
+        cap = n + 16     # threads registered between the calls
+    threads = [ThreadStats(tid=int(r.tid), weight=float(r.weight), active=bool(r.active),
+                           acquisitions=int(r.acquisitions), hold_s=r.hold_ns / 1e9,
+                           wait_s=r.wait_ns / 1e9, opportunity_s=r.opportunity_ns / 1e9)
+               for r in records[0:n]]
+    return LockStats(elapsed_s=out.elapsed_ns / 1e9, hold_s=out.hold_ns / 1e9,
+                     slices=int(out.slices), jain_opportunity=float(out.jain_opportunity),
+                     jain_hold=float(out.jain_hold), threads=threads)
+
+
+def reset_stats(lock) -> None:
+    """Zero a mutex's statistics (elapsed time restarts now)."""
+    from scl.locks import Mutex
+    if not isinstance(lock, Mutex):
+        raise TypeError("scl.reset_stats supports scl.Mutex only (the C API has no RW-SCL reset)")
+    check(lib.scl_mutex_stats_reset(lock._ptr), "scl_mutex_stats_reset")
+
+
+def jain_weighted(values, weights) -> float:
+    """Weighted Jain index of values[i] / weights[i], computed by the C library."""
+    values, weights = list(map(float, values)), list(map(float, weights))
+    if len(values) != len(weights):
+        raise ValueError("values and weights differ in length")
+    return float(lib.scl_jain_weighted(ffi.new("double[]", values), ffi.new("double[]", weights),
+                                       len(values)))
