@@ -1,0 +1,316 @@
+"""Cluster model: resources, servers, frameworks, and the array view allocators use.
+
+A `Problem` is immutable once built.  Allocators work on its numpy view:
+`capacity` (servers x resources), `demand` (frameworks x resources),
+`eligible` (frameworks x servers, bool), `weight`, `max_tasks`.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from .errors import (CapacityError, ConstraintError, DemandError, DuplicateNameError,
+                     ProblemError, UnknownResourceError, WeightError)
+
+UNLIMITED = np.iinfo(np.int64).max // 4  # stands for "no cap" in max_tasks arrays
+
+
+@dataclass(frozen=True)
+class Server:
+    name: str
+    capacity: Mapping[str, float]
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """Eligible servers: in `servers` (if given) AND matching every label selector.
+
+    A selector value may be a string or a list of alternatives (any-of)."""
+    servers: tuple[str, ...] | None = None
+    labels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def admits(self, server: Server) -> bool:
+        if self.servers is not None and server.name not in self.servers:
+            return False
+        return all(server.labels.get(k) in allowed for k, allowed in self.labels.items())
+
+    @property
+    def empty(self) -> bool:
+        return self.servers is None and not self.labels
+
+
+@dataclass(frozen=True)
+class Framework:
+    name: str
+    demand: Mapping[str, float]
+    weight: float = 1.0
+    max_tasks: int | None = None
+    constraints: Constraints = field(default_factory=Constraints)
+
+
+def _number(value: Any, where: str, exc: type[ProblemError]) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise exc(f"{where}: expected a finite number, got {value!r}")
+    return float(value)
+
+
+class Problem:
+    """Validated servers and frameworks plus their array view."""
+
+    def __init__(self, servers: Iterable[Server], frameworks: Iterable[Framework],
+                 units: Mapping[str, str] | None = None):
+        self.servers = list(servers)
+        self.frameworks = list(frameworks)
+        self.units = dict(units or {})
+        self._check_names()
+        self.resources = self._collect_resources()
+        r_index = {r: k for k, r in enumerate(self.resources)}
+        self.capacity = np.zeros((len(self.servers), len(self.resources)))
+        for i, s in enumerate(self.servers):
+            for r, v in s.capacity.items():
+                self.capacity[i, r_index[r]] = v
+        self.demand = np.zeros((len(self.frameworks), len(self.resources)))
+        for n, f in enumerate(self.frameworks):
+            for r, v in f.demand.items():
+                if r not in r_index:
+                    raise UnknownResourceError(
+                        f"framework {f.name!r}: unknown resource {r!r} (servers declare {', '.join(self.resources)})")
+                self.demand[n, r_index[r]] = v
+        self.weight = np.array([f.weight for f in self.frameworks], dtype=float)
+        self.max_tasks = np.array([UNLIMITED if f.max_tasks is None else f.max_tasks
+                                   for f in self.frameworks], dtype=np.int64)
+        self.eligible = self._eligibility()
+        self.total = self.capacity.sum(axis=0)
+        self._check_fit()
+
+    # -- validation -------------------------------------------------------------
+    def _check_names(self) -> None:
+        for kind, items in (("server", self.servers), ("framework", self.frameworks)):
+            seen: set[str] = set()
+            for it in items:
+                if not isinstance(it.name, str) or not it.name:
+                    raise ProblemError(f"{kind} name must be a non-empty string, got {it.name!r}")
+                if it.name in seen:
+                    raise DuplicateNameError(f"duplicate {kind} name {it.name!r}")
+                seen.add(it.name)
+        if not self.servers:
+            raise ProblemError("problem has no servers")
+        if not self.frameworks:
+            raise ProblemError("problem has no frameworks")
+
+    def _collect_resources(self) -> list[str]:
+        resources: list[str] = []
+        for s in self.servers:
+            if not s.capacity:
+                raise CapacityError(f"server {s.name!r}: empty capacity")
+            for r, v in s.capacity.items():
+                v = _number(v, f"server {s.name!r} capacity {r!r}", CapacityError)
+                if v < 0:
+                    raise CapacityError(f"server {s.name!r}: negative capacity {v:g} for {r!r}")
+                if r not in resources:
+                    resources.append(r)
+            if all(float(v) == 0 for v in s.capacity.values()):
+                raise CapacityError(f"server {s.name!r}: every capacity is zero")
+        for r in resources:
+            if sum(float(s.capacity.get(r, 0)) for s in self.servers) <= 0:
+                raise CapacityError(f"resource {r!r}: zero total capacity over all servers")
+        for f in self.frameworks:
+            for r, v in f.demand.items():
+                v = _number(v, f"framework {f.name!r} demand {r!r}", DemandError)
+                if v < 0:
+                    raise DemandError(f"framework {f.name!r}: negative demand {v:g} for {r!r}")
+            if not f.demand or all(float(v) == 0 for v in f.demand.values()):
+                raise DemandError(f"framework {f.name!r}: demand must be positive in at least one resource")
+            w = _number(f.weight, f"framework {f.name!r} weight", WeightError)
+            if w <= 0:
+                raise WeightError(f"framework {f.name!r}: weight must be > 0, got {w:g}")
+            if f.max_tasks is not None and (isinstance(f.max_tasks, bool) or not isinstance(f.max_tasks, int)
+                                            or f.max_tasks < 0):
+                raise WeightError(f"framework {f.name!r}: max_tasks must be a non-negative integer or null, "
+                                  f"got {f.max_tasks!r}")
+        return resources
+
+    def _eligibility(self) -> np.ndarray:
+        names = {s.name for s in self.servers}
+        elig = np.ones((len(self.frameworks), len(self.servers)), dtype=bool)
+        for n, f in enumerate(self.frameworks):
+            c = f.constraints
+            if c.empty:
+                continue
+            if c.servers is not None:
+                unknown = [s for s in c.servers if s not in names]
+                if unknown:
+                    raise ConstraintError(f"framework {f.name!r}: constraint names unknown server(s) "
+                                          f"{', '.join(map(repr, unknown))}")
+            elig[n] = [c.admits(s) for s in self.servers]
+            if not elig[n].any():
+                raise ConstraintError(f"framework {f.name!r}: placement constraint selects no server")
+        return elig
+
+    def _check_fit(self) -> None:
+        fits = self.fit_counts(self.capacity)
+        for n, f in enumerate(self.frameworks):
+            if not fits[n].any():
+                raise DemandError(f"framework {f.name!r}: demand {dict(f.demand)} fits no eligible server")
+
+    # -- array helpers ----------------------------------------------------------
+    def fit_counts(self, free: np.ndarray, frameworks: np.ndarray | slice | None = None,
+                   servers: np.ndarray | slice | None = None) -> np.ndarray:
+        """gamma[n, i] = tasks of n that fit in free[i] (0 where ineligible).
+
+        Works in framework chunks so a 1,000 x 10,000 x 4 problem never builds
+        a dense 3-D temporary bigger than a few tens of MB."""
+        fidx = np.arange(self.n_frameworks)[frameworks if frameworks is not None else slice(None)]
+        fidx = np.atleast_1d(fidx)
+        fr = free if servers is None else free[servers]
+        elig = self.eligible[fidx] if servers is None else self.eligible[fidx][:, servers]
+        out = np.zeros((len(fidx), fr.shape[0]), dtype=np.int64)
+        chunk = max(1, 2_000_000 // max(1, fr.shape[0] * fr.shape[1]))
+        for a in range(0, len(fidx), chunk):
+            d = self.demand[fidx[a:a + chunk]]
+            g = np.full((d.shape[0], fr.shape[0]), np.inf)
+            for r in range(d.shape[1]):
+                need = d[:, r]
+                pos = need > 0
+                if pos.any():
+                    g[pos] = np.minimum(g[pos], fr[None, :, r] / need[pos, None])
+            g = np.floor(np.maximum(g, 0) + 1e-9)
+            out[a:a + chunk] = np.where(np.isfinite(g), g, 0)
+        return np.where(elig, out, 0)
+
+    @property
+    def n_frameworks(self) -> int:
+        return len(self.frameworks)
+
+    @property
+    def n_servers(self) -> int:
+        return len(self.servers)
+
+    def describe(self) -> str:
+        return (f"{len(self.servers)} servers, {len(self.frameworks)} frameworks, "
+                f"resources {', '.join(self.resources)}")
+
+    def to_dict(self) -> dict:
+        out_s = [{"name": s.name, "capacity": dict(s.capacity), **({"labels": dict(s.labels)} if s.labels else {})}
+                 for s in self.servers]
+        out_f = []
+        for f in self.frameworks:
+            d: dict[str, Any] = {"name": f.name, "weight": f.weight, "demand": dict(f.demand),
+                                 "max_tasks": f.max_tasks}
+            c = f.constraints
+            if not c.empty:
+                d["constraints"] = {}
+                if c.servers is not None:
+                    d["constraints"]["servers"] = list(c.servers)
+                if c.labels:
+                    d["constraints"]["labels"] = {k: list(v) for k, v in c.labels.items()}
+            out_f.append(d)
+        return {"servers": out_s, "frameworks": out_f}
+
+
+# -- parsing ------------------------------------------------------------------------
+def _labels(value: Any, where: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ProblemError(f"{where}: labels must be a mapping, got {type(value).__name__}")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def _constraints(value: Any, where: str) -> Constraints:
+    if value is None:
+        return Constraints()
+    if not isinstance(value, Mapping):
+        raise ConstraintError(f"{where}: constraints must be a mapping")
+    extra = set(value) - {"servers", "labels"}
+    if extra:
+        raise ConstraintError(f"{where}: unknown constraint key(s) {', '.join(sorted(extra))}")
+    servers = value.get("servers")
+    if servers is not None:
+        if isinstance(servers, str) or not isinstance(servers, (list, tuple)):
+            raise ConstraintError(f"{where}: constraints.servers must be a list of server names")
+        servers = tuple(str(s) for s in servers)
+    labels: dict[str, tuple[str, ...]] = {}
+    for k, v in (value.get("labels") or {}).items():
+        alts = tuple(str(a) for a in v) if isinstance(v, (list, tuple)) else (str(v),)
+        if not alts:
+            raise ConstraintError(f"{where}: label selector {k!r} has no allowed value")
+        labels[str(k)] = alts
+    return Constraints(servers=servers, labels=labels)
+
+
+def _mapping(value: Any, where: str, exc: type[ProblemError]) -> dict[str, float]:
+    if not isinstance(value, Mapping):
+        raise exc(f"{where}: expected a mapping resource -> amount, got {value!r}")
+    return {str(k): _number(v, f"{where} {k!r}", exc) for k, v in value.items()}
+
+
+def problem_from_dict(data: Any, source: str = "problem") -> Problem:
+    if not isinstance(data, Mapping):
+        raise ProblemError(f"{source}: top level must be a mapping with 'servers' and 'frameworks'")
+    extra = set(data) - {"servers", "frameworks", "resources"}
+    if extra:
+        raise ProblemError(f"{source}: unknown top-level key(s) {', '.join(sorted(extra))}")
+    servers, frameworks = [], []
+    for k, s in enumerate(data.get("servers") or []):
+        where = f"{source}: servers[{k}]"
+        if not isinstance(s, Mapping) or "name" not in s or "capacity" not in s:
+            raise ProblemError(f"{where}: needs 'name' and 'capacity'")
+        where = f"{source}: server {s['name']!r}"
+        bad = set(s) - {"name", "capacity", "labels"}
+        if bad:
+            raise ProblemError(f"{where}: unknown key(s) {', '.join(sorted(bad))}")
+        servers.append(Server(str(s["name"]), _mapping(s["capacity"], f"{where} capacity", CapacityError),
+                              _labels(s.get("labels"), where)))
+    for k, f in enumerate(data.get("frameworks") or []):
+        where = f"{source}: frameworks[{k}]"
+        if not isinstance(f, Mapping) or "name" not in f or "demand" not in f:
+            raise ProblemError(f"{where}: needs 'name' and 'demand'")
+        where = f"{source}: framework {f['name']!r}"
+        bad = set(f) - {"name", "demand", "weight", "max_tasks", "constraints"}
+        if bad:
+            raise ProblemError(f"{where}: unknown key(s) {', '.join(sorted(bad))}")
+        weight = f.get("weight", 1)
+        frameworks.append(Framework(str(f["name"]), _mapping(f["demand"], f"{where} demand", DemandError),
+                                    weight if weight is not None else 1, f.get("max_tasks"),
+                                    _constraints(f.get("constraints"), where)))
+    units = data.get("resources") or {}
+    if not isinstance(units, Mapping):
+        raise ProblemError(f"{source}: 'resources' must map resource name -> unit")
+    try:
+        return Problem(servers, frameworks, units)
+    except ProblemError as exc:
+        if str(exc).startswith(source):
+            raise
+        raise type(exc)(f"{source}: {exc}") from None
+
+
+def load_problem(path: str | Path) -> Problem:
+    """Read a problem file (.json, .yaml or .yml)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ProblemError(f"{path}: cannot read: {exc.strerror}") from None
+    if path.suffix.lower() in (".yaml", ".yml"):
+        import yaml
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" line {mark.line + 1}" if mark is not None else ""
+            raise ProblemError(f"{path}:{where} invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    elif path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ProblemError(f"{path}: line {exc.lineno}: invalid JSON: {exc.msg}") from None
+    else:
+        raise ProblemError(f"{path}: unknown problem file type (use .json, .yaml or .yml)")
+    return problem_from_dict(data, str(path))
