@@ -1,0 +1,26 @@
+"""Naive recursive Fibonacci: pure interpreter work, the SFS paper's workload."""
+TENANT = "alice"
+DESCRIPTION = "recursive fib(n)"
+SIZES = {"small": 20, "medium": 25, "large": 31}
+
+
+def _fib(n: int) -> int:
+    return n if n < 2 else _fib(n - 1) + _fib(n - 2)
+
+
+def handler(event):
+    n = int(event["n"])
+    if not 0 <= n <= 40:
+        raise ValueError(f"n={n} out of range 0..40")
+    return {"n": n, "fib": _fib(n)}
+
+
+def make_event(size="small", seed=0):
+    return {"n": SIZES[size]}
+
+
+def check(event, result):
+    a, b = 0, 1
+    for _ in range(event["n"]):
+        a, b = b, a + b
+    return result == {"n": event["n"], "fib": a}
