@@ -1,0 +1,81 @@
+"""The adaptive FILTER slice T.
+
+Two rules, both over a sliding window and in float seconds (no whole-ms
+truncation), both with a floor (default 6 ms) and a ceiling:
+
+- ``iat`` (default, the published rule): T = mean inter-arrival time of the
+  last `window` arrivals x cores.  At offered load L, mean IAT x cores =
+  mean service / L, so T tracks how long each core may give one newcomer.
+- ``percentile``: T = the p-th percentile (default 80) of the CPU times of
+  the last `window` completed invocations: the slice lets that share of
+  recent invocations finish inside FILTER.
+
+Until `min_samples` observations exist the start value is used.
+"""
+from __future__ import annotations
+
+
+from collections import deque
+from dataclasses import dataclass
+
+
+@dataclass
+class SliceConfig:
+    rule: str = "iat"            # "iat" or "percentile"
+    initial_s: float = 0.1
+    floor_s: float = 0.006
+    ceiling_s: float = 10.0
+    window: int = 100
+    min_samples: int = 8
+    percentile: float = 80.0
+
+    def __post_init__(self) -> None:
+        if self.rule not in ("iat", "percentile"):
+            raise ValueError(f"unknown slice rule {self.rule!r} (choose iat or percentile)")
+        if not 0 < self.floor_s <= self.ceiling_s:
+            raise ValueError("need 0 < floor_s <= ceiling_s")
+        if self.window < 2 or self.min_samples < 2:
+            raise ValueError("window and min_samples must be at least 2")
+        if not 0 < self.percentile <= 100:
+            raise ValueError("percentile must be in (0, 100]")
+
+
+class AdaptiveSlice:
+    def __init__(self, config: SliceConfig, cores: int) -> None:
+        self.config = config
+        self.cores = cores
+        self._arrivals: deque[float] = deque(maxlen=config.window)
+        self._durations: deque[float] = deque(maxlen=config.window)
+        self._value = self._clamp(config.initial_s)
+
+    def _clamp(self, value: float) -> float:
+        return min(max(value, self.config.floor_s), self.config.ceiling_s)
+
+    @property
+    def value(self) -> float:
+        return self._value
+
+    def on_arrival(self, t: float) -> None:
+        self._arrivals.append(t)
+        if self.config.rule == "iat" and len(self._arrivals) >= self.config.min_samples:
+            span = self._arrivals[-1] - self._arrivals[0]
+            mean_iat = span / (len(self._arrivals) - 1)
+            self._value = self._clamp(mean_iat * self.cores)
+
+    def on_completion(self, cpu_s: float) -> None:
+        self._durations.append(cpu_s)
+        if self.config.rule == "percentile" and len(self._durations) >= self.config.min_samples:
+            self._value = self._clamp(percentile(sorted(self._durations), self.config.percentile))
+
+
+def percentile(ordered: list[float], p: float) -> float:
+    """Linear-interpolated percentile of an already sorted list."""
+    if not ordered:
+        raise ValueError("percentile of nothing")
+    rank = (len(ordered) - 1) * p / 100.0
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+
