@@ -315,6 +315,21 @@ static void usage(void)
     exit(2);
 }
 
+/* Whether the interposer is mapped into this process: lets the driver
+ * confirm that a `preload` run really ran on SCL. */
+static int preload_mapped(void)
+{
+    char line[512];
+    int found = 0;
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f)
+        return 0;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, "libscl-preload") != NULL;
+    fclose(f);
+    return found;
+}
+
 static int usable_cpus(int *out, int max)
 {
     cpu_set_t set;
@@ -430,7 +445,8 @@ int main(int argc, char **argv)
     printf(" \"duration_s\": %.6f, \"wall_ns\": %llu, \"split_ns\": %llu,\n",
            duration_s, (unsigned long long)(t_end - t_start),
            (unsigned long long)(t_mid - t_start));
-    printf(" \"iters_per_us\": %.3f, \"cpus\": %d,\n", iters_per_us, ncpus);
+    printf(" \"iters_per_us\": %.3f, \"cpus\": %d, \"preload_mapped\": %s,\n",
+           iters_per_us, ncpus, preload_mapped() ? "true" : "false");
     printf(" \"exclusion_violations\": %lu, \"counter_ok\": %s,\n",
            (unsigned long)atomic_load(&exclusion_violations),
            (sc->w[0].cs_ns == 0 ? shared_counter == total_acq : 1) ? "true" : "false");

@@ -1,0 +1,98 @@
+"""`scl bench` smoke run, its metrics, and a fairness check via the harness."""
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from scl.bench_metrics import check_targets, jain, metrics, share_error
+
+RUN_KEYS = {"scenario", "lock", "raw", "metrics", "targets"}
+REPORT_KEYS = {"duration_s", "scenarios", "locks", "runs", "targets_passed", "targets_missed"}
+
+
+def test_jain_and_share_error():
+    assert jain([1, 1, 1]) == pytest.approx(1.0)
+    assert jain([1, 0]) == pytest.approx(0.5)
+    assert jain([3, 1], [3, 1]) == pytest.approx(1.0)
+    assert share_error([75.4, 24.6], [1024, 335]) < 0.001
+    assert share_error([50, 50], [1024, 335]) == pytest.approx(0.5 - 335 / 1359, abs=1e-9)
+
+
+def _fake_run(scenario, holds, nices=None, **extra):
+    nices = nices or [0] * len(holds)
+    run = {"lock": "uscl", "scenario": scenario, "wall_ns": 1_000_000_000, "split_ns": 500_000_000,
+           "exclusion_violations": 0, "counter_ok": True,
+           "threads": [{"nice": n, "hold_ns": h, "cpu_ns": 1, "acquisitions": 1,
+                        "hold_before_ns": h // 2, "hold_after_ns": h - h // 2}
+                       for h, n in zip(holds, nices)]}
+    run.update(extra)
+    return run
+
+
+def test_metrics_and_targets_from_raw_numbers():
+    m = metrics(_fake_run("c", [754_000_000, 246_000_000], [0, 5]))
+    assert m["utilisation"] == pytest.approx(1.0)
+    assert m["jain_hold"] > 0.999 and m["share_error"] < 0.002
+    verdicts = check_targets("c", "uscl", m, None)
+    assert [v["pass"] for v in verdicts] == [True, True]
+    bad = metrics(_fake_run("c", [500_000_000, 500_000_000], [0, 5]))
+    assert [v["pass"] for v in check_targets("c", "uscl", bad, None)] == [False, False]
+    assert check_targets("c", "mutex", bad, None) == []      # targets are for SCL only
+    e = metrics(_fake_run("e", [0], latency_ns=30.0))
+    assert check_targets("e", "uscl", e, {"latency_ns": 20.0})[0]["pass"] is True
+    assert check_targets("e", "uscl", e, {"latency_ns": 10.0})[0]["pass"] is False
+
+
+def test_bench_smoke_json(tmp_path, scl_cmd, native_built):
+    proc = subprocess.run([*scl_cmd, "bench", "--scenarios", "a", "--locks", "mutex,uscl",
+                           "--duration", "0.2", "-j", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert REPORT_KEYS <= set(report)
+    assert [(r["scenario"], r["lock"]) for r in report["runs"]] == [("a", "mutex"), ("a", "uscl")]
+    for run in report["runs"]:
+        assert RUN_KEYS <= set(run)
+        m = run["metrics"]
+        assert m["exclusion_ok"]
+        assert len(m["hold_ms"]) == 2 and all(h > 0 for h in m["hold_ms"])
+        assert 0 < m["utilisation"] <= 1.0
+        assert 0.5 <= m["jain_hold"] <= 1.0
+    uscl = report["runs"][1]
+    assert {v["target"] for v in uscl["targets"]} == {"jain_hold >= 0.99", "utilisation >= 0.9"}
+    assert (tmp_path / "results.json").exists() and (tmp_path / "scl-bench.png").exists()
+
+
+def test_bench_rejects_bad_options(scl_cmd):
+    proc = subprocess.run([*scl_cmd, "bench", "--duration", "0"], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2 and "--duration" in proc.stderr
+    proc = subprocess.run([*scl_cmd, "bench", "--locks", "mutex,bogus"], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2 and "bogus" in proc.stderr
+
+
+def test_uscl_equalises_hold_time_where_mutex_need_not(native_built):
+    """Scenario (a), 1 us vs 3 us sections: u-SCL must give both threads
+    about the same lock hold time.  Wide margin for a busy 2-core machine;
+    the pthread mutex is run for comparison but allowed anything."""
+    from scl.bench_harness import Harness
+    harness = Harness.for_locks(["mutex", "uscl"])
+    raw = harness.run("uscl", "a", 0.5)
+    assert raw["preload_mapped"] is False
+    m = metrics(raw)
+    assert m["exclusion_ok"]
+    assert m["jain_hold"] >= 0.9, m["hold_ms"]
+    assert metrics(harness.run("mutex", "a", 0.5))["exclusion_ok"]
+
+
+def test_preload_runs_the_unmodified_program_on_scl(native_built):
+    from scl.bench_harness import Harness
+    harness = Harness.for_locks(["preload"])
+    raw = harness.run("preload", "a", 0.3)
+    assert raw["preload_mapped"] is True
+    m = metrics(raw)
+    assert m["exclusion_ok"]
+    assert all(h > 0 for h in m["hold_ms"])
