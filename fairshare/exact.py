@@ -151,6 +151,13 @@ def _can_exceed(lp, unit, fixed_level, unfixed, t, n) -> tuple[bool, np.ndarray]
     return bool(-c @ sol > t * (1 + 1e-7) + 1e-12), sol
 
 
+def final_solution(lp, unit, level):
+    """A placement meeting every level; maximising total share lifts each
+    framework from the (1 - 1e-9)-relaxed bound back to its exact level."""
+    rows, rhs = _constraints_for(lp, unit, level, np.array([], dtype=int))
+    return lp.solve(-(lp.S.T @ unit), sparse.vstack(rows, format="csr"), np.concatenate(rhs))
+
+
 def maxmin_fluid(problem: Problem, unit: np.ndarray | None = None, lp: FluidLP | None = None,
                  name: str = "maxmin_fluid") -> Allocation:
     unit = default_unit(problem) if unit is None else np.asarray(unit, float)
@@ -167,8 +174,7 @@ def maxmin_fluid(problem: Problem, unit: np.ndarray | None = None, lp: FluidLP |
         if not newly:  # numerical corner: everything left is at t
             newly = list(unfixed)
         level[newly] = t
-    rows, rhs = _constraints_for(lp, unit, level, np.array([], dtype=int))
-    y = lp.solve(np.zeros(lp.n_pairs), sparse.vstack(rows, format="csr"), np.concatenate(rhs))
+    y = final_solution(lp, unit, level)
     return Allocation(problem, lp.to_servers(y), name,
                       {"levels": level.tolist(), "lp_rounds": rounds, "server_classes": lp.n_classes,
                        "per_class": lp.per_class(y)})

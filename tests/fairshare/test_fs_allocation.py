@@ -1,0 +1,54 @@
+import json
+
+import numpy as np
+import pytest
+
+from fairshare import allocate
+from fairshare.criteria import CRITERIA, Criterion
+
+
+def test_contract_for_node_agents(example):
+    alloc = allocate(example("ex2.yaml"), "psdsf")
+    per = alloc.per_server()
+    assert set(per) == {"S0", "S1"}
+    # u2 is pinned to S0, its two tasks of (0.5, 0.5) appear there only.
+    assert per["S0"]["u2"] == {"cpu": 1.0, "mem": 1.0}
+    assert "u2" not in per["S1"]
+    for server, fws in per.items():
+        i = [s.name for s in alloc.problem.servers].index(server)
+        for r, k in zip(alloc.problem.resources, range(2)):
+            assert sum(f[r] for f in fws.values()) <= alloc.problem.capacity[i, k] + 1e-9
+    data = json.loads(alloc.to_json())
+    assert data["tasks"] == {"u0": 5, "u1": 10, "u2": 2}
+    assert data["placement"]["u2"] == {"S0": 2}
+    assert set(data["utilisation"]) == {"cpu", "mem"} and set(data["shares"]) == {"u0", "u1", "u2"}
+
+
+def test_mesos_sorter_api(example):
+    p = example("ex1.yaml")
+    for name, cls in CRITERIA.items():
+        c: Criterion = cls(p)
+        c.add(0)
+        c.add(1)
+        c.allocated(0, 0, 3)
+        assert c.sort(0)[0] == 1  # the framework with nothing goes first
+        assert c.share(0, 0) > 0 == c.share(1, 0)
+        c.unallocated(0, 0, 3)
+        assert c.share(0, 0) == 0
+        with pytest.raises(ValueError, match="u0"):
+            c.unallocated(0, 0, 1)
+        c.remove(1)
+        assert c.sort() == [0]
+
+
+def test_max_tasks_cap_respected(example):
+    p = example("ex1.yaml")
+    d = p.to_dict()
+    d["frameworks"][0]["max_tasks"] = 2
+    from fairshare.model import problem_from_dict
+    q = problem_from_dict(d)
+    from fairshare.policies import policy_names
+    for name in policy_names():
+        a = allocate(q, name)
+        assert a.counts[0] <= 2 + 1e-6, name
+        assert a.is_feasible(), name
