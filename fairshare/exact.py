@@ -187,8 +187,11 @@ def pf_fluid(problem: Problem, lp: FluidLP | None = None, tol: float = 1e-6, max
     w = problem.weight
     # Upper bound of x_n alone: the whole eligible fluid capacity.
     ub = np.array([lp.solve(-lp.S[n].toarray()[0]) @ lp.S[n].toarray()[0] for n in range(F)])
-    points = [list(np.geomspace(ub[n] * 1e-4, ub[n], 12)) for n in range(F)]
-    lower = np.log(ub * 1e-4) - 5
+    # A framework that can get nothing (max_tasks 0) drops out of the objective.
+    live = ub > 1e-12
+    w = np.where(live, w, 0.0)
+    points = [list(np.geomspace(ub[n] * 1e-4, ub[n], 12)) if live[n] else [] for n in range(F)]
+    lower = np.where(live, np.log(np.where(live, ub, 1.0) * 1e-4) - 5, 0.0)
     gap = math.inf
     it = 0
     while it < max_iter:
@@ -210,16 +213,16 @@ def pf_fluid(problem: Problem, lp: FluidLP | None = None, tol: float = 1e-6, max
         A_x = sparse.diags(-inv_a) @ lp.S[tangent_n]
         A = sparse.hstack([A_x, sparse.csr_matrix((k, F))], format="csr") + A_z
         c = np.concatenate([np.zeros(lp.n_pairs), -w])
-        sol = lp.solve(c, A, np.array(rhs), F, [(lo, None) for lo in lower])
+        sol = lp.solve(c, A, np.array(rhs), F, [(lo, None) if lv else (0, 0) for lo, lv in zip(lower, live)])
         x = lp.S @ sol[:lp.n_pairs]
         z = sol[lp.n_pairs:]
-        true = float(w @ np.log(np.maximum(x, 1e-300)))
+        true = float(w[live] @ np.log(np.maximum(x[live], 1e-300)))
         bound = float(w @ z)
         gap = bound - true
         if gap <= tol:
             break
         for n in range(F):
-            if z[n] - math.log(max(x[n], 1e-300)) > tol / (10 * F) and x[n] > 0:
+            if live[n] and x[n] > 0 and z[n] - math.log(x[n]) > tol / (10 * F):
                 points[n].append(float(x[n]))
     return Allocation(problem, lp.to_servers(sol), name,
                       {"pf_gap": gap, "iterations": it, "server_classes": lp.n_classes,
