@@ -1,0 +1,22 @@
+"""`fairshare` command line: allocate, compare, simulate, bench, policies."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from sharekit.cli import dispatch
+
+COMMANDS = {
+    "allocate": ("fairshare.commands.allocate", "allocate a problem file with one policy"),
+    "compare": ("fairshare.commands.compare", "run every policy and the exact references side by side"),
+    "simulate": ("fairshare.commands.simulate", "online simulation on the Alibaba trace or a synthetic workload"),
+    "bench": ("fairshare.commands.bench", "allocation time, memory and gap to max-min on large instances"),
+    "policies": ("fairshare.commands.policies", "list policy names"),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return dispatch("fairshare", "Cluster-level multi-resource fair share.", COMMANDS, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""One module per `fairshare` subcommand: add_arguments(parser), run(args)."""
