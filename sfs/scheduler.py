@@ -94,7 +94,8 @@ class _Job:
     __slots__ = ("pid", "inv", "pidfd", "arrival", "admitted", "enqueued_at", "state", "core",
                  "budget", "remaining", "slice_cpu0", "check_cpu", "check_wall", "fifo_cpu",
                  "start", "demoted", "bypassed", "aged", "gen", "expect_report", "reported_cpu",
-                 "reported_end", "exit_cpu", "end", "exited_in_filter", "backoff", "promoted")
+                 "reported_end", "exit_cpu", "end", "exited_in_filter", "backoff", "promoted",
+                 "never_seen")
 
     def __init__(self, pid: int, inv, arrival: float, admitted: float, expect_report: bool) -> None:
         self.pid, self.inv, self.arrival, self.admitted = pid, inv, arrival, admitted
@@ -118,6 +119,7 @@ class _Job:
         self.exited_in_filter = False
         self.backoff = 0.0
         self.promoted = False
+        self.never_seen = False
 
 
 class Scheduler:
@@ -206,6 +208,9 @@ class Scheduler:
     def add_reader(self, fd: int, callback: Callable[[], None]) -> None:
         """Run `callback()` on the scheduler thread whenever `fd` is readable."""
         self._post(("reader", fd, callback))
+
+    def remove_reader(self, fd: int) -> None:
+        self._post(("unreader", fd))
 
     @property
     def outstanding(self) -> int:
@@ -307,6 +312,9 @@ class Scheduler:
                 _, fd, callback = item
                 self._readers[fd] = callback
                 self._epoll.register(fd, select.EPOLLIN)
+            elif kind == "unreader":
+                if self._readers.pop(item[1], None) is not None:
+                    self._epoll.unregister(item[1])
 
     def _arm(self, job: _Job, delay: float, kind: str) -> None:
         heapq.heappush(self._timers, (time.monotonic() + delay, next(self._seq), job.gen, job, kind))
@@ -332,6 +340,7 @@ class Scheduler:
 
     def _on_admit(self, job: _Job) -> None:
         if job.pidfd < 0:
+            job.never_seen = True
             job.state = EXITED
             job.end = job.admitted
             self._jobs[job.pid] = job
@@ -508,7 +517,7 @@ class Scheduler:
         cpu = job.reported_cpu if job.reported_cpu is not None else job.exit_cpu
         if cpu is None:
             cpu = job.check_cpu
-        if job.reported_end is not None and job.end == job.admitted:
+        if job.never_seen and job.reported_end is not None:
             job.end = job.reported_end
         if job.exited_in_filter:
             job.fifo_cpu += max(0.0, cpu - job.slice_cpu0)

@@ -1,0 +1,136 @@
+"""Replay a trace under one policy and summarise the slowdowns.
+
+TRACE is an Azure Functions 2019 invocations file (durations file beside it
+or --durations), an Azure Functions 2021 CSV, an SFS standalone trace (fib
+table beside it or --fib-table), or the word `synthetic` (the sfs bench
+trace, see `python -m workloads.synthetic --help`).  Arrivals are open-loop:
+each invocation is forked at its arrival time by a pre-started fork server
+and burns its recorded duration of CPU time (or runs the real function with
+--real-functions).  Turnaround counts from the scheduled arrival.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+from sharekit.cli import UsageError
+
+POLICIES = ("sfs", "cfs", "fifo", "srtf-oracle")
+
+
+def add_arguments(p) -> None:
+    p.add_argument("trace", metavar="TRACE", help="trace file, or 'synthetic'")
+    p.add_argument("--policy", choices=POLICIES, default="sfs")
+    p.add_argument("--cores", type=int, default=1, help="use cores 0..N-1 (default 1)")
+    p.add_argument("--load", type=float, help="rescale inter-arrival times to this offered load per core")
+    p.add_argument("--limit", type=int, help="replay only the first K invocations (by arrival)")
+    p.add_argument("--out", help="results CSV")
+    p.add_argument("--format", choices=["auto", "azure2019", "azure2021", "sfs"], default="auto")
+    p.add_argument("--durations", help="Azure 2019 durations file (default: beside the invocations file)")
+    p.add_argument("--fib-table", help="SFS fib table 'N ms' (default: beside the trace)")
+    p.add_argument("--recalibrate", action="store_true", help="measure the fib table on this machine")
+    p.add_argument("--real-functions", action="store_true",
+                   help="run the named real function (e.g. fib(N)) instead of burning the duration")
+    p.add_argument("--slice-rule", choices=["iat", "percentile"], default="iat")
+    p.add_argument("--initial-slice", type=float, default=0.1, help="start value of T in seconds")
+    p.add_argument("--slice-floor", type=float, default=0.006, help="floor of T in seconds")
+    p.add_argument("--bypass-factor", type=float, default=3.0, help="k: queued longer than k*T -> CFS")
+    p.add_argument("--aging", type=float, default=10.0, help="seconds in CFS before a re-filter")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-progress", action="store_true")
+
+
+def scheduler_config(args):
+    from sfs.scheduler import SchedulerConfig
+    from sfs.slice import SliceConfig
+    try:
+        return SchedulerConfig(slice=SliceConfig(rule=args.slice_rule, initial_s=args.initial_slice,
+                                                 floor_s=args.slice_floor),
+                               bypass_factor=args.bypass_factor, aging_s=args.aging)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def load_invocations(args, cores: int):
+    from workloads.invocation import TraceError
+    from workloads.load import limit, rescale_to_load
+    from workloads.synthetic import generate
+    from workloads.traces import load_trace
+    if args.trace == "synthetic":
+        invs = generate(args.limit or 100, cores, args.load or 0.8, seed=args.seed)
+    else:
+        if not os.path.isfile(args.trace):
+            raise UsageError(f"no such trace file: {args.trace}")
+        try:
+            invs = load_trace(args.trace, args.format, durations=args.durations, fib_table=args.fib_table,
+                              seed=args.seed, recalibrate=args.recalibrate)
+        except (TraceError, FileNotFoundError, ValueError) as exc:
+            raise UsageError(str(exc)) from None
+    if args.limit is not None and args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    invs = limit(invs, args.limit)
+    if not invs:
+        raise UsageError(f"{args.trace}: no invocations")
+    if args.load is not None:
+        if args.load <= 0:
+            raise UsageError("--load must be positive")
+        try:
+            invs = rescale_to_load(invs, args.load, cores)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    else:
+        first = invs[0].arrival_s
+        from dataclasses import replace
+        invs = [replace(i, arrival_s=i.arrival_s - first) for i in invs]
+    return invs
+
+
+def check_cores(n: int) -> list[int]:
+    available = os.cpu_count() or 1
+    if not 1 <= n <= available:
+        raise UsageError(f"--cores must be between 1 and {available} (this machine's cores)")
+    return list(range(n))
+
+
+def report(result, invs, out=sys.stdout) -> None:
+    from sfs.records import format_summary, summarize
+    services = {str(i.id): i.duration_s for i in invs}
+    print(format_summary(summarize(result.records, services),
+                         f"policy {result.policy} on cores {result.cores}: slowdown by class "
+                         "(short < 250 ms <= medium < 1 s <= long)"), file=out)
+    line = (f"invocations {result.expected}, completed {len(result.records)}, lost {result.lost}, "
+            f"duplicated {result.duplicates}")
+    if result.policy != "srtf-oracle":
+        demoted = sum(r.demoted for r in result.records)
+        bypassed = sum(r.bypassed for r in result.records)
+        lag = sorted(result.launch_lag_s)
+        line += (f", demoted {demoted}, bypassed {bypassed}, failed {len(result.failed)}"
+                 f"\nscheduler CPU {result.scheduler_cpu_s:.3f} s over {result.wall_s:.1f} s "
+                 f"= {100 * result.scheduler_cpu_share:.2f}% of one core")
+        if lag:
+            line += f"; launch lag p50 {lag[len(lag) // 2] * 1000:.2f} ms, max {lag[-1] * 1000:.2f} ms"
+    print(line, file=out)
+    print("lost = 0: " + ("PASS" if result.lost == 0 and result.duplicates == 0 else "MISS"), file=out)
+
+
+def run(args) -> int:
+    from sfs.privilege import PrivilegeError, require_realtime
+    from sfs.records import write_csv
+    from sfs.replay import replay
+    cores = check_cores(args.cores)
+    try:
+        require_realtime(args.policy)
+    except PrivilegeError as exc:
+        raise UsageError(str(exc)) from None
+    invs = load_invocations(args, len(cores))
+    try:
+        result = replay(invs, args.policy, cores, scheduler_config(args), progress=not args.no_progress,
+                        real_functions=args.real_functions)
+    except PrivilegeError as exc:
+        raise UsageError(str(exc)) from None
+    if args.out:
+        write_csv(args.out, sorted(result.records, key=lambda r: r.arrival_s))
+    report(result, invs)
+    if args.out:
+        print(f"records: {args.out}")
+    return 0 if result.lost == 0 and result.duplicates == 0 else 1
