@@ -1,0 +1,88 @@
+"""Function discovery: which files in the functions folder are servable, and under what name.
+
+A function is a file ``NAME.py`` directly in the folder, NAME matching
+``[a-z][a-z0-9_]{0,63}``, that is a regular file (not a symlink) whose
+resolved path stays inside the folder.  Its tenant and description are read
+from module-level constants (TENANT, DESCRIPTION) with `ast`, without
+importing the module: the host runs as root and never executes function code.
+"""
+from __future__ import annotations
+
+import ast
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+DEFAULT_TENANT = "default"
+TENANT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def default_functions_dir() -> Path:
+    import workloads.functions
+    return Path(workloads.functions.__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str
+    path: Path
+    tenant: str
+    description: str
+
+
+def _constants(path: Path) -> dict[str, str]:
+    try:
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    except (SyntaxError, ValueError) as exc:
+        raise ValueError(f"{path}: not valid Python: {exc}") from None
+    found = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+                found[node.targets[0].id] = node.value.value
+    return found
+
+
+def resolve(directory: Path, name: str) -> Path | None:
+    """The file serving `name`, or None if the name is invalid or escapes `directory`."""
+    if not NAME_RE.match(name):
+        return None
+    root = directory.resolve()
+    candidate = root / f"{name}.py"
+    if candidate.is_symlink() or not candidate.is_file():
+        return None
+    real = candidate.resolve()
+    if real.parent != root:
+        return None
+    return real
+
+
+def discover(directory: Path) -> tuple[dict[str, FunctionSpec], list[str]]:
+    """All servable functions in `directory`, plus one problem line per skipped file."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"functions folder {directory} does not exist")
+    specs: dict[str, FunctionSpec] = {}
+    problems: list[str] = []
+    for entry in sorted(os.listdir(directory)):
+        if not entry.endswith(".py") or entry.startswith("_"):
+            continue
+        name = entry[:-3]
+        path = resolve(directory, name)
+        if path is None:
+            problems.append(f"{directory / entry}: skipped (name must match {NAME_RE.pattern}, "
+                            "and be a regular file inside the folder, not a symlink)")
+            continue
+        try:
+            constants = _constants(path)
+        except ValueError as exc:
+            problems.append(str(exc))
+            continue
+        tenant = constants.get("TENANT", DEFAULT_TENANT)
+        if not TENANT_RE.match(tenant):
+            problems.append(f"{path}: TENANT {tenant!r} is not a valid tenant name")
+            continue
+        specs[name] = FunctionSpec(name, path, tenant, constants.get("DESCRIPTION", ""))
+    return specs, problems

@@ -1,0 +1,234 @@
+"""The HTTP gateway (aiohttp): OpenLambda-style POST /run/<function>, plus listing, health and metrics.
+
+Admission: at most `max_running` sandboxes run at once; up to `max_queue`
+more requests wait for a slot; beyond that a request is refused with 503 and
+Retry-After before anything runs.  Every accepted request gets exactly one
+response and exactly one line in the results file, whatever happens to its
+sandbox (the record is written when the scheduler's record for the process
+arrives, or by the host alone when no process was started).
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from sfs.faas.functions import NAME_RE, TENANT_RE, FunctionSpec
+from sfs.faas.metrics import Metrics
+from sfs.faas.records import ResultsWriter
+from sfs.faas.sandbox import Outcome, SandboxError, SandboxManager
+
+log = logging.getLogger(__name__)
+RECORD_WAIT_S = 5.0
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What the scheduler needs to know about one call (id, function, tenant)."""
+    id: str
+    function: str
+    tenant: str
+
+
+@dataclass
+class GatewayConfig:
+    max_body: int = 1 << 20
+    max_running: int = 64
+    max_queue: int = 256
+    retry_after_s: int = 1
+    tenant_header: bool = True
+
+
+def _json_error(status: int, error: str, **extra) -> web.Response:
+    return web.json_response({"error": error, **extra}, status=status)
+
+
+@web.middleware
+async def _json_errors(request: web.Request, handler):
+    """aiohttp's own 404/405/413 pages become JSON like the rest of the API."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.content_type == "application/json" or exc.status < 400:
+            raise
+        body = {"error": exc.reason}
+        if exc.status == 405:
+            body["allowed"] = sorted(getattr(exc, "allowed_methods", ()) or ())
+        if exc.status == 413:
+            body["limit_bytes"] = request.app["gateway"].config.max_body
+        resp = web.json_response(body, status=exc.status)
+        for header in ("Allow", "Retry-After"):
+            if header in exc.headers:
+                resp.headers[header] = exc.headers[header]
+        return resp
+
+
+class Gateway:
+    def __init__(self, specs: dict[str, FunctionSpec], sandboxes: SandboxManager, policy, results: ResultsWriter,
+                 config: GatewayConfig | None = None):
+        self.specs, self.sandboxes, self.policy, self.results = specs, sandboxes, policy, results
+        self.config = config or GatewayConfig()
+        self.metrics = Metrics()
+        self.running = 0
+        self.queued = 0
+        self._slots = asyncio.Semaphore(self.config.max_running)
+        self._ids = itertools.count(1)
+        self._id_prefix = f"{os.getpid():x}{int(time.time()) & 0xFFFFFF:06x}"
+        self._sched_records: dict[str, dict] = {}
+        self._record_waiters: dict[str, asyncio.Future] = {}
+        self._pending_records: set[asyncio.Task] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- scheduler records (arrive on the scheduler thread) -------------------
+    def on_scheduler_record(self, record: dict) -> None:
+        self._loop.call_soon_threadsafe(self._deliver_record, record)
+
+    def _deliver_record(self, record: dict) -> None:
+        waiter = self._record_waiters.pop(record["invocation_id"], None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(record)
+        else:
+            self._sched_records[record["invocation_id"]] = record
+
+    def _expect_record(self, invocation_id: str) -> asyncio.Future:
+        fut = self._loop.create_future()
+        early = self._sched_records.pop(invocation_id, None)
+        if early is not None:
+            fut.set_result(early)
+        else:
+            self._record_waiters[invocation_id] = fut
+        return fut
+
+    # -- app --------------------------------------------------------------
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=self.config.max_body, middlewares=[_json_errors])
+        app["gateway"] = self
+        app.router.add_post("/run/{name:.*}", self.run)
+        app.router.add_get("/functions", self.functions)
+        app.router.add_get("/healthz", self.healthz)
+        app.router.add_get("/metrics", self.prometheus)
+        app.on_startup.append(self._on_startup)
+        return app
+
+    async def _on_startup(self, app) -> None:
+        self._loop = asyncio.get_running_loop()
+
+    async def functions(self, request: web.Request) -> web.Response:
+        return web.json_response({"functions": [
+            {"name": s.name, "tenant": s.tenant, "description": s.description} for s in self.specs.values()]})
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        dead = [n for n, z in self.sandboxes.zygotes.items() if not z.alive]
+        return web.json_response({"status": "ok" if not dead else "degraded", "policy": self.policy.name,
+                                  "functions": len(self.specs), "warm": len(self.sandboxes.zygotes) - len(dead),
+                                  "running": self.running, "queued": self.queued, "records": self.results.count},
+                                 status=200)
+
+    async def prometheus(self, request: web.Request) -> web.Response:
+        text = self.metrics.render(self.running, self.queued, self.sandboxes.tenants.usage())
+        return web.Response(text=text, content_type="text/plain", charset="utf-8",
+                            headers={"X-Content-Type-Options": "nosniff"})
+
+    def _refuse(self, status: int, reason: str, error: str, **extra) -> web.Response:
+        self.metrics.reject(reason)
+        return _json_error(status, error, **extra)
+
+    async def run(self, request: web.Request) -> web.Response:
+        t_received = time.monotonic()
+        name = request.match_info["name"]
+        if not NAME_RE.match(name) or name not in self.specs:
+            return self._refuse(404, "unknown_function", f"unknown function {name!r}", function=name)
+        spec = self.specs[name]
+        tenant = spec.tenant
+        header = request.headers.get("X-Tenant")
+        if header is not None and self.config.tenant_header:
+            if not TENANT_RE.match(header):
+                return self._refuse(400, "bad_tenant", f"invalid X-Tenant {header!r}: use 1-64 of [A-Za-z0-9_.-]")
+            tenant = header
+        body = await request.read()  # 413 past client_max_size (raised by aiohttp)
+        try:
+            event = json.loads(body) if body.strip() else {}
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return self._refuse(400, "bad_json", f"malformed JSON body: {exc}")
+        if not isinstance(event, dict):
+            return self._refuse(400, "bad_json", "the JSON body must be an object")
+        if self.running >= self.config.max_running and self.queued >= self.config.max_queue:
+            resp = self._refuse(503, "overloaded", "server at capacity; retry later",
+                                running=self.running, queued=self.queued)
+            resp.headers["Retry-After"] = str(self.config.retry_after_s)
+            return resp
+        invocation = Invocation(f"{self._id_prefix}-{next(self._ids)}", name, tenant)
+        # From here on the request is accepted: exactly one response and one record.
+        self.queued += 1
+        t_queued = time.monotonic()
+        try:
+            await self._slots.acquire()
+        finally:
+            self.queued -= 1
+        t_slot = time.monotonic()
+        self.running += 1
+        try:
+            try:
+                outcome = await self.sandboxes.invoke(invocation, json.dumps(event).encode(), t_received)
+            except SandboxError as exc:
+                outcome = Outcome(False, reason="crash", error=f"sandbox unavailable: {exc}")
+        finally:
+            self.running -= 1
+            self._slots.release()
+        status = 200 if outcome.ok else (504 if outcome.reason == "timeout" else 500)
+        headers = {"X-Invocation-Id": invocation.id, "X-Tenant": tenant}
+        if outcome.ok:
+            headers["X-Exec-Ms"] = f"{(outcome.exec_end - outcome.exec_start) * 1e3:.3f}"
+            headers["X-CPU-Ms"] = f"{outcome.cpu_s * 1e3:.3f}"
+            resp = web.Response(body=json.dumps(outcome.result).encode(), content_type="application/json",
+                                headers=headers)
+        else:
+            resp = web.json_response({"error": outcome.error, "reason": outcome.reason,
+                                      "invocation_id": invocation.id, "function": name}, status=status,
+                                     headers=headers)
+        # Gateway time = everything but waiting for a slot and the sandbox run itself
+        # (released -> answer and exit seen).
+        t_done = time.monotonic()
+        sandbox_s = (outcome.exited - outcome.released) if outcome.exited else 0.0
+        gateway_ms = max(0.0, (t_done - t_received) - (t_slot - t_queued) - sandbox_s) * 1e3
+        resp.headers["X-Gateway-Ms"] = f"{gateway_ms:.3f}"
+        task = asyncio.ensure_future(self._write_record(invocation, outcome, status, gateway_ms, t_received))
+        self._pending_records.add(task)
+        task.add_done_callback(self._pending_records.discard)
+        return resp
+
+    async def _write_record(self, invocation: Invocation, outcome: Outcome, status: int,
+                            gateway_ms: float, t_received: float) -> None:
+        record = None
+        if outcome.pid:
+            fut = self._expect_record(invocation.id)
+            try:
+                record = await asyncio.wait_for(fut, RECORD_WAIT_S)
+            except asyncio.TimeoutError:
+                self._record_waiters.pop(invocation.id, None)
+                log.warning("no scheduler record for %s after %.0f s; writing the host's", invocation.id,
+                            RECORD_WAIT_S)
+        if record is None:
+            end = outcome.exited or time.monotonic()
+            record = {"invocation_id": invocation.id, "function": invocation.function, "tenant": invocation.tenant,
+                      "arrival_s": t_received, "start_s": outcome.released or end, "end_s": end,
+                      "cpu_s": outcome.cpu_s, "fifo_s": 0.0, "cfs_s": outcome.cpu_s, "demoted": False,
+                      "bypassed": False, "aged": 0, "pid": outcome.pid}
+        record = dict(record, status="ok" if outcome.ok else "error", reason=outcome.reason,
+                      error=outcome.error, http_status=status, gateway_ms=round(gateway_ms, 3))
+        row = self.results.write(record)
+        self.metrics.record(row)
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Wait for running invocations and their records (for shutdown)."""
+        deadline = time.monotonic() + timeout
+        while (self.running or self.queued) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        if self._pending_records:
+            await asyncio.wait(list(self._pending_records), timeout=max(0.1, deadline - time.monotonic()))

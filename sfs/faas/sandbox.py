@@ -1,0 +1,303 @@
+"""Host side of the sandboxes: one zygote per function, one child per invocation.
+
+`SandboxManager.invoke()` is the whole life of an invocation: ask the
+function's zygote for a child, move the child into its tenant cgroup, hand it
+to the scheduling policy, send the event (which lets it start), then wait for
+its answer and its exit status under a wall-clock timeout.  The outcome is an
+`Outcome` whose `reason` is None, "crash", "oom" or "timeout".
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+from sfs.faas.functions import FunctionSpec
+from sfs.faas.tenants import TenantGroups
+from sfs.faas.zygote import FRAME
+
+log = logging.getLogger(__name__)
+MAX_RESULT_BYTES = 16 << 20
+
+
+class SandboxError(RuntimeError):
+    pass
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    result: object = None
+    reason: str | None = None       # crash | oom | timeout
+    error: str | None = None
+    pid: int = 0
+    cpu_s: float = 0.0
+    exec_start: float = 0.0         # monotonic, handler start/end inside the child
+    exec_end: float = 0.0
+    released: float = 0.0           # event sent (child may run)
+    exited: float = 0.0             # host saw both the answer and the exit
+    maxrss_kb: int = 0
+    timings: dict = field(default_factory=dict)
+
+
+class Zygote:
+    """One function's template process and its control channel."""
+
+    def __init__(self, spec: FunctionSpec, user: str, rt_priority: int, env: dict[str, str]):
+        self.spec, self.user, self.rt_priority, self.env = spec, user, rt_priority, env
+        self.proc: subprocess.Popen | None = None
+        self.sock: socket.socket | None = None
+        self._forked: dict[str, asyncio.Future] = {}
+        self._exits: dict[int, asyncio.Future] = {}
+        self._early_exits: dict[int, dict] = {}
+        self._ready: asyncio.Future | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def start(self, timeout: float = 60.0) -> None:
+        self._loop = asyncio.get_running_loop()
+        host_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "sfs.faas.zygote", str(zygote_end.fileno()), str(self.spec.path), self.user],
+            pass_fds=[zygote_end.fileno()], env=self.env, stdin=subprocess.DEVNULL)
+        zygote_end.close()
+        host_end.setblocking(False)
+        self.sock = host_end
+        self._ready = self._loop.create_future()
+        self._loop.add_reader(host_end.fileno(), self._on_message)
+        try:
+            await asyncio.wait_for(self._ready, timeout)
+        except BaseException:
+            self.close()
+            raise
+        self._raise_priority()
+
+    def _raise_priority(self) -> None:
+        """The fork path is on the arrival path: run it above the functions."""
+        if self.rt_priority <= 0 or self.proc is None:
+            return
+        try:
+            os.sched_setscheduler(self.proc.pid, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK,
+                                  os.sched_param(self.rt_priority))
+        except (PermissionError, ProcessLookupError) as exc:
+            log.warning("zygote %s stays under SCHED_OTHER: %s", self.spec.name, exc)
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None and self.sock is not None
+
+    def _on_message(self) -> None:
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                self._fail_all(SandboxError(f"the template of {self.spec.name} exited"))
+                return
+            msg = json.loads(data)
+            kind = msg.get("type")
+            if kind == "ready" and not self._ready.done():
+                self._ready.set_result(None)
+            elif kind == "error" and not self._ready.done():
+                self._ready.set_exception(SandboxError(f"{self.spec.name}: {msg['error']}"))
+            elif kind == "forked":
+                fut = self._forked.pop(msg["id"], None)
+                if fut is not None and not fut.done():
+                    fut.set_result(msg["pid"])
+            elif kind == "exit":
+                fut = self._exits.pop(msg["pid"], None)
+                if fut is not None and not fut.done():
+                    fut.set_result(msg)
+                else:
+                    self._early_exits[msg["pid"]] = msg
+
+    def _fail_all(self, exc: Exception) -> None:
+        if self._loop is not None and self.sock is not None:
+            try:
+                self._loop.remove_reader(self.sock.fileno())
+            except (ValueError, OSError):
+                pass
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_exception(exc)
+        for fut in list(self._forked.values()) + list(self._exits.values()):
+            if not fut.done():
+                fut.set_exception(exc)
+        self._forked.clear()
+        self._exits.clear()
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+    async def fork(self, invocation_id: str, child_end: socket.socket, memory_max: int | None) -> int:
+        if not self.alive:
+            raise SandboxError(f"the template of {self.spec.name} is not running")
+        fut = self._loop.create_future()
+        self._forked[invocation_id] = fut
+        msg = json.dumps({"type": "run", "id": invocation_id, "memory_max": memory_max}).encode()
+        socket.send_fds(self.sock, [msg], [child_end.fileno()])
+        return await fut
+
+    def exit_future(self, pid: int) -> asyncio.Future:
+        fut = self._loop.create_future()
+        early = self._early_exits.pop(pid, None)
+        if early is not None:
+            fut.set_result(early)
+        else:
+            self._exits[pid] = fut
+        return fut
+
+    def close(self) -> None:
+        self._fail_all(SandboxError("shutting down"))
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()  # PR_SET_PDEATHSIG takes its children with it
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+async def _read_frame(reader: asyncio.StreamReader) -> bytes | None:
+    try:
+        header = await reader.readexactly(FRAME.size)
+        (length,) = FRAME.unpack(header)
+        if length > MAX_RESULT_BYTES:
+            raise SandboxError(f"result of {length} bytes exceeds {MAX_RESULT_BYTES}")
+        return await reader.readexactly(length)
+    except asyncio.IncompleteReadError:
+        return None
+
+
+def _describe_status(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        return f"killed by signal {signal.Signals(sig).name}"
+    return f"exited with status {os.WEXITSTATUS(status)}"
+
+
+class SandboxManager:
+    """Zygotes for every function; runs invocations in fresh children."""
+
+    def __init__(self, specs: dict[str, FunctionSpec], tenants: TenantGroups, policy, *,
+                 user: str = "nobody", rt_priority: int = 0, memory_max: int = 512 << 20,
+                 timeout_s: float = 30.0):
+        self.specs, self.tenants, self.policy = specs, tenants, policy
+        self.user, self.rt_priority = user, rt_priority
+        self.memory_max, self.timeout_s = memory_max, timeout_s
+        self.zygotes: dict[str, Zygote] = {}
+        self._starting: dict[str, asyncio.Task] = {}
+        self.env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "PYTHONPATH")}
+        # One thread per sandbox: each invocation is one schedulable process.
+        self.env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+                        HOME="/nonexistent", PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0")
+
+    async def warm(self, names=None) -> dict[str, str]:
+        """Start templates (all functions by default); returns name -> error for failures."""
+        names = list(self.specs) if names is None else names
+        results = await asyncio.gather(*(self._zygote(n) for n in names), return_exceptions=True)
+        return {n: str(r) for n, r in zip(names, results) if isinstance(r, BaseException)}
+
+    async def _zygote(self, name: str) -> Zygote:
+        zygote = self.zygotes.get(name)
+        if zygote is not None and zygote.alive:
+            return zygote
+        task = self._starting.get(name)
+        if task is None:
+            zygote = Zygote(self.specs[name], self.user, self.rt_priority, self.env)
+            task = asyncio.ensure_future(zygote.start())
+            self._starting[name] = task
+            try:
+                await task
+                self.zygotes[name] = zygote
+                return zygote
+            finally:
+                self._starting.pop(name, None)
+        await task
+        return self.zygotes[name]
+
+    async def invoke(self, invocation, event_bytes: bytes, arrival: float) -> Outcome:
+        """Run one invocation to completion (never raises for the function's own failures)."""
+        spec = self.specs[invocation.function]
+        timings = {"t_accept": time.monotonic()}
+        zygote = await self._zygote(spec.name)
+        group = self.tenants.get(invocation.tenant)
+        host_end, child_end = socket.socketpair()
+        try:
+            pid = await zygote.fork(str(invocation.id), child_end, self.memory_max)
+        finally:
+            child_end.close()
+        timings["t_forked"] = time.monotonic()
+        exit_fut = zygote.exit_future(pid)
+        pidfd = os.pidfd_open(pid)
+        writer = None
+        try:
+            if group is not None:
+                try:
+                    group.add(pid)
+                except Exception as exc:  # the child waits for its event: kill it, report it
+                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+                    await exit_fut
+                    return Outcome(False, reason="crash", error=f"cannot place sandbox in tenant cgroup: {exc}",
+                                   pid=pid)
+            self.policy.admit(pid, invocation, arrival)
+            reader, writer = await asyncio.open_unix_connection(sock=host_end)
+            writer.write(FRAME.pack(len(event_bytes)) + event_bytes)
+            released = time.monotonic()
+            timings["t_released"] = released
+            oom_before = group.oom_kills() if group is not None else 0
+            killed_by_timeout = False
+            answer = None
+            try:
+                answer, status_msg = await asyncio.wait_for(
+                    asyncio.gather(_read_frame(reader), asyncio.shield(exit_fut)), self.timeout_s)
+            except asyncio.TimeoutError:
+                killed_by_timeout = True
+                try:
+                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                status_msg = await asyncio.wait_for(exit_fut, 10)
+            exited = time.monotonic()
+            cpu = float(status_msg["cpu"])
+            self.policy.report_cpu(pid, cpu, status_msg["t"])
+            out = Outcome(False, pid=pid, cpu_s=cpu, released=released, exited=exited,
+                          maxrss_kb=status_msg.get("maxrss_kb", 0), timings=timings)
+            if killed_by_timeout:
+                out.reason, out.error = "timeout", f"wall-clock timeout of {self.timeout_s:g} s exceeded; killed"
+                return out
+            if answer is None:
+                status = status_msg["status"]
+                # A SIGKILL we did not send, while the tenant's OOM-kill count rose: the
+                # cgroup limit (the per-invocation RLIMIT_AS shows up as MemoryError instead).
+                sigkill = os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+                if sigkill and group is not None and group.oom_kills() > oom_before:
+                    out.reason, out.error = "oom", f"memory limit exceeded ({_describe_status(status)})"
+                else:
+                    out.reason, out.error = "crash", f"sandbox {_describe_status(status)} without a result"
+                return out
+            reply = json.loads(answer)
+            if not reply.get("ok"):
+                out.reason, out.error = reply.get("reason", "crash"), reply.get("error", "unknown error")
+                return out
+            out.ok, out.result = True, reply["result"]
+            out.exec_start, out.exec_end = reply["t0"], reply["t1"]
+            return out
+        finally:
+            os.close(pidfd)
+            if writer is not None:
+                writer.close()
+            else:
+                host_end.close()
+
+    def close(self) -> None:
+        for zygote in self.zygotes.values():
+            zygote.close()
+        self.zygotes.clear()

@@ -1,0 +1,160 @@
+"""FaaS host: an HTTP gateway running each invocation in a sandboxed process under SFS.
+
+POST /run/<function> with a JSON body runs the function in a fresh process
+forked from the function's warm template, as an unprivileged user, in its
+tenant's cgroup, scheduled by --policy.  GET /functions, /healthz, /metrics.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from sharekit.cli import UsageError
+
+log = logging.getLogger("sfs.faas")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8080, help="port (0 = any free port; default 8080)")
+    parser.add_argument("--policy", choices=["sfs", "cfs", "fifo"], default="sfs",
+                        help="scheduling policy for the sandboxes (default sfs)")
+    parser.add_argument("--functions", type=Path, default=None,
+                        help="folder of function modules (default: the bundled workloads/functions)")
+    parser.add_argument("--results", type=Path, default=None,
+                        help="append one record per invocation here (.csv or .jsonl)")
+    parser.add_argument("--cores", default=None, help="cores for the scheduler, e.g. 0,1 (default: all)")
+    parser.add_argument("--memory-max", type=int, default=512, metavar="MIB",
+                        help="address space a sandbox may add to its template (default 512 MiB)")
+    parser.add_argument("--tenant-memory-max", type=int, default=4096, metavar="MIB",
+                        help="cgroup memory limit of each tenant (default 4096 MiB)")
+    parser.add_argument("--timeout", type=float, default=30.0, help="wall-clock limit per invocation, s (default 30)")
+    parser.add_argument("--max-running", type=int, default=64, help="sandboxes running at once (default 64)")
+    parser.add_argument("--max-queue", type=int, default=256,
+                        help="accepted requests waiting for a slot before 503 (default 256)")
+    parser.add_argument("--max-body", type=int, default=1 << 20, help="request body limit, bytes (default 1 MiB)")
+    parser.add_argument("--user", default="nobody", help="unprivileged user the sandboxes run as (default nobody)")
+    parser.add_argument("--rt-priority", type=int, default=None,
+                        help="SCHED_FIFO priority of the gateway and templates (default: between the "
+                             "functions and the scheduler; 0 = none)")
+    parser.add_argument("--cgroup-parent", default="sharekit-faas", help="parent of the tenant cgroups")
+    parser.add_argument("--no-cgroups", action="store_true", help="do not put sandboxes in tenant cgroups")
+    parser.add_argument("--no-tenant-header", action="store_true", help="ignore X-Tenant; functions' TENANT only")
+    parser.add_argument("--log-level", default="WARNING")
+
+
+def _cores(text: str | None) -> list[int]:
+    if text is None:
+        return sorted(os.sched_getaffinity(0))
+    try:
+        cores = sorted({int(c) for c in text.split(",") if c.strip()})
+    except ValueError:
+        raise UsageError(f"--cores {text!r}: expected a comma-separated list of core numbers") from None
+    if not cores:
+        raise UsageError("--cores is empty")
+    return cores
+
+
+def run(args) -> int:
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from sfs.faas.functions import default_functions_dir, discover
+    directory = args.functions or default_functions_dir()
+    try:
+        specs, problems = discover(directory)
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    for problem in problems:
+        print(f"sfs serve: {problem}", file=sys.stderr)
+    if not specs:
+        raise UsageError(f"no functions in {directory}")
+    if args.user and os.geteuid() == 0:
+        import pwd
+        try:
+            if pwd.getpwnam(args.user).pw_uid == 0:
+                raise UsageError(f"--user {args.user} is root; sandboxes must run unprivileged")
+        except KeyError:
+            raise UsageError(f"--user {args.user}: no such user") from None
+    for flag in ("max_running", "max_queue", "max_body", "memory_max", "tenant_memory_max"):
+        if getattr(args, flag) <= 0:
+            raise UsageError(f"--{flag.replace('_', '-')} must be positive")
+    if not 0 < args.timeout <= 3600:
+        raise UsageError("--timeout must be in (0, 3600] seconds")
+    return asyncio.run(_serve(args, specs, _cores(args.cores)))
+
+
+async def _serve(args, specs, cores) -> int:
+    from aiohttp import web
+
+    from sfs.faas import realtime
+    from sfs.faas.gateway import Gateway, GatewayConfig
+    from sfs.faas.policy import gateway_priority, make_policy
+    from sfs.faas.records import ResultsWriter
+    from sfs.faas.sandbox import SandboxManager
+    from sfs.faas.tenants import TenantGroups
+
+    t0 = time.monotonic()
+    results = ResultsWriter(args.results, t0)
+    holder: dict = {}
+    try:
+        policy = make_policy(args.policy, cores, lambda record: holder["gateway"].on_scheduler_record(record))
+    except (RuntimeError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    tenants = TenantGroups(args.cgroup_parent, args.tenant_memory_max << 20,
+                           enabled=not args.no_cgroups and os.geteuid() == 0)
+    priority = gateway_priority(policy) if args.rt_priority is None else args.rt_priority
+    sandboxes = SandboxManager(specs, tenants, policy, user=args.user, rt_priority=priority,
+                               memory_max=args.memory_max << 20, timeout_s=args.timeout)
+    gateway = Gateway(specs, sandboxes, policy, results,
+                      GatewayConfig(max_body=args.max_body, max_running=args.max_running,
+                                    max_queue=args.max_queue, tenant_header=not args.no_tenant_header))
+    holder["gateway"] = gateway
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        loop.add_signal_handler(sig, stop.set)
+    # The scheduler thread needs the GIL promptly while functions hold the cores.
+    sys.setswitchinterval(0.001)
+    runner = None
+    started = False
+    try:
+        try:
+            policy.start()
+        except Exception as exc:
+            raise UsageError(f"cannot start policy {args.policy!r}: {exc}") from None
+        started = True
+        realtime.raise_to(priority)
+        failed = await sandboxes.warm()
+        for name, error in failed.items():
+            print(f"sfs serve: function {name} not warm: {error}", file=sys.stderr)
+        app = gateway.app()
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, args.host, args.port, reuse_address=True)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+        port = site._server.sockets[0].getsockname()[1]
+        print(f"sfs serve: listening on http://{args.host}:{port} (policy {policy.name}, "
+              f"{len(specs)} functions, {len(specs) - len(failed)} warm, gateway RT priority {priority}, "
+              f"sandbox user {args.user})", flush=True)
+        await stop.wait()
+        print("sfs serve: stopping", flush=True)
+        await site.stop()  # refuse new connections; finish what was accepted
+        await gateway.drain()
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        sandboxes.close()
+        if started:
+            policy.stop()
+        tenants.close()
+        results.close()
+        realtime.normal()
+    print(f"sfs serve: {results.count} invocations recorded", flush=True)
+    return 0

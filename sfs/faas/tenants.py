@@ -1,0 +1,69 @@
+"""Per-tenant cgroups for the sandboxes, made on first use and removed at shutdown."""
+from __future__ import annotations
+
+import logging
+import threading
+
+from sharekit.cgroups import CgroupError, TenantCgroup
+
+log = logging.getLogger(__name__)
+
+
+class TenantGroup:
+    def __init__(self, cgroup: TenantCgroup):
+        self.cgroup = cgroup
+
+    def add(self, pid: int) -> None:
+        self.cgroup.add(pid)
+
+    def oom_kills(self) -> int:
+        try:
+            return self.cgroup.usage().oom_kills
+        except CgroupError:
+            return 0
+
+
+class TenantGroups:
+    """tenant name -> cgroup under one parent; `enabled=False` (or no cgroups) places nothing."""
+
+    def __init__(self, parent: str, memory_max: int | None, cpu_weight: int = 100, enabled: bool = True):
+        self.parent, self.memory_max, self.cpu_weight = parent, memory_max, cpu_weight
+        self.enabled = enabled
+        self.groups: dict[str, TenantGroup] = {}
+        self._lock = threading.Lock()
+        self.disabled_reason = None if enabled else "disabled by option"
+
+    def get(self, tenant: str) -> TenantGroup | None:
+        if not self.enabled:
+            return None
+        with self._lock:
+            group = self.groups.get(tenant)
+            if group is None:
+                try:
+                    group = TenantGroup(TenantCgroup.create(tenant, cpu_weight=self.cpu_weight,
+                                                            memory_max=self.memory_max, parent=self.parent))
+                except (CgroupError, OSError) as exc:
+                    # No cgroups (not root, or none mounted): keep serving, say so once.
+                    self.enabled, self.disabled_reason = False, str(exc)
+                    log.warning("tenant cgroups disabled: %s", exc)
+                    return None
+                self.groups[tenant] = group
+            return group
+
+    def usage(self) -> dict[str, object]:
+        out = {}
+        for name, group in list(self.groups.items()):
+            try:
+                out[name] = group.cgroup.usage()
+            except CgroupError:
+                pass
+        return out
+
+    def close(self) -> None:
+        with self._lock:
+            for name, group in self.groups.items():
+                try:
+                    group.cgroup.remove()
+                except CgroupError as exc:
+                    log.warning("could not remove the cgroup of tenant %s: %s", name, exc)
+            self.groups.clear()

@@ -1,0 +1,274 @@
+"""The warm template of one function: imports it once, forks one child per invocation.
+
+Started by the host as ``python -m sfs.faas.zygote CONTROL_FD FUNCTION_PATH USER``.
+Before any function code runs (the module import included) the zygote:
+
+- makes a private mount namespace in which directories the sandbox user may
+  not enter (e.g. a 0700 home holding the Python installation) are replaced
+  by an empty read-only tmpfs that shows only the interpreter's own tree, read-only;
+- drops to USER (setgroups([]), setgid, setuid) and sets PR_SET_NO_NEW_PRIVS.
+
+So neither the template nor its children ever run user code as root.  The
+host (root) moves each child into its tenant's cgroup and admits it to the
+scheduler; the zygote itself is raised to an RT priority by the host with
+SCHED_RESET_ON_FORK, so children start under SCHED_OTHER.
+
+Control protocol (SOCK_SEQPACKET, one JSON message per packet):
+  zygote -> host  {"type": "ready"} | {"type": "error", "error": str}
+  host -> zygote  {"type": "run", "id": str, "memory_max": int|null} + SCM_RIGHTS(invocation socket)
+  zygote -> host  {"type": "forked", "id", "pid"} then later
+                  {"type": "exit", "pid", "status", "cpu", "maxrss_kb", "t"}
+Invocation socket (SOCK_STREAM, private to one child): the host writes the
+event as one length-prefixed JSON frame when the child may start (after it was
+placed in its cgroup); the child writes one frame back and exits.
+"""
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import pwd
+import resource
+import select
+import signal
+import socket
+import struct
+import sys
+import tempfile
+import time
+import traceback
+
+_libc = ctypes.CDLL(None, use_errno=True)
+PR_SET_PDEATHSIG = 1
+PR_SET_NO_NEW_PRIVS = 38
+CLONE_NEWNS = 0x00020000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = (
+    1, 2, 4, 32, 4096, 8192, 16384, 1 << 18)
+FRAME = struct.Struct("!I")
+MAX_FRAME = 64 << 20
+
+
+def _check(ret: int, what: str) -> None:
+    if ret != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def prctl(option: int, value: int) -> None:
+    _check(_libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0), f"prctl({option})")
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    _check(_libc.mount(source and source.encode(), target.encode(), fstype and fstype.encode(),
+                       ctypes.c_ulong(flags), data and data.encode()), f"mount {target}")
+
+
+def send_frame(sock: socket.socket, payload: bytes) -> None:
+    sock.sendall(FRAME.pack(len(payload)) + payload)
+
+
+def recv_frame(sock: socket.socket, limit: int = MAX_FRAME) -> bytes | None:
+    header = _recv_exact(sock, FRAME.size)
+    if header is None:
+        return None
+    (length,) = FRAME.unpack(header)
+    if length > limit:
+        raise ValueError(f"frame of {length} bytes exceeds the limit of {limit}")
+    return _recv_exact(sock, length)
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes | None:
+    chunks, got = [], 0
+    while got < n:
+        chunk = sock.recv(min(n - got, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def _first_closed_ancestor(path: str) -> str | None:
+    """The outermost ancestor of `path` that others cannot traverse (mode lacks o+x)."""
+    parts = os.path.realpath(path).split("/")[1:]
+    current = ""
+    for part in parts[:-1]:
+        current += "/" + part
+        if not os.stat(current).st_mode & 0o001:
+            return current
+    return None
+
+
+def expose_interpreter() -> None:
+    """Private mount namespace where the interpreter tree is reachable by anyone.
+
+    Only needed when the interpreter lives under a directory closed to others
+    (pyenv in a 0700 home).  The closed directory is covered by an empty tmpfs
+    that holds nothing but a read-only bind of the interpreter tree, which also
+    hides whatever else was in it from functions.
+    """
+    trees = {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, sys.exec_prefix)}
+    closed = {}
+    for tree in trees:
+        ancestor = _first_closed_ancestor(tree + "/x")
+        if ancestor is not None:
+            closed.setdefault(ancestor, []).append(tree)
+    if not closed:
+        return
+    _check(_libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    for ancestor, inner in closed.items():
+        staged = []
+        for tree in inner:
+            stage = tempfile.mkdtemp(prefix="sfs-zygote-")
+            _mount(tree, stage, None, MS_BIND | MS_REC)
+            staged.append((tree, stage))
+        _mount("tmpfs", ancestor, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k")
+        for tree, stage in staged:
+            os.makedirs(tree, exist_ok=True)
+            _mount(stage, tree, None, MS_MOVE)
+            _mount(None, tree, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+            os.rmdir(stage)
+        _mount(None, ancestor, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, "mode=0755")
+
+
+def drop_privileges(user: str) -> None:
+    entry = pwd.getpwnam(user)
+    if entry.pw_uid == 0:
+        raise ValueError(f"sandbox user {user!r} is root")
+    os.setgroups([])
+    os.setgid(entry.pw_gid)
+    os.setuid(entry.pw_uid)
+    prctl(PR_SET_NO_NEW_PRIVS, 1)
+    if os.getuid() == 0 or os.geteuid() == 0:
+        raise RuntimeError("privileges were not dropped")
+
+
+def load_function(path: str, source: bytes):
+    import types
+    name = os.path.splitext(os.path.basename(path))[0]
+    module = types.ModuleType(f"faas_function_{name}")
+    module.__file__ = path
+    sys.modules[module.__name__] = module
+    exec(compile(source, path, "exec"), module.__dict__)
+    if not callable(getattr(module, "handler", None)):
+        raise TypeError(f"{path} defines no handler(event) function")
+    return module
+
+
+def _vm_size() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def run_child(module, conn: socket.socket, memory_max: int | None) -> None:
+    """In the forked child: wait for the event, run the handler, answer, exit."""
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # The template's RT-time guard is not for functions: the scheduler bounds their FIFO time.
+    resource.setrlimit(resource.RLIMIT_RTTIME, (resource.getrlimit(resource.RLIMIT_RTTIME)[1],) * 2)
+    if memory_max:
+        # Address space beyond what the warm template already maps: a runaway
+        # allocation fails with MemoryError instead of waking the OOM killer.
+        limit = _vm_size() + memory_max
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    frame = recv_frame(conn)
+    if frame is None:
+        os._exit(3)  # the host gave up on this invocation before it started
+    try:
+        event = json.loads(frame)
+        t0 = time.monotonic()
+        result = module.handler(event)
+        t1 = time.monotonic()
+        reply = {"ok": True, "result": result, "t0": t0, "t1": t1}
+        payload = json.dumps(reply).encode()
+    except MemoryError:
+        payload = json.dumps({"ok": False, "reason": "oom", "error": "MemoryError: memory limit exceeded"}).encode()
+    except BaseException as exc:  # the function's own failure, reported as a crash
+        tb = traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-3)
+        payload = json.dumps({"ok": False, "reason": "crash", "error": f"{type(exc).__name__}: {exc}",
+                              "traceback": "".join(tb)[-2000:]}).encode()
+    send_frame(conn, payload)
+    conn.close()
+    os._exit(0)
+
+
+def serve(control: socket.socket, module) -> None:
+    rd, wr = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.set_wakeup_fd(wr)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    control.sendmsg([json.dumps({"type": "ready"}).encode()])
+    while True:
+        ready, _, _ = select.select([control, rd], [], [])
+        if rd in ready:
+            try:
+                os.read(rd, 4096)
+            except BlockingIOError:
+                pass
+        while True:  # reap every child that has exited
+            try:
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            control.sendmsg([json.dumps({"type": "exit", "pid": pid, "status": status,
+                                         "cpu": usage.ru_utime + usage.ru_stime,
+                                         "maxrss_kb": usage.ru_maxrss, "t": time.monotonic()}).encode()])
+        if control not in ready:
+            continue
+        msg, fds, _, _ = socket.recv_fds(control, 65536, 4)
+        if not msg:
+            return  # the host is gone
+        request = json.loads(msg)
+        if request.get("type") != "run" or len(fds) != 1:
+            for fd in fds:
+                os.close(fd)
+            continue
+        pid = os.fork()
+        if pid == 0:
+            try:
+                signal.set_wakeup_fd(-1)
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                control.close()
+                run_child(module, socket.socket(fileno=fds[0]), request.get("memory_max"))
+            finally:
+                os._exit(4)
+        os.close(fds[0])
+        control.sendmsg([json.dumps({"type": "forked", "id": request["id"], "pid": pid}).encode()])
+
+
+def main(argv: list[str]) -> int:
+    control = socket.socket(fileno=int(argv[0]))
+    path, user = argv[1], argv[2]
+    try:
+        # The host decides when a template ends (SIGKILL, or its own death via
+        # PDEATHSIG); a terminal's Ctrl-C to the whole process group is not for us.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() == 1:
+            return 1
+        with open(path, "rb") as f:
+            source = f.read()
+        # The host runs this template under SCHED_FIFO: a template that spins
+        # more than 0.5 s of RT time without blocking gets SIGXCPU and dies.
+        hard = resource.getrlimit(resource.RLIMIT_RTTIME)[1]
+        resource.setrlimit(resource.RLIMIT_RTTIME, (500_000 if hard == resource.RLIM_INFINITY else min(500_000, hard), hard))
+        if os.geteuid() == 0:
+            expose_interpreter()
+            drop_privileges(user)
+        os.chdir("/")
+        module = load_function(path, source)
+        if os.environ.get("SFS_FAAS_WARMUP", "1") == "1" and callable(getattr(module, "make_event", None)):
+            # One call in the template pulls in lazy imports (scipy under networkx,
+            # codecs, ...) so that children start warm, as in SOCK's import cache.
+            module.handler(module.make_event("small"))
+    except BaseException as exc:
+        control.sendmsg([json.dumps({"type": "error", "error": f"{type(exc).__name__}: {exc}"}).encode()])
+        return 1
+    serve(control, module)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
