@@ -1,0 +1,75 @@
+"""Sandboxes: unprivileged, in the tenant cgroup, limited in memory and time, crash-isolated."""
+from __future__ import annotations
+
+import os
+import pwd
+
+import pytest
+
+from conftest import cgroup_dirs, needs_root, start_server
+
+pytestmark = needs_root
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from conftest import make_functions_dir
+    tmp = tmp_path_factory.mktemp("sandbox")
+    server = start_server(tmp, make_functions_dir(tmp), "--timeout", "2", "--memory-max", "128")
+    yield server
+    assert server.stop() == 0, server.log.read_text()
+    assert cgroup_dirs(f"sharekit-test-{os.getpid()}") == [], "tenant cgroups left behind"
+
+
+def test_function_runs_unprivileged_in_a_fresh_process_and_the_tenant_cgroup(server):
+    nobody = pwd.getpwnam("nobody")
+    status, _, first = server.run("whoami")
+    _, _, second = server.run("whoami")
+    assert status == 200
+    assert first["uid"] == first["euid"] == nobody.pw_uid != 0
+    assert first["gid"] == nobody.pw_gid and first["groups"] == []
+    assert first["no_new_privs"] == "1"
+    assert first["pid"] != second["pid"] and first["pid"] != server.proc.pid
+    assert first["ppid"] == second["ppid"] != server.proc.pid  # both forked by the warm template
+    assert f"/sharekit-test-{os.getpid()}/testers" in first["cgroup"]
+    # The sandbox sees none of root's home, only the read-only interpreter tree.
+    assert not isinstance(first["root_listing"], list) or set(first["root_listing"]) <= {".pyenv"}
+
+
+def test_memory_limit_gives_an_oom_error(server):
+    status, _, body = server.run("hog_memory", {"mib": 4096})
+    assert status == 500
+    assert body["reason"] == "oom" and "memory" in body["error"].lower()
+
+
+def test_wall_clock_timeout_kills_the_sandbox(server):
+    status, _, body = server.run("spinner", {})
+    assert status == 504
+    assert body["reason"] == "timeout" and "2 s" in body["error"]
+    status, _, body = server.run("sleeper", {"s": 30})
+    assert status == 504 and body["reason"] == "timeout"
+
+
+@pytest.mark.parametrize("how,needle", [("segv", "SIGSEGV"), ("exit", "status 7"), ("raise", "ValueError")])
+def test_crash_is_reported_and_the_server_keeps_serving(server, how, needle):
+    status, _, body = server.run("crasher", {"how": how})
+    assert status == 500
+    assert body["reason"] == "crash" and needle in body["error"]
+    assert server.run("fib", {"n": 12}) == (200, server.run("fib", {"n": 12})[1], {"n": 12, "fib": 144}) \
+        or server.run("fib", {"n": 12})[2] == {"n": 12, "fib": 144}
+
+
+def test_failures_are_recorded_with_their_reason(server):
+    import time
+    from sfs.faas.records import read_results
+    server.run("crasher", {"how": "exit"})
+    deadline = time.monotonic() + 10
+    rows = []
+    while time.monotonic() < deadline:
+        rows = read_results(server.results)
+        if any(r["reason"] == "crash" for r in rows) and any(r["reason"] == "timeout" for r in rows):
+            break
+        time.sleep(0.1)
+    reasons = {r["reason"] for r in rows}
+    assert {"crash", "oom", "timeout"} <= reasons
+    assert all(r["status"] == "error" and r["http_status"] in ("500", "504") for r in rows if r["reason"])
