@@ -176,6 +176,16 @@ int scl_rwlock_stats(scl_rwlock_t *l, scl_lock_stats_t *out,
 /* Weighted Jain index of x[i] / w[i]; 1.0 for n == 0. */
 double scl_jain_weighted(const double *x, const double *w, uint32_t n);
 
+/* ------------------------------------------------------------------ */
+/* Tracing hooks (stable symbols for eBPF uprobes)                     */
+/* ------------------------------------------------------------------ */
+
+/* Called (never inlined, empty body) whenever slice ownership of a mutex
+ * passes from one thread to another; from_tid or to_tid is 0 when the slice
+ * was ended without a successor or started on a free lock.  Attach a uprobe
+ * to it; the public lock functions are uprobe-able as well. */
+void scl_trace_slice_handover(const void *lock, pid_t from_tid, pid_t to_tid);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,934 @@
+/*
+ * mutex.c - u-SCL, the scheduler-cooperative mutex.
+ *
+ * Policy (EuroSys'20 SCL, with the public prototype's defects fixed):
+ *  - Lock slices: the slice owner re-acquires with one CAS and no queueing
+ *    until slice_end.  When its slice ends (time up, it is banned, or it is
+ *    predicted to stay away longer than grace_ns) and others wait, the
+ *    releaser hands the slice to the eligible waiter with the smallest
+ *    virtual clock.  A free lock inside a slice whose owner is neither
+ *    waiting nor back within grace_ns may be taken by anyone: the lock is
+ *    work-conserving, unlike the prototype.
+ *  - Bans: each participant has a virtual clock vclock (= banned_until).  On
+ *    release vclock += hold * W_total / w (double; relative to the release
+ *    time that is a ban of hold * (W/w) - hold when vclock started at the
+ *    acquire time).  A thread with vclock > now sleeps (nanosleep, bounded by
+ *    its deadline) before it may queue.  On every lock call
+ *    vclock >= now - credit_cap_ns is enforced, bounding banked credit.
+ *  - Participants: slots in the lock (pshared-safe).  A thread joins W_total
+ *    on its first slow-path lock call and leaves on exit (TLS destructor,
+ *    thread.c) or after idle_ns without touching the lock (scanned when a
+ *    slice starts).
+ *
+ * Waiting: eligible waiters register (slot flag SLOT_WAITING, nwaiters++).
+ *  - In another thread's valid slice they sleep on the futex `slice_seq`
+ *    with a timeout at slice_end (the head waiter really sleeps).
+ *  - When the slice is open (none, expired) or theirs but the word is held,
+ *    they spin up to spin_ns, then sleep: the slice owner on `word` (value 2,
+ *    Drepper's protocol), everyone else on `slice_seq`, which every slice
+ *    change and every release of an open-slice lock with waiters bumps.
+ *  - Banned threads are not registered; they nanosleep until the ban ends.
+ *
+ * Invariants:
+ *  I1 word != 0 iff some thread holds the lock; owner/owner_slot/hold_start
+ *     are written only by the holder (after winning `word`, before
+ *     releasing it), so they are read race-free by the holder.
+ *  I2 slice/slice_end are written by the holder (acquired(), unlock) or, for
+ *     a slice whose owner left, by that owner's own timeout/exit path.
+ *  I3 sleepers on `word` are only slice owners; whenever the slice changes
+ *     hands, all `word` and `slice_seq` sleepers are woken.
+ *  I4 a sleeper on `slice_seq` without a timeout exists only while the
+ *     slice is open and the word held; the holder's release then bumps
+ *     slice_seq (see D2).
+ *  I5 slot fields are written by their thread, or by the holder of the lock
+ *     (stats/accounting), or under `reg` (join/leave, W_total).
+ *
+ * Memory ordering:
+ *  - Acquiring `word` (CAS or xchg) is ACQUIRE, releasing it (xchg) is
+ *    SEQ_CST (a release plus the Dekker pairing below): everything the
+ *    previous holder wrote in the critical section and in its accounting
+ *    happens-before the next holder's reads.  That is the only ordering the
+ *    critical section needs.
+ *  - D1 (waiter registers vs. holder decides): the waiter does
+ *    nwaiters++ (SEQ_CST RMW) then loads slice and word (SEQ_CST); the
+ *    holder stores slice / exchanges word (SEQ_CST) then loads nwaiters
+ *    (SEQ_CST).  In the single total order one of them sees the other: the
+ *    holder wakes the waiter, or the waiter sees the new slice (and sleeps
+ *    with its end as timeout) or the free word (and takes it).
+ *  - D2 (futex lost wake-ups): waiters load slice_seq before re-checking the
+ *    condition and pass the loaded value to FUTEX_WAIT; wakers bump
+ *    slice_seq after changing the condition.  The kernel compares under its
+ *    hash-bucket lock, so a bump between the check and the sleep makes the
+ *    wait return EAGAIN.
+ *  - Statistics are relaxed atomics: exact values are only needed once the
+ *    threads have stopped, approximate ones are fine while they run.
+ */
+#include "scl_internal.h"
+
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+
+#define SLOT_ACTIVE 1u   /* counted in W_total */
+#define SLOT_WAITING 2u  /* eligible waiter (not banned), may be handed the slice */
+#define SLOT_EXITED 4u   /* thread exited: record kept, slot reusable */
+
+#define MSTATE_OWNER_DIED 1u
+#define MSTATE_NOTRECOVERABLE 2u
+
+#define ROBUST_POLL_NS 20000000ull  /* owner-alive check period while waiting */
+#define SEQ __ATOMIC_SEQ_CST
+
+/* slot->reserved holds the free time banked over past participation periods */
+#define free_banked reserved
+
+static inline uint64_t slice_pack(int slot, pid_t tid)
+{
+    return ((uint64_t)(uint32_t)(slot + 1) << 32) | (uint32_t)tid;
+}
+static inline pid_t slice_tid(uint64_t s) { return (pid_t)(uint32_t)s; }
+static inline int slice_slot(uint64_t s) { return (int)(s >> 32) - 1; }
+
+static inline double wtotal(struct scl_mutex *m) { return bits_to_double(LD(&m->wtotal_bits)); }
+static inline double slot_weight(struct scl_slot *s) { return bits_to_double(LD(&s->weight_bits)); }
+
+SCL_API __attribute__((noinline)) void scl_trace_slice_handover(const void *lock, pid_t from_tid, pid_t to_tid)
+{
+    __asm__ __volatile__("" : : "r"(lock), "r"(from_tid), "r"(to_tid) : "memory");
+}
+
+SCL_HIDDEN void scl__tls_forget(struct scl_mutex *m);
+
+/* ------------------------------------------------------------------ */
+/* attributes, init, destroy                                           */
+/* ------------------------------------------------------------------ */
+
+SCL_API void scl_mutexattr_init(scl_mutexattr_t *a)
+{
+    memset(a, 0, sizeof *a);
+    a->slice_ns = 2000000;
+    a->idle_ns = 100000000;
+    a->credit_cap_ns = 0;      /* 0: same as slice_ns */
+    a->spin_ns = 20000;
+    a->weight_source = SCL_WEIGHT_NICE;
+}
+
+static uint64_t grace_for(uint64_t slice_ns)
+{
+    uint64_t g = slice_ns / 40;
+    return g < 2000 ? 2000 : g;
+}
+
+SCL_API int scl_mutex_init(scl_mutex_t *m, const scl_mutexattr_t *attr)
+{
+    scl_mutexattr_t a;
+    if (!m)
+        return EINVAL;
+    if (attr)
+        a = *attr;
+    else
+        scl_mutexattr_init(&a);
+    if (a.slice_ns == 0 || a.slice_ns > 10000000000ull || a.idle_ns == 0 ||
+        a.spin_ns > 1000000000u || a.weight_source < SCL_WEIGHT_NICE ||
+        a.weight_source > SCL_WEIGHT_CGROUP)
+        return EINVAL;
+    memset(m, 0, sizeof *m);
+    m->slice_ns = a.slice_ns;
+    m->idle_ns = a.idle_ns;
+    m->credit_cap_ns = a.credit_cap_ns ? a.credit_cap_ns : a.slice_ns;
+    m->grace_ns = grace_for(a.slice_ns);
+    m->spin_ns = a.spin_ns;
+    m->weight_source = a.weight_source;
+    m->pshared = !!a.pshared;
+    m->robust = !!a.robust;
+    m->owner_slot = -1;
+    uint64_t now = scl_now();
+    m->stats_start = now;
+    m->last_release = now;
+    m->last_scan = now;
+    if (!m->pshared)
+        m->id = scl__registry_add(m);
+    /* Publish: a thread that sees the magic sees the initialised fields. */
+    __atomic_store_n(&m->magic, SCL_MUTEX_MAGIC, __ATOMIC_RELEASE);
+    return 0;
+}
+
+SCL_API int scl_mutex_destroy(scl_mutex_t *m)
+{
+    if (!m || LDA(&m->magic) != SCL_MUTEX_MAGIC)
+        return EINVAL;
+    if (LD(&m->word) != 0 || LD(&m->nwaiters) != 0)
+        return EBUSY;
+    if (!m->pshared)
+        scl__registry_remove(m);
+    scl__tls_forget(m);
+    ST(&m->magic, 0);
+    return 0;
+}
+
+SCL_API int scl_mutex_set_slice(scl_mutex_t *m, uint64_t slice_ns)
+{
+    if (!m || LDA(&m->magic) != SCL_MUTEX_MAGIC || slice_ns == 0 || slice_ns > 10000000000ull)
+        return EINVAL;
+    if (LD(&m->word) != 0 || LD(&m->nwaiters) != 0)
+        return EBUSY;
+    ST(&m->slice_ns, slice_ns);
+    ST(&m->grace_ns, grace_for(slice_ns));
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* participants                                                        */
+/* ------------------------------------------------------------------ */
+
+static void recompute_wtotal(struct scl_mutex *m)  /* under reg */
+{
+    double w = 0;
+    uint32_t n = LD(&m->nslots);
+    for (uint32_t i = 0; i < n; i++)
+        if (LD(&m->slots[i].flags) & SLOT_ACTIVE)
+            w += slot_weight(&m->slots[i]);
+    ST(&m->wtotal_bits, double_to_bits(w));
+}
+
+/* Removes a participant from W_total, banking the free time it saw.  Under reg. */
+static void leave_locked(struct scl_mutex *m, struct scl_slot *s, uint32_t extra_flags)
+{
+    uint32_t f = LD(&s->flags);
+    if (f & SLOT_ACTIVE) {
+        ST(&s->free_banked, LD(&s->free_banked) + sat_sub(LD(&m->free_ns), LD(&s->free_mark)));
+    }
+    ST(&s->flags, (f & ~(SLOT_ACTIVE | SLOT_WAITING)) | extra_flags);
+    recompute_wtotal(m);
+}
+
+static int find_slot(struct scl_mutex *m, pid_t me)
+{
+    uint32_t n = LD(&m->nslots);
+    for (uint32_t i = 0; i < n; i++)
+        if (LD(&m->slots[i].tid) == me && !(LD(&m->slots[i].flags) & SLOT_EXITED))
+            return (int)i;
+    return -1;
+}
+
+static void slot_reset(struct scl_slot *s, pid_t me)
+{
+    ST(&s->flags, 0);
+    ST(&s->weight_bits, double_to_bits(0));
+    ST(&s->vclock, 0);
+    ST(&s->last_use, 0);
+    ST(&s->acquisitions, 0);
+    ST(&s->hold_ns, 0);
+    ST(&s->wait_ns, 0);
+    ST(&s->opp_ns, 0);
+    ST(&s->free_mark, 0);
+    ST(&s->gap_ewma, 0);
+    ST(&s->last_unlock, 0);
+    ST(&s->free_banked, 0);
+    ST(&s->tid, me);
+}
+
+/* The caller's slot, claiming one if needed; -1 when the table is full of
+ * active participants (the caller becomes a guest). */
+static int slot_for(struct scl_mutex *m, pid_t me)
+{
+    struct scl_tls_entry *e = scl__tls_find(m);
+    if (likely(e && e->id == LD(&m->id) && LD(&m->slots[e->slot].tid) == me &&
+               !(LD(&m->slots[e->slot].flags) & SLOT_EXITED)))
+        return e->slot;
+    spin_lock32(&m->reg);
+    int i = find_slot(m, me);
+    if (i < 0) {
+        uint32_t n = LD(&m->nslots);
+        if (n < SCL_MAX_THREADS) {
+            i = (int)n;
+            ST(&m->nslots, n + 1);
+        } else {
+            /* Reuse the least recently used record of a thread that left. */
+            uint64_t best = UINT64_MAX;
+            for (uint32_t k = 0; k < n; k++) {
+                struct scl_slot *s = &m->slots[k];
+                uint64_t lu = LD(&s->last_use);
+                if (!(LD(&s->flags) & (SLOT_ACTIVE | SLOT_WAITING)) && lu < best &&
+                    slice_slot(LD(&m->slice)) != (int)k && LD(&m->owner_slot) != (int)k) {
+                    best = lu;
+                    i = (int)k;
+                }
+            }
+        }
+        if (i >= 0)
+            slot_reset(&m->slots[i], me);
+    }
+    spin_unlock32(&m->reg);
+    if (i >= 0)
+        scl__tls_add(m, i);
+    return i;
+}
+
+/* Joins W_total if needed and refreshes the weight (cached per thread). */
+static void ensure_active(struct scl_mutex *m, int slot, uint64_t now)
+{
+    struct scl_slot *s = &m->slots[slot];
+    double w = scl__thread_weight(LD(&m->weight_source), now);
+    uint32_t f = LD(&s->flags);
+    if (likely((f & SLOT_ACTIVE) && slot_weight(s) == w))
+        return;
+    spin_lock32(&m->reg);
+    f = LD(&s->flags);
+    ST(&s->weight_bits, double_to_bits(w));
+    if (!(f & SLOT_ACTIVE)) {
+        ST(&s->free_mark, LD(&m->free_ns));
+        ST(&s->flags, f | SLOT_ACTIVE);
+        uint64_t floor = sat_sub(now, LD(&m->credit_cap_ns));
+        if (LD(&s->vclock) < floor)
+            ST(&s->vclock, floor);
+        ST(&s->last_use, now);
+    }
+    recompute_wtotal(m);
+    spin_unlock32(&m->reg);
+}
+
+/* Removes participants idle for idle_ns.  Called by the holder when a slice
+ * starts, at most twice per idle_ns. */
+static void idle_scan(struct scl_mutex *m, uint64_t now, int holder_slot)
+{
+    uint64_t idle = LD(&m->idle_ns);
+    if (now - LD(&m->last_scan) < idle / 2)
+        return;
+    ST(&m->last_scan, now);
+    spin_lock32(&m->reg);
+    uint32_t n = LD(&m->nslots);
+    for (uint32_t i = 0; i < n; i++) {
+        struct scl_slot *s = &m->slots[i];
+        uint32_t f = LD(&s->flags);
+        if ((f & SLOT_ACTIVE) && !(f & SLOT_WAITING) && (int)i != holder_slot &&
+            LD(&s->last_use) + idle < now)
+            leave_locked(m, s, 0);
+    }
+    spin_unlock32(&m->reg);
+}
+
+static void set_waiting(struct scl_mutex *m, int slot, int on)
+{
+    if (slot >= 0) {
+        if (on)
+            __atomic_or_fetch(&m->slots[slot].flags, SLOT_WAITING, SEQ);
+        else
+            __atomic_and_fetch(&m->slots[slot].flags, ~SLOT_WAITING, SEQ);
+    }
+    if (on)
+        __atomic_add_fetch(&m->nwaiters, 1, SEQ);
+    else
+        __atomic_sub_fetch(&m->nwaiters, 1, SEQ);
+}
+
+static void wake_all(struct scl_mutex *m)
+{
+    __atomic_add_fetch(&m->slice_seq, 1, SEQ);
+    futex_wake(&m->slice_seq, INT_MAX, m->pshared);
+    futex_wake(&m->word, INT_MAX, m->pshared);
+}
+
+/* Eligible waiter with the smallest virtual clock, other than `except`. */
+static int pick_next(struct scl_mutex *m, int except)
+{
+    int best = -1;
+    uint64_t bv = UINT64_MAX;
+    uint32_t n = LD(&m->nslots);
+    for (uint32_t i = 0; i < n; i++) {
+        struct scl_slot *s = &m->slots[i];
+        if ((int)i != except && (LD(&s->flags) & SLOT_WAITING) && LD(&s->vclock) < bv) {
+            bv = LD(&s->vclock);
+            best = (int)i;
+        }
+    }
+    return best;
+}
+
+/* ------------------------------------------------------------------ */
+/* acquire / release                                                   */
+/* ------------------------------------------------------------------ */
+
+/* Bookkeeping once `word` is ours.  t = acquire time. */
+static void acquired(struct scl_mutex *m, int slot, pid_t me, uint64_t t,
+                     uint64_t wait_start, int fast)
+{
+    ST(&m->owner, me);
+    ST(&m->owner_slot, slot);
+    uint64_t sl = LD(&m->slice), se = LD(&m->slice_end);
+
+    /* The interval the lock was free is opportunity for the slice owner
+     * while its slice lasted (for another thread's acquire: at most grace_ns
+     * past the release), and for every participant outside any slice. */
+    uint64_t rel = LD(&m->last_release);
+    if (t > rel) {
+        int so = slice_slot(sl);
+        uint64_t own = 0;
+        if (so >= 0) {
+            uint64_t end = se;
+            if (so != slot && rel + LD(&m->grace_ns) < end)
+                end = rel + LD(&m->grace_ns);
+            if (end > t)
+                end = t;
+            own = sat_sub(end, rel);
+            ST(&m->slots[so].opp_ns, LD(&m->slots[so].opp_ns) + own);
+        }
+        ST(&m->free_ns, LD(&m->free_ns) + (t - rel) - own);
+    }
+    ST(&m->hold_start, t);
+
+    if (!fast) {
+        int mine = slot >= 0 && slice_tid(sl) == me;
+        if (mine && LD(&m->pad0)) {
+            /* handed-over slice: it starts when its owner first takes the lock */
+            ST(&m->pad0, 0);
+            __atomic_store_n(&m->slice_end, t + LD(&m->slice_ns), SEQ);
+        } else if (!mine || t >= se) {
+            pid_t from = slice_tid(sl);
+            __atomic_store_n(&m->slice_end, t + LD(&m->slice_ns), SEQ);
+            __atomic_store_n(&m->slice, slot >= 0 ? slice_pack(slot, me) : 0, SEQ);
+            ST(&m->pad0, 0);
+            if (from != me) {
+                ST(&m->slices, LD(&m->slices) + 1);
+                scl_trace_slice_handover(m, from, slot >= 0 ? me : 0);
+            }
+            /* D1: waiters that slept while the slice was open must learn its end. */
+            if (__atomic_load_n(&m->nwaiters, SEQ) > 0)
+                wake_all(m);
+            idle_scan(m, t, slot);
+        }
+    }
+    if (slot >= 0) {
+        struct scl_slot *s = &m->slots[slot];
+        ST(&s->acquisitions, LD(&s->acquisitions) + 1);
+        ST(&s->last_use, t);
+        if (!fast)
+            ST(&s->wait_ns, LD(&s->wait_ns) + sat_sub(t, wait_start));
+        else {
+            uint64_t gap = sat_sub(t, LD(&s->last_unlock));
+            ST(&s->gap_ewma, (LD(&s->gap_ewma) * 7 + gap) / 8);
+        }
+    } else {
+        ST(&m->overflow_acquisitions, LD(&m->overflow_acquisitions) + 1);
+    }
+}
+
+/* The thread no longer exists, or is a zombie nobody has reaped yet. */
+static int owner_dead(pid_t tid)
+{
+    if (tid <= 0)
+        return 0;
+    int saved = errno;
+    int dead = 0;
+    if (kill(tid, 0) == -1) {
+        dead = errno == ESRCH;
+    } else {
+        char path[64], buf[512];
+        snprintf(path, sizeof path, "/proc/%d/stat", (int)tid);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            dead = errno == ENOENT;
+        } else {
+            ssize_t n = read(fd, buf, sizeof buf - 1);
+            close(fd);
+            if (n > 0) {
+                buf[n] = 0;
+                char *p = strrchr(buf, ')');
+                dead = p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+            }
+        }
+    }
+    errno = saved;
+    return dead;
+}
+
+/* Robust locks: the holder died.  Take the lock over (one taker wins the CAS
+ * on owner); the word stays held, now by us. */
+static int try_take_dead(struct scl_mutex *m, int slot, pid_t me, uint64_t now, uint64_t wait_start)
+{
+    pid_t o = LD(&m->owner);
+    if (!m->robust || !o || !LD(&m->word) || !owner_dead(o))
+        return 0;
+    if (!__atomic_compare_exchange_n(&m->owner, &o, me, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        return 0;
+    int ds = LD(&m->owner_slot);
+    if (ds >= 0 && LD(&m->slots[ds].tid) == o) {
+        spin_lock32(&m->reg);
+        leave_locked(m, &m->slots[ds], SLOT_EXITED);
+        spin_unlock32(&m->reg);
+    }
+    __atomic_or_fetch(&m->state, MSTATE_OWNER_DIED, SEQ);
+    __atomic_store_n(&m->slice, 0, SEQ);
+    acquired(m, slot, me, now, wait_start, 0);
+    return 1;
+}
+
+#define NO_DEADLINE UINT64_MAX
+
+static int lock_slow(struct scl_mutex *m, pid_t me, uint64_t now, uint64_t deadline)
+{
+    int slot = slot_for(m, me);
+    uint64_t wait_start = now;
+    uint64_t spin_ns = LD(&m->spin_ns);
+    uint64_t spin_until = now + spin_ns;
+    int waiting = 0, slept_on_word = 0, r = 0;
+    unsigned spins = 0;
+
+    for (;;) {
+        if (unlikely(LD(&m->state) & MSTATE_NOTRECOVERABLE)) {
+            r = ENOTRECOVERABLE;
+            break;
+        }
+        if (deadline != NO_DEADLINE && now >= deadline) {
+            r = ETIMEDOUT;
+            break;
+        }
+        if (slot >= 0) {
+            struct scl_slot *s = &m->slots[slot];
+            ensure_active(m, slot, now);
+            uint64_t floor = sat_sub(now, LD(&m->credit_cap_ns));
+            uint64_t v = LD(&s->vclock);
+            if (v < floor)
+                ST(&s->vclock, v = floor);
+            if (v > now && wtotal(m) > slot_weight(s) * (1 + 1e-9)) {
+                /* Banned: sleep it off, unregistered so the slice is not
+                 * handed to us.  last_use in the future keeps the idle scan
+                 * from removing a thread that is only serving its ban. */
+                if (waiting) {
+                    set_waiting(m, slot, 0);
+                    waiting = 0;
+                }
+                uint64_t until = v < deadline ? v : deadline;
+                ST(&s->last_use, until);
+                scl__sleep_ns(until - now);
+                now = scl_now();
+                spin_until = now + spin_ns;
+                continue;
+            }
+        }
+        if (!waiting) {
+            set_waiting(m, slot, 1);   /* D1: SEQ_CST RMW before the loads below */
+            waiting = 1;
+        }
+
+        uint32_t seq = __atomic_load_n(&m->slice_seq, SEQ);
+        uint64_t sl = __atomic_load_n(&m->slice, SEQ);
+        uint64_t se = __atomic_load_n(&m->slice_end, SEQ);
+        uint32_t w = __atomic_load_n(&m->word, SEQ);
+        pid_t so_tid = slice_tid(sl);
+        int mine = sl && so_tid == me;
+        int open = !sl || mine || now >= se;
+        uint64_t wake_at = deadline;
+
+        if (!open) {
+            int so = slice_slot(sl);
+            uint64_t rel = LD(&m->last_release);
+            if (w == 0 && !(LD(&m->slots[so].flags) & SLOT_WAITING)) {
+                if (now >= rel + LD(&m->grace_ns))
+                    open = 1;                       /* slice owner went idle */
+                else if (rel + LD(&m->grace_ns) < wake_at)
+                    wake_at = rel + LD(&m->grace_ns);
+            }
+            if (!open && m->robust && owner_dead(so_tid))
+                open = 1;
+        }
+
+        if (open) {
+            if (w == 0) {
+                uint32_t c = 0;
+                int got = slept_on_word
+                              ? __atomic_exchange_n(&m->word, 2, __ATOMIC_ACQUIRE) == 0
+                              : __atomic_compare_exchange_n(&m->word, &c, 1, 0, __ATOMIC_ACQUIRE,
+                                                            __ATOMIC_RELAXED);
+                if (got) {
+                    now = scl_now();
+                    set_waiting(m, slot, 0);
+                    acquired(m, slot, me, now, wait_start, 0);
+                    r = 0;
+                    goto out;
+                }
+            }
+            if (now < spin_until) {
+                cpu_relax();
+                if ((++spins & 31) == 0)
+                    now = scl_now();
+                continue;
+            }
+            if (m->robust && try_take_dead(m, slot, me, now, wait_start)) {
+                set_waiting(m, slot, 0);
+                r = EOWNERDEAD;
+                goto out;
+            }
+            uint64_t cap = m->robust ? now + ROBUST_POLL_NS : NO_DEADLINE;
+            if (cap < wake_at)
+                wake_at = cap;
+            uint64_t tmo = wake_at == NO_DEADLINE ? UINT64_MAX : sat_sub(wake_at, now);
+            if (mine && now < se) {
+                /* I3: the slice owner sleeps on the word itself. */
+                if (__atomic_exchange_n(&m->word, 2, __ATOMIC_ACQUIRE) == 0) {
+                    now = scl_now();
+                    set_waiting(m, slot, 0);
+                    acquired(m, slot, me, now, wait_start, 0);
+                    r = 0;
+                    goto out;
+                }
+                slept_on_word = 1;
+                futex_wait_rel(&m->word, 2, tmo, m->pshared);
+            } else if (w != 0) {
+                futex_wait_rel(&m->slice_seq, seq, tmo, m->pshared);
+            }
+        } else {
+            /* Another thread's slice. Spin only if it is about to end. */
+            if (se - now <= spin_ns && now < spin_until) {
+                cpu_relax();
+                if ((++spins & 31) == 0)
+                    now = scl_now();
+                continue;
+            }
+            if (se < wake_at)
+                wake_at = se;
+            if (m->robust && now + ROBUST_POLL_NS < wake_at)
+                wake_at = now + ROBUST_POLL_NS;
+            futex_wait_rel(&m->slice_seq, seq, sat_sub(wake_at, now), m->pshared);
+        }
+        now = scl_now();
+        spin_until = now + spin_ns;
+        if (m->robust && try_take_dead(m, slot, me, now, wait_start)) {
+            set_waiting(m, slot, 0);
+            r = EOWNERDEAD;
+            goto out;
+        }
+    }
+    /* Failed (timeout / not recoverable): unregister; a slice handed to us
+     * but never used is given back. */
+    if (waiting)
+        set_waiting(m, slot, 0);
+    {
+        uint64_t sl = __atomic_load_n(&m->slice, SEQ);
+        if (sl && slice_tid(sl) == me && LD(&m->owner) != me) {
+            uint64_t expect = sl;
+            if (__atomic_compare_exchange_n(&m->slice, &expect, 0, 0, SEQ, SEQ)) {
+                scl_trace_slice_handover(m, me, 0);
+                wake_all(m);
+            }
+        }
+    }
+    if (slot >= 0)
+        ST(&m->slots[slot].wait_ns, LD(&m->slots[slot].wait_ns) + sat_sub(scl_now(), wait_start));
+    return r;
+out:
+    return r;
+}
+
+static inline int lock_common(scl_mutex_t *m, uint64_t deadline)
+{
+    if (unlikely(!m || LD(&m->magic) != SCL_MUTEX_MAGIC))
+        return EINVAL;
+    pid_t me = scl__tid();
+    if (unlikely(LD(&m->owner) == me))
+        return EDEADLK;
+    if (unlikely(LD(&m->state) & MSTATE_NOTRECOVERABLE))
+        return ENOTRECOVERABLE;
+    uint64_t now = scl_now();
+    uint64_t sl = LD(&m->slice);
+    if (likely(slice_tid(sl) == me && now < LD(&m->slice_end))) {
+        uint32_t c = 0;
+        if (likely(__atomic_compare_exchange_n(&m->word, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))) {
+            /* Re-check under the lock: a thief may have taken the slice over
+             * between our read and the CAS (it released the word since). */
+            if (likely(LD(&m->slice) == sl)) {
+                acquired(m, slice_slot(sl), me, now, now, 1);
+                return 0;
+            }
+            acquired(m, slot_for(m, me), me, now, now, 0);
+            return 0;
+        }
+    }
+    return lock_slow(m, me, now, deadline);
+}
+
+SCL_API int scl_mutex_lock(scl_mutex_t *m) { return lock_common(m, NO_DEADLINE); }
+
+SCL_API int scl_mutex_clocklock(scl_mutex_t *m, clockid_t clock, const struct timespec *abstime)
+{
+    uint64_t dl;
+    int r = scl__deadline(clock, abstime, &dl);
+    if (r) {
+        /* POSIX: an invalid timeout only matters when the lock would block */
+        int t = scl_mutex_trylock(m);
+        return t == EBUSY ? r : t;
+    }
+    return lock_common(m, dl);
+}
+
+SCL_API int scl_mutex_timedlock(scl_mutex_t *m, const struct timespec *abstime)
+{
+    return scl_mutex_clocklock(m, CLOCK_REALTIME, abstime);
+}
+
+SCL_API int scl_mutex_trylock(scl_mutex_t *m)
+{
+    if (unlikely(!m || LD(&m->magic) != SCL_MUTEX_MAGIC))
+        return EINVAL;
+    pid_t me = scl__tid();
+    if (LD(&m->owner) == me)
+        return EBUSY;
+    if (LD(&m->state) & MSTATE_NOTRECOVERABLE)
+        return ENOTRECOVERABLE;
+    uint64_t now = scl_now();
+    if (m->robust && LD(&m->word) && LD(&m->owner) &&
+        try_take_dead(m, slot_for(m, me), me, now, now))
+        return EOWNERDEAD;
+    uint64_t sl = __atomic_load_n(&m->slice, SEQ);
+    uint64_t se = LD(&m->slice_end);
+    int slot = -1;
+    if (!(slice_tid(sl) == me && now < se)) {
+        slot = slot_for(m, me);
+        if (slot >= 0) {
+            struct scl_slot *s = &m->slots[slot];
+            ensure_active(m, slot, now);
+            uint64_t floor = sat_sub(now, LD(&m->credit_cap_ns));
+            uint64_t v = LD(&s->vclock);
+            if (v < floor)
+                ST(&s->vclock, v = floor);
+            if (v > now && wtotal(m) > slot_weight(s) * (1 + 1e-9))
+                return EBUSY;            /* banned */
+        }
+        if (sl && now < se) {
+            int so = slice_slot(sl);
+            int idle = LD(&m->word) == 0 && !(LD(&m->slots[so].flags) & SLOT_WAITING) &&
+                       now >= LD(&m->last_release) + LD(&m->grace_ns);
+            if (!idle && m->robust && owner_dead(slice_tid(sl)))
+                idle = 1;
+            if (!idle)
+                return EBUSY;            /* another thread's slice */
+        }
+    } else {
+        slot = slice_slot(sl);
+    }
+    uint32_t c = 0;
+    if (__atomic_compare_exchange_n(&m->word, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+        acquired(m, slot, me, now, now, 0);
+        return 0;
+    }
+    return EBUSY;
+}
+
+SCL_API int scl_mutex_unlock(scl_mutex_t *m)
+{
+    if (unlikely(!m || LD(&m->magic) != SCL_MUTEX_MAGIC))
+        return EINVAL;
+    pid_t me = scl__tid();
+    if (unlikely(LD(&m->owner) != me))
+        return EPERM;
+    uint64_t now = scl_now();
+    int slot = LD(&m->owner_slot);
+    uint64_t hold = sat_sub(now, LD(&m->hold_start));
+    ST(&m->total_hold, LD(&m->total_hold) + hold);
+    int banned = 0;
+    struct scl_slot *s = NULL;
+    if (slot >= 0) {
+        s = &m->slots[slot];
+        double w = slot_weight(s), W = wtotal(m);
+        if (W < w)
+            W = w;
+        ST(&s->hold_ns, LD(&s->hold_ns) + hold);
+        ST(&s->opp_ns, LD(&s->opp_ns) + hold);
+        uint64_t v = LD(&s->vclock) + (uint64_t)llround((double)hold * (W / w));
+        ST(&s->vclock, v);
+        ST(&s->last_use, now);
+        ST(&s->last_unlock, now);
+        banned = v > now && W > w * (1 + 1e-9);
+    }
+
+    uint32_t st = LD(&m->state);
+    int poison = m->robust && (st & MSTATE_OWNER_DIED);
+    if (poison)
+        __atomic_or_fetch(&m->state, MSTATE_NOTRECOVERABLE, SEQ);
+
+    /* Slice hand-over decision (D1: nwaiters is read SEQ_CST). */
+    uint64_t sl = LD(&m->slice), se = LD(&m->slice_end);
+    int in_my_slice = sl && slice_tid(sl) == me && now < se;
+    int foreign_valid = sl && slice_tid(sl) != me && now < se;
+    int changed = 0;
+    if (!foreign_valid && __atomic_load_n(&m->nwaiters, SEQ) > 0) {
+        int predicted_idle = s && LD(&s->gap_ewma) > LD(&m->grace_ns);
+        if (!in_my_slice || banned || predicted_idle) {
+            int next = pick_next(m, slot);
+            pid_t to = next >= 0 ? LD(&m->slots[next].tid) : 0;
+            __atomic_store_n(&m->slice_end, now + LD(&m->slice_ns), SEQ);
+            ST(&m->pad0, next >= 0);
+            __atomic_store_n(&m->slice, next >= 0 ? slice_pack(next, to) : 0, SEQ);
+            if (to != slice_tid(sl)) {
+                ST(&m->slices, LD(&m->slices) + 1);
+                scl_trace_slice_handover(m, slice_tid(sl), to);
+            }
+            changed = 1;
+        }
+    }
+
+    ST(&m->owner_slot, -1);
+    ST(&m->last_release, now);
+    ST(&m->owner, 0);
+    uint32_t prev = __atomic_exchange_n(&m->word, 0, SEQ);
+    if (prev == 2)
+        futex_wake(&m->word, 1, m->pshared);
+    if (changed || poison) {
+        wake_all(m);
+    } else if (__atomic_load_n(&m->nwaiters, SEQ) > 0) {
+        /* I4/D1: waiters that registered after our decision sleep without
+         * a timeout only when the slice is open; wake them. */
+        uint64_t sl2 = __atomic_load_n(&m->slice, SEQ);
+        if (!sl2 || now >= LD(&m->slice_end))
+            wake_all(m);
+    }
+    return 0;
+}
+
+SCL_API int scl_mutex_consistent(scl_mutex_t *m)
+{
+    if (!m || LD(&m->magic) != SCL_MUTEX_MAGIC || !m->robust)
+        return EINVAL;
+    if (LD(&m->owner) != scl__tid() || !(LD(&m->state) & MSTATE_OWNER_DIED))
+        return EINVAL;
+    __atomic_and_fetch(&m->state, ~MSTATE_OWNER_DIED, SEQ);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* thread exit and fork (called from thread.c)                         */
+/* ------------------------------------------------------------------ */
+
+void scl__mutex_thread_exit(struct scl_mutex *m, int slot, pid_t tid)
+{
+    if (LD(&m->magic) != SCL_MUTEX_MAGIC || slot < 0 || slot >= SCL_MAX_THREADS ||
+        LD(&m->slots[slot].tid) != tid)
+        return;
+    spin_lock32(&m->reg);
+    leave_locked(m, &m->slots[slot], SLOT_EXITED);
+    spin_unlock32(&m->reg);
+    uint64_t sl = __atomic_load_n(&m->slice, SEQ);
+    if (sl && slice_tid(sl) == tid && LD(&m->owner) != tid) {
+        uint64_t expect = sl;
+        if (__atomic_compare_exchange_n(&m->slice, &expect, 0, 0, SEQ, SEQ)) {
+            scl_trace_slice_handover(m, tid, 0);
+            wake_all(m);
+        }
+    }
+}
+
+void scl__mutex_after_fork(struct scl_mutex *m, pid_t old_tid, pid_t new_tid)
+{
+    if (m->magic != SCL_MUTEX_MAGIC || m->pshared)
+        return;
+    m->reg = 0;
+    m->nwaiters = 0;
+    m->slice = 0;
+    m->pad0 = 0;
+    if (m->owner && m->owner == old_tid) {
+        m->owner = new_tid;
+        m->word = 1;
+    } else if (m->owner || m->word) {
+        m->word = 0;
+        m->owner = 0;
+        m->owner_slot = -1;
+    }
+    for (uint32_t i = 0; i < m->nslots; i++) {
+        struct scl_slot *s = &m->slots[i];
+        if (s->tid == old_tid && old_tid && !(s->flags & SLOT_EXITED)) {
+            s->tid = new_tid;
+            s->flags &= SLOT_ACTIVE;
+        } else if (s->flags & SLOT_ACTIVE) {
+            leave_locked(m, s, SLOT_EXITED);
+        } else {
+            s->flags &= ~SLOT_WAITING;
+        }
+    }
+    recompute_wtotal(m);
+}
+
+/* ------------------------------------------------------------------ */
+/* statistics                                                          */
+/* ------------------------------------------------------------------ */
+
+SCL_API int scl_mutex_stats(scl_mutex_t *m, scl_lock_stats_t *out,
+                            scl_thread_stats_t *threads, uint32_t cap)
+{
+    if (!m || LDA(&m->magic) != SCL_MUTEX_MAGIC)
+        return -EINVAL;
+    uint64_t now = scl_now();
+    scl_thread_stats_t rec[SCL_MAX_THREADS];
+    double x_opp[SCL_MAX_THREADS], x_hold[SCL_MAX_THREADS], w[SCL_MAX_THREADS];
+    uint32_t n = 0, nactive = 0;
+    uint32_t ns = LD(&m->nslots);
+    uint64_t free_now = LD(&m->free_ns);
+    if (!LD(&m->word) && !LD(&m->slice) && now > LD(&m->last_release))
+        free_now += now - LD(&m->last_release);   /* current free interval */
+    for (uint32_t i = 0; i < ns; i++) {
+        struct scl_slot *s = &m->slots[i];
+        pid_t tid = LD(&s->tid);
+        uint32_t f = LD(&s->flags);
+        uint64_t acq = LD(&s->acquisitions);
+        if (!tid || (!acq && !(f & SLOT_ACTIVE)))
+            continue;
+        scl_thread_stats_t *r = &rec[n];
+        r->tid = tid;
+        r->weight = slot_weight(s);
+        r->active = (f & SLOT_ACTIVE) ? 1 : 0;
+        r->acquisitions = acq;
+        r->hold_ns = LD(&s->hold_ns);
+        r->wait_ns = LD(&s->wait_ns);
+        r->opportunity_ns = LD(&s->opp_ns) + LD(&s->free_banked) +
+                            (r->active ? sat_sub(free_now, LD(&s->free_mark)) : 0);
+        nactive += r->active && acq;
+        n++;
+    }
+    /* Fairness among the threads competing now when at least two are;
+     * otherwise among every thread that used the lock. */
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (!rec[i].acquisitions || (nactive >= 2 && !rec[i].active))
+            continue;
+        x_opp[k] = (double)rec[i].opportunity_ns;
+        x_hold[k] = (double)rec[i].hold_ns;
+        w[k] = rec[i].weight > 0 ? rec[i].weight : 1024;
+        k++;
+    }
+    if (out) {
+        memset(out, 0, sizeof *out);
+        out->elapsed_ns = sat_sub(now, LD(&m->stats_start));
+        out->hold_ns = LD(&m->total_hold);
+        out->slices = LD(&m->slices);
+        out->jain_opportunity = scl_jain_weighted(x_opp, w, k);
+        out->jain_hold = scl_jain_weighted(x_hold, w, k);
+        out->nthreads = n;
+    }
+    for (uint32_t i = 0; i < n && i < cap && threads; i++)
+        threads[i] = rec[i];
+    return (int)n;
+}
+
+SCL_API int scl_mutex_stats_reset(scl_mutex_t *m)
+{
+    if (!m || LDA(&m->magic) != SCL_MUTEX_MAGIC)
+        return EINVAL;
+    spin_lock32(&m->reg);
+    uint64_t free_now = LD(&m->free_ns);
+    uint32_t ns = LD(&m->nslots);
+    for (uint32_t i = 0; i < ns; i++) {
+        struct scl_slot *s = &m->slots[i];
+        ST(&s->acquisitions, 0);
+        ST(&s->hold_ns, 0);
+        ST(&s->wait_ns, 0);
+        ST(&s->opp_ns, 0);
+        ST(&s->free_banked, 0);
+        ST(&s->free_mark, free_now);
+    }
+    ST(&m->total_hold, 0);
+    ST(&m->slices, 0);
+    ST(&m->overflow_acquisitions, 0);
+    ST(&m->stats_start, scl_now());
+    spin_unlock32(&m->reg);
+    return 0;
+}
