@@ -1,0 +1,356 @@
+"""Trace lock hold, wait and opportunity per thread, with eBPF (bcc) uprobes.
+
+User-space locks: uprobes on the kit's libscl.so (scl_mutex_lock/unlock and
+the slice hand-over hook) or, for unmodified programs, on glibc's
+pthread_mutex_lock/unlock.  Per thread and lock: acquisitions, hold time,
+wait time, lock opportunity (hold + time the lock was free, or free inside
+the thread's own slice), hold share vs CPU-weight share (weights from nice
+values), weighted Jain indices, and a SUBVERSION verdict when a hold share
+and the weight share differ by more than --threshold.  Hold and wait times
+are corrected for the probes' own cost, measured at start (--no-compensate
+shows raw numbers).
+
+Kernel locks (--kernel): lock:contention_begin/end per task: waits, total
+and max wait time, log2 histogram, the lock address and its kind.
+
+Without --lib/--glibc, a -p process that maps libscl(-preload).so is traced
+there, anything else through glibc.  Needs root.
+
+examples:
+  scl trace -p 1234                  # one report at Ctrl-C
+  scl trace -p 1234 1 5 -j           # five 1 s reports as JSON lines
+  scl trace --glibc -p 1234 --threshold 0.05
+  scl trace --lib ./libscl.so 2      # every process using that library
+  scl trace --kernel -p 1234 1 3     # kernel lock contention of process 1234
+  scl trace --kernel                 # all processes, until Ctrl-C
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from ebpf import histogram, loop, prereq
+from ebpf.weights import jain, nice_to_weight, thread_nice
+from sharekit.cli import UsageError
+
+TOOL = "scl trace"
+_KIT_LIBDIR = Path(__file__).resolve().parent / "_native" / "lib"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("-p", "--pid", type=int, metavar="PID", help="trace only this process")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--lib", metavar="PATH", help="lock library to probe (libscl.so, libscl-preload.so, "
+                                                      "or any library exporting pthread_mutex_lock)")
+    source.add_argument("--glibc", action="store_true", help="probe glibc's pthread_mutex_* (libc.so.6)")
+    source.add_argument("--kernel", action="store_true",
+                        help="kernel lock contention (lock:contention_begin/end) instead of user locks")
+    parser.add_argument("--threshold", type=float, default=0.1, metavar="GAP",
+                        help="SUBVERSION when |hold share - weight share| of a thread exceeds GAP (default 0.1)")
+    parser.add_argument("--no-compensate", action="store_true",
+                        help="report raw probe-to-probe times (no probe-overhead correction)")
+    parser.add_argument("--top", type=int, default=5, metavar="N",
+                        help="locks (or tasks, with --kernel) shown per report (default 5; JSON has all)")
+    parser.add_argument("--per-task-hist", action="store_true",
+                        help="with --kernel: a wait histogram per task (top rows) instead of one overall")
+    loop.add_arguments(parser)
+
+
+def _comm(pid: int, tid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/task/{tid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return "?"
+
+
+def _maps_library(pid: int) -> str | None:
+    """Path of libscl-preload.so or libscl.so mapped by `pid`, if any."""
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            paths = {line.split(None, 5)[5].strip() for line in f if len(line.split(None, 5)) == 6}
+    except OSError:
+        return None
+    for name in ("libscl-preload.so", "libscl.so"):
+        for path in sorted(paths):
+            if os.path.basename(path) == name and os.path.isfile(path):
+                return path
+    return None
+
+
+def choose_library(args) -> str | None:
+    """--lib path, or None for glibc."""
+    if args.glibc:
+        return None
+    if args.lib:
+        return args.lib
+    if args.pid is not None:
+        return _maps_library(args.pid)
+    kit = _KIT_LIBDIR / "libscl.so"
+    return str(kit) if kit.is_file() else None
+
+
+# ---------------------------------------------------------------- user locks
+
+class LockReport:
+    """Per-interval and whole-run figures from cumulative LockTracer snapshots."""
+
+    def __init__(self, overhead_ns: int, threshold: float) -> None:
+        self.overhead_ns = overhead_ns
+        self.threshold = threshold
+        self.previous = None
+        self.first = None
+        self.weights: dict[int, tuple[int, int]] = {}   # tid -> (nice, weight), last seen
+        self.comms: dict[int, str] = {}
+
+    def _weight(self, tgid: int, tid: int) -> tuple[int | None, int]:
+        nice = thread_nice(tgid, tid)
+        if nice is not None:
+            self.weights[tid] = (nice, nice_to_weight(nice))
+            self.comms[tid] = _comm(tgid, tid)
+        return self.weights.get(tid, (None, nice_to_weight(0)))
+
+    def figures(self, now_snap, before_snap) -> dict:
+        c = self.overhead_ns
+        per_lock = defaultdict(list)
+        for key, t in now_snap.threads.items():
+            b = before_snap.threads.get(key) if before_snap else None
+            acq = t.acquisitions - (b.acquisitions if b else 0)
+            hold = t.hold_ns - (b.hold_ns if b else 0)
+            wait = t.wait_ns - (b.wait_ns if b else 0)
+            own_free = t.own_slice_free_ns - (b.own_slice_free_ns if b else 0)
+            if acq <= 0 and hold <= 0:
+                continue
+            nice, weight = self._weight(t.tgid, t.tid)
+            per_lock[t.lock].append({
+                "tid": t.tid, "pid": t.tgid, "comm": self.comms.get(t.tid, "?"),
+                "lock": f"{t.lock:#x}", "acquisitions": acq,
+                "hold_ns": max(0, hold - c * acq), "wait_ns": max(0, wait - c * acq),
+                "own_slice_free_ns": own_free, "nice": nice, "weight": weight,
+                "slices": t.slices - (b.slices if b else 0)})
+        threads, locks = [], []
+        for lock, rows in per_lock.items():
+            ls = now_snap.locks.get(lock)
+            lb = before_snap.locks.get(lock) if before_snap else None
+            free = (ls.free_ns - (lb.free_ns if lb else 0)) if ls else 0
+            handovers = (ls.handovers - (lb.handovers if lb else 0)) if ls else 0
+            total_acq = sum(r["acquisitions"] for r in rows)
+            if handovers == 0:
+                free += c * total_acq   # the probe time removed from holds was free time
+            total_hold = sum(r["hold_ns"] for r in rows)
+            total_weight = sum(r["weight"] for r in rows)
+            for r in rows:
+                r["opportunity_ns"] = r["hold_ns"] + r["own_slice_free_ns"] + free
+                r["share"] = r["hold_ns"] / total_hold if total_hold else 0.0
+                r["weight_share"] = r["weight"] / total_weight if total_weight else 0.0
+            gap = max(abs(r["share"] - r["weight_share"]) for r in rows) if len(rows) > 1 else 0.0
+            locks.append({
+                "lock": f"{lock:#x}", "threads": len(rows), "acquisitions": total_acq, "hold_ns": total_hold,
+                "free_ns": free, "slice_handovers": handovers,
+                "jain_opportunity": jain(r["opportunity_ns"] / r["weight"] for r in rows),
+                "jain_hold": jain(r["hold_ns"] / r["weight"] for r in rows),
+                "max_share_gap": gap,
+                "verdict": ("single thread" if len(rows) < 2 else
+                            "SUBVERSION" if gap > self.threshold else "ok")})
+            threads.extend(sorted(rows, key=lambda r: -r["hold_ns"]))
+        locks.sort(key=lambda l: -l["hold_ns"])
+        return {"threads": threads, "locks": locks}
+
+
+def _print_user(fig: dict, title: str, top: int, span_s: float) -> None:
+    out = [f"{time.strftime('%H:%M:%S')} {title}: {len(fig['locks'])} locks, {len(fig['threads'])} thread-lock pairs"]
+    by_lock = defaultdict(list)
+    for r in fig["threads"]:
+        by_lock[r["lock"]].append(r)
+    for lock in fig["locks"][:top]:
+        util = lock["hold_ns"] / (span_s * 1e9) if span_s > 0 else 0.0
+        out.append(f"lock {lock['lock']}: {lock['threads']} threads, {lock['acquisitions']} acquisitions, "
+                   f"held {util:.0%} of {span_s:.2f} s, Jain(opportunity/weight) {lock['jain_opportunity']:.3f}, "
+                   f"Jain(hold/weight) {lock['jain_hold']:.3f}, max |share-weight share| "
+                   f"{lock['max_share_gap']:.3f}: {lock['verdict']}")
+        out.append(f"  {'TID':>8} {'COMM':<15} {'NICE':>4} {'ACQ':>9} {'HOLD ms':>9} {'WAIT ms':>9} "
+                   f"{'OPP ms':>9} {'HOLD SHARE':>10} {'WEIGHT SHARE':>12}")
+        for r in by_lock[lock["lock"]]:
+            nice = "?" if r["nice"] is None else r["nice"]
+            out.append(f"  {r['tid']:>8} {r['comm'][:15]:<15} {nice:>4} {r['acquisitions']:>9} "
+                       f"{r['hold_ns'] / 1e6:>9.1f} {r['wait_ns'] / 1e6:>9.1f} {r['opportunity_ns'] / 1e6:>9.1f} "
+                       f"{r['share']:>10.3f} {r['weight_share']:>12.3f}")
+    if len(fig["locks"]) > top:
+        out.append(f"  ... {len(fig['locks']) - top} more locks (--top, or -j for all)")
+    if not fig["locks"]:
+        out.append("  (no lock acquisitions)")
+    print("\n".join(out) + "\n", flush=True)
+
+
+def _run_user(args) -> int:
+    from ebpf.ulocks import LockTracer, resolve_library
+    library = choose_library(args)
+    try:
+        bcc_name, symbols = resolve_library(library)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        tracer = LockTracer(bcc_name, symbols, pid=args.pid, calibrate=not args.no_compensate)
+    except RuntimeError as exc:
+        print(f"{TOOL}: {exc}", file=sys.stderr)
+        return 1
+    report = LockReport(tracer.overhead_ns, args.threshold)
+    source = "glibc pthread_mutex_*" if library is None else library
+    if not args.json:
+        print(f"Tracing {', '.join(tracer.attached)} in {source}"
+              f"{f' of pid {args.pid}' if args.pid else ' (all processes)'}; probe overhead "
+              f"{tracer.overhead_ns} ns per hold {'subtracted' if tracer.overhead_ns else '(not corrected)'}. "
+              + ("Hit Ctrl-C to end." if args.interval is None else ""), file=sys.stderr, flush=True)
+    first = tracer.sample()
+    state = {"before": first, "at": time.monotonic()}
+    started = state["at"]
+
+    def emit(fig, kind, span):
+        if args.json:
+            loop.emit_json({"kind": kind, "time": time.time(), "span_s": round(span, 6),
+                            "library": source, "probe_overhead_ns": tracer.overhead_ns, **fig})
+        else:
+            _print_user(fig, f"{kind} {span:.2f} s", args.top, span)
+
+    def tick():
+        snap, now = tracer.sample(), time.monotonic()
+        emit(report.figures(snap, state["before"]), "interval", now - state["at"])
+        state.update(before=snap, at=now)
+
+    def summary():
+        snap = tracer.sample()
+        emit(report.figures(snap, first), "summary", time.monotonic() - started)
+
+    try:
+        loop.run(args.interval, args.count, tick, summary, _pid_alive(args.pid))
+    finally:
+        tracer.close()
+    return 0
+
+
+def _pid_alive(pid):
+    if pid is None:
+        return None
+    return lambda: os.path.exists(f"/proc/{pid}")
+
+
+# -------------------------------------------------------------- kernel locks
+
+def _kernel_figures(tasks, locks, before) -> dict:
+    prev_tasks, prev_locks = before
+    rows = []
+    for tid, t in tasks.items():
+        b = prev_tasks.get(tid)
+        count = t.count - (b.count if b else 0)
+        if count <= 0:
+            continue
+        hist = {s: c - (b.hist.get(s, 0) if b else 0) for s, c in t.hist.items()}
+        rows.append({"tid": tid, "pid": t.tgid, "comm": t.comm, "count": count,
+                     "total_ns": t.total_ns - (b.total_ns if b else 0), "max_ns": t.max_ns,
+                     "lock": f"{t.last_lock:#x}", "flags": _flag_names(t.last_flags),
+                     "hist": {s: c for s, c in hist.items() if c}})
+    lock_rows = []
+    for addr, l in locks.items():
+        b = prev_locks.get(addr)
+        count = l.count - (b.count if b else 0)
+        if count > 0:
+            lock_rows.append({"lock": f"{addr:#x}", "count": count,
+                              "total_ns": l.total_ns - (b.total_ns if b else 0), "max_ns": l.max_ns,
+                              "flags": _flag_names(l.flags)})
+    rows.sort(key=lambda r: -r["total_ns"])
+    lock_rows.sort(key=lambda r: -r["total_ns"])
+    return {"tasks": rows, "locks": lock_rows}
+
+
+def _flag_names(flags: int) -> str:
+    from ebpf.klocks import flag_names
+    return flag_names(flags)
+
+
+def _print_kernel(fig: dict, title: str, args) -> None:
+    out = [f"{time.strftime('%H:%M:%S')} {title}: {len(fig['tasks'])} tasks waited on "
+           f"{len(fig['locks'])} kernel locks"]
+    out.append(f"{'TID':>8} {'PID':>8} {'COMM':<16} {'WAITS':>8} {'TOTAL ms':>10} {'AVG us':>9} {'MAX us':>9}  "
+               f"{'LAST LOCK':<18} FLAGS")
+    for r in fig["tasks"][:args.top]:
+        out.append(f"{r['tid']:>8} {r['pid']:>8} {r['comm'][:16]:<16} {r['count']:>8} {r['total_ns'] / 1e6:>10.2f} "
+                   f"{r['total_ns'] / r['count'] / 1e3:>9.1f} {r['max_ns'] / 1e3:>9.1f}  {r['lock']:<18} {r['flags']}")
+    if len(fig["tasks"]) > args.top:
+        out.append(f"{'':>8} ... {len(fig['tasks']) - args.top} more tasks (--top, or -j for all)")
+    out.append("")
+    out.append(f"{'LOCK':<18} {'WAITS':>8} {'TOTAL ms':>10} {'MAX us':>9}  FLAGS")
+    for r in fig["locks"][:args.top]:
+        out.append(f"{r['lock']:<18} {r['count']:>8} {r['total_ns'] / 1e6:>10.2f} {r['max_ns'] / 1e3:>9.1f}  {r['flags']}")
+    out.append("")
+    if args.per_task_hist:
+        for r in fig["tasks"][:args.top]:
+            out.append(f"wait time, tid {r['tid']} ({r['comm']}):")
+            out.append(histogram.render(r["hist"], "usecs"))
+    else:
+        merged = defaultdict(int)
+        for r in fig["tasks"]:
+            for s, c in r["hist"].items():
+                merged[s] += c
+        out.append("wait time, all tasks:")
+        out.append(histogram.render(merged, "usecs"))
+    print("\n".join(out) + "\n", flush=True)
+
+
+def _run_kernel(args) -> int:
+    from ebpf.klocks import KernelLockTracer
+    try:
+        tracer = KernelLockTracer(tgids=[args.pid] if args.pid is not None else None)
+    except RuntimeError as exc:
+        print(f"{TOOL}: {exc}", file=sys.stderr)
+        return 1
+    if not args.json:
+        print("Tracing kernel lock contention" + (f" of pid {args.pid}" if args.pid else "") + "... "
+              + ("Hit Ctrl-C to end." if args.interval is None else ""), file=sys.stderr, flush=True)
+    empty = ({}, {})
+    state = {"before": empty, "at": time.monotonic()}
+    started = state["at"]
+
+    def emit(fig, kind, span):
+        if args.json:
+            for r in fig["tasks"]:
+                r["hist_us"] = histogram.to_json(r.pop("hist"))
+            loop.emit_json({"kind": kind, "time": time.time(), "span_s": round(span, 6), **fig})
+        else:
+            _print_kernel(fig, f"{kind} {span:.2f} s", args)
+
+    def tick():
+        snap, now = tracer.sample(), time.monotonic()
+        emit(_kernel_figures(*snap, state["before"]), "interval", now - state["at"])
+        state.update(before=snap, at=now)
+
+    def summary():
+        emit(_kernel_figures(*tracer.sample(), empty), "summary", time.monotonic() - started)
+
+    try:
+        loop.run(args.interval, args.count, tick, summary, _pid_alive(args.pid))
+    finally:
+        tracer.close()
+    return 0
+
+
+def run(args) -> int:
+    problem = loop.check(args.interval, args.count)
+    if problem:
+        raise UsageError(problem)
+    if args.pid is not None and (args.pid <= 0 or not os.path.exists(f"/proc/{args.pid}")):
+        raise UsageError(f"-p {args.pid}: no such process")
+    if not 0 < args.threshold < 1:
+        raise UsageError(f"--threshold must be between 0 and 1 (got {args.threshold})")
+    if args.top <= 0:
+        raise UsageError(f"--top must be >= 1 (got {args.top})")
+    if args.lib and not os.path.isfile(args.lib):
+        raise UsageError(f"--lib {args.lib}: no such file")
+    if args.kernel:
+        from ebpf.klocks import EVENTS
+        status = prereq.report(TOOL, EVENTS)
+        return status or _run_kernel(args)
+    status = prereq.report(TOOL)
+    return status or _run_user(args)

@@ -1,0 +1,55 @@
+"""Lock workloads with known behaviour, for the eBPF tracers and benchmarks.
+
+- `subversion`: threads with different critical-section lengths under one
+  pthread mutex (the scheduler-subversion toy case: 1 us vs 3 us), printing
+  each thread's own hold-time measurement as JSON.
+- `rename_storm`: the rename-lock case: bully threads renaming across two
+  directories of many files, victims across two empty ones; kernel lock
+  contention shows in lock:contention_begin/end.
+
+Both are C programs compiled on first use (`binary(name)`) into a build
+directory next to this file (or $SHAREKIT_BUILD_DIR).  Run one with
+`python -m workloads.locks NAME ARGS...`.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+SOURCES = {"subversion": "subversion.c", "rename_storm": "rename_storm.c"}
+_HERE = Path(__file__).resolve().parent
+
+
+def build_dir() -> Path:
+    explicit = os.environ.get("SHAREKIT_BUILD_DIR")
+    return Path(explicit) / "locks" if explicit else _HERE / "_build"
+
+
+def binary(name: str) -> Path:
+    """Path of the compiled workload, (re)building it when its source is newer."""
+    if name not in SOURCES:
+        raise ValueError(f"unknown lock workload {name!r} (choose from {', '.join(SOURCES)})")
+    source = _HERE / SOURCES[name]
+    target = build_dir() / name
+    if target.exists() and target.stat().st_mtime >= source.stat().st_mtime:
+        return target
+    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        raise RuntimeError("no C compiler (cc/gcc) to build the lock workloads: apt-get install build-essential")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Build beside the target and rename, so concurrent builders never see half a file.
+    fd, partial = tempfile.mkstemp(prefix=f".{name}.", dir=target.parent)
+    os.close(fd)
+    try:
+        result = subprocess.run([compiler, "-O2", "-g", "-Wall", "-pthread", "-o", partial, str(source)],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"building {source.name} failed:\n{result.stderr.strip()}")
+        os.replace(partial, target)
+    finally:
+        if os.path.exists(partial):
+            os.unlink(partial)
+    return target
