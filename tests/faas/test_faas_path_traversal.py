@@ -7,12 +7,14 @@ import os
 
 import pytest
 
-from conftest import start_server
+from conftest import make_functions_dir, start_server
 from sfs.faas.functions import discover, resolve
 
 
-@pytest.fixture
-def traversal_server(tmp_path, functions_dir):
+@pytest.fixture(scope="module")
+def traversal_server(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("traversal")
+    functions_dir = make_functions_dir(tmp_path)
     outside = tmp_path / "outside.py"
     outside.write_text("TENANT = 'evil'\ndef handler(event):\n    return 'MARK-ESCAPED'\n")
     os.symlink(outside, functions_dir / "linked.py")
