@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from sfs import procfs
+from sfs.decisions import DEMOTE, YIELD, aging_due, on_slice_check, should_bypass
 from sfs.privilege import PrivilegeError, explain_eperm, require_realtime
 from sfs.records import InvocationRecord
 from sfs.slice import AdaptiveSlice, SliceConfig
@@ -95,7 +96,7 @@ class _Job:
                  "budget", "remaining", "slice_cpu0", "check_cpu", "check_wall", "fifo_cpu",
                  "start", "demoted", "bypassed", "aged", "gen", "expect_report", "reported_cpu",
                  "reported_end", "exit_cpu", "end", "exited_in_filter", "backoff", "promoted",
-                 "never_seen")
+                 "never_seen", "cfs_since")
 
     def __init__(self, pid: int, inv, arrival: float, admitted: float, expect_report: bool) -> None:
         self.pid, self.inv, self.arrival, self.admitted = pid, inv, arrival, admitted
@@ -120,6 +121,7 @@ class _Job:
         self.backoff = 0.0
         self.promoted = False
         self.never_seen = False
+        self.cfs_since = 0.0
 
 
 class Scheduler:
@@ -376,7 +378,8 @@ class Scheduler:
             now = time.monotonic()
             if self.policy == "sfs":
                 t = self.slice.value
-                if not job.aged and job.remaining is None and now - job.enqueued_at > self.config.bypass_factor * t:
+                if should_bypass(now, job.enqueued_at, t, self.config.bypass_factor,
+                                 aged=job.aged > 0, resumed=job.remaining is not None):
                     self.stats["bypasses"] += 1
                     job.bypassed = True
                     self._to_cfs(job, now)
@@ -424,6 +427,7 @@ class Scheduler:
             job.promoted = False
         job.gen += 1
         job.state = CFS
+        job.cfs_since = now
         if job.start is None:
             job.start = now
         self._arm(job, self.config.aging_s, "aging")
@@ -435,16 +439,18 @@ class Scheduler:
         if cpu is None:
             return  # exited; the pidfd event follows
         now = time.monotonic()
-        left = job.budget - (cpu - job.slice_cpu0)
-        if left <= 0.0005:
+        used = cpu - job.slice_cpu0
+        left = job.budget - used
+        blocked = procfs.is_blocked(job.pid) if cpu - job.check_cpu < 0.5 * (now - job.check_wall) else False
+        decision = on_slice_check(job.budget, used, cpu - job.check_cpu, now - job.check_wall, blocked)
+        if decision == DEMOTE:
             self.stats["demotions"] += 1
             job.demoted = True
             self._release_core(job, cpu)
             job.remaining = None
             self._to_cfs(job, now)
             return
-        progressed = cpu - job.check_cpu
-        if progressed < 0.5 * (now - job.check_wall) and procfs.is_blocked(job.pid):
+        if decision == YIELD:
             # Blocked: give the core to the next one, keep the unused budget.
             self.stats["blocked_yields"] += 1
             self._release_core(job, cpu)
@@ -474,6 +480,10 @@ class Scheduler:
 
     def _on_aging(self, job: _Job) -> None:
         # Starvation guard: a CFS resident this old gets a fresh FILTER slice.
+        if not aging_due(time.monotonic(), job.cfs_since, self.config.aging_s):
+            job.gen += 1
+            self._arm(job, job.cfs_since + self.config.aging_s - time.monotonic(), "aging")
+            return
         self.stats["aged"] += 1
         job.aged += 1
         job.remaining = None

@@ -82,6 +82,8 @@ def main(argv: list[str]) -> int:
             if line and apply(line, pids):
                 done = True
     demote_all(pids)
+    # Leave as a normal task: until it is reaped, a zombie still shows its RT policy.
+    os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
     return 0
 
 

@@ -1,0 +1,74 @@
+import pytest
+
+from sfs.decisions import DEMOTE, REARM, YIELD, aging_due, on_slice_check, should_bypass
+from sfs.slice import AdaptiveSlice, SliceConfig, percentile
+
+
+def test_iat_rule_is_mean_gap_times_cores_without_ms_truncation():
+    s = AdaptiveSlice(SliceConfig(rule="iat", initial_s=0.02, window=10, min_samples=4), cores=2)
+    for k in range(3):
+        s.on_arrival(k * 0.0375)
+    assert s.value == 0.02  # start value until min_samples arrivals
+    s.on_arrival(3 * 0.0375)
+    assert s.value == pytest.approx(0.075)  # 37.5 ms x 2 cores, no whole-ms floor
+
+
+def test_iat_rule_window_slides():
+    s = AdaptiveSlice(SliceConfig(rule="iat", window=5, min_samples=2), cores=1)
+    t = 0.0
+    for _ in range(5):
+        s.on_arrival(t)
+        t += 0.1
+    assert s.value == pytest.approx(0.1)
+    for _ in range(4):  # the window now holds only 10 ms gaps
+        s.on_arrival(t)
+        t += 0.01
+    assert s.value == pytest.approx((0.1 + 3 * 0.01) / 4)
+
+
+def test_floor_and_ceiling():
+    s = AdaptiveSlice(SliceConfig(rule="iat", floor_s=0.006, ceiling_s=1.0, min_samples=2), cores=2)
+    s.on_arrival(0.0)
+    s.on_arrival(0.001)
+    assert s.value == 0.006
+    s.on_arrival(10.0)
+    assert s.value == 1.0
+
+
+def test_percentile_rule_uses_recent_durations():
+    s = AdaptiveSlice(SliceConfig(rule="percentile", percentile=80, window=10, min_samples=5), cores=2)
+    for d in [0.01, 0.02, 0.03, 0.04, 0.05]:
+        s.on_arrival(0.0)
+        s.on_completion(d)
+    assert s.value == pytest.approx(percentile([0.01, 0.02, 0.03, 0.04, 0.05], 80))
+    assert s.value == pytest.approx(0.042)
+
+
+def test_bad_slice_config():
+    with pytest.raises(ValueError):
+        SliceConfig(rule="median")
+    with pytest.raises(ValueError):
+        SliceConfig(floor_s=0)
+
+
+def test_bypass_only_for_fresh_arrivals_queued_longer_than_k_t():
+    assert should_bypass(now=1.0, enqueued_at=0.69, slice_s=0.1, factor=3)
+    assert not should_bypass(now=1.0, enqueued_at=0.71, slice_s=0.1, factor=3)
+    assert not should_bypass(now=1.0, enqueued_at=0.0, slice_s=0.1, factor=3, aged=True)
+    assert not should_bypass(now=1.0, enqueued_at=0.0, slice_s=0.1, factor=3, resumed=True)
+
+
+def test_slice_check_outcomes():
+    assert on_slice_check(0.1, 0.1, 0.02, 0.02, blocked=False) == DEMOTE
+    assert on_slice_check(0.1, 0.0998, 0.02, 0.02, blocked=True) == DEMOTE
+    # sleeping and not using the core: yield, keep the budget
+    assert on_slice_check(0.1, 0.03, 0.001, 0.02, blocked=True) == YIELD
+    # caught asleep for an instant while computing: keep the core
+    assert on_slice_check(0.1, 0.03, 0.019, 0.02, blocked=True) == REARM
+    # preempted (CPU did not advance) but runnable: re-arm for the remainder
+    assert on_slice_check(0.1, 0.03, 0.0, 0.02, blocked=False) == REARM
+
+
+def test_aging():
+    assert aging_due(now=20.0, cfs_since=10.0, aging_s=10.0)
+    assert not aging_due(now=19.9, cfs_since=10.0, aging_s=10.0)
