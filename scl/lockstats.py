@@ -16,6 +16,7 @@ class ThreadStats:
     hold_s: float          # time holding the lock
     wait_s: float          # time blocked in lock calls
     opportunity_s: float   # hold + time the lock was free or in this thread's slice
+    role: str = "thread"   # RW-SCL keeps one record per class: "readers", "writers"
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,11 @@ def _reader(lock):
 
 
 def stats(lock) -> LockStats:
-    """Snapshot of a lock's statistics."""
+    """Snapshot of a lock's statistics.  For an RWLock the records are per
+    class (role "readers" and "writers", tid 0), not per thread."""
     read, name = _reader(lock)
+    from scl.locks import RWLock
+    roles = ("readers", "writers") if isinstance(lock, RWLock) else None
     cap = 64
     while True:
         out = ffi.new("scl_lock_stats_t *")
@@ -56,8 +60,9 @@ def stats(lock) -> LockStats:
         cap = n + 16     # threads registered between the calls
     threads = [ThreadStats(tid=int(r.tid), weight=float(r.weight), active=bool(r.active),
                            acquisitions=int(r.acquisitions), hold_s=r.hold_ns / 1e9,
-                           wait_s=r.wait_ns / 1e9, opportunity_s=r.opportunity_ns / 1e9)
-               for r in records[0:n]]
+                           wait_s=r.wait_ns / 1e9, opportunity_s=r.opportunity_ns / 1e9,
+                           role=roles[i] if roles else "thread")
+               for i, r in enumerate(records[0:n])]
     return LockStats(elapsed_s=out.elapsed_ns / 1e9, hold_s=out.hold_ns / 1e9,
                      slices=int(out.slices), jain_opportunity=float(out.jain_opportunity),
                      jain_hold=float(out.jain_hold), threads=threads)
