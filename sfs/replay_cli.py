@@ -92,8 +92,9 @@ def check_cores(n: int) -> list[int]:
     return list(range(n))
 
 
-def report(result, invs, out=sys.stdout) -> None:
+def report(result, invs, out=None) -> None:
     from sfs.records import format_summary, summarize
+    out = out or sys.stdout
     services = {str(i.id): i.duration_s for i in invs}
     print(format_summary(summarize(result.records, services),
                          f"policy {result.policy} on cores {result.cores}: slowdown by class "
