@@ -1,0 +1,584 @@
+/*
+ * preload.c - libscl-preload.so: run an unmodified program's pthread
+ * mutexes, condition variables and rwlocks on SCL (LD_PRELOAD).
+ *
+ * Mapping pthread_mutex_t -> scl_mutex_t: a pointer stored inside the
+ * pthread_mutex_t, in __data.__list.__prev.  glibc uses __list only for
+ * robust mutexes, and those are never mapped (they fall back, below).  Why
+ * a pointer and not a side table: one load finds the lock (no hash, no
+ * global table to contend on or to lock during fork), and a statically
+ * initialised mutex (PTHREAD_MUTEX_INITIALIZER is all zeros) needs no init
+ * call: its first user allocates the scl_mutex_t and installs it with a CAS
+ * (losers free theirs).  The scl_mutex_t objects come from an mmap-backed
+ * pool, never from malloc, so an allocator that itself uses pthread mutexes
+ * cannot recurse into us.  A mutex freed without pthread_mutex_destroy leaks
+ * its scl_mutex_t (about 7 KiB); one re-used by memset(0) gets a fresh one.
+ *
+ * Which mutexes run on SCL: kinds PTHREAD_MUTEX_NORMAL/DEFAULT, ERRORCHECK
+ * and ADAPTIVE_NP, not process-shared, not robust, protocol NONE.  Everything
+ * else (RECURSIVE, PRIO_INHERIT/PROTECT, robust, pshared) falls back to the
+ * real glibc functions (dlsym(RTLD_NEXT)), decided from __data.__kind, which
+ * both initialisers and pthread_mutex_init set.  SCL reports relocking by the
+ * owner as EDEADLK for every kind (undefined behaviour for NORMAL anyway).
+ *
+ * Condition variables: one implementation for all mutexes, the futex
+ * sequence condvar of cond.c, stored inside the pthread_cond_t (an
+ * scl_cond is 32 bytes, a pthread_cond_t 48; PTHREAD_COND_INITIALIZER is
+ * a valid empty one).  Waiting releases and re-acquires the mutex through
+ * the matching implementation (SCL or the real glibc functions for fallback
+ * mutexes), so signal/broadcast never need to know which kind waits.
+ *
+ * Rwlocks: a pointer to a pool-allocated scl_rwlock_t in __pad2 (zero in
+ * PTHREAD_RWLOCK_INITIALIZER, never used by glibc); process-shared rwlocks
+ * (__shared != 0) fall back to glibc.
+ *
+ * Not interposed: calls glibc makes internally without the PLT (e.g. its
+ * own locks in stdio, malloc, dl*); they never see user mutexes except via
+ * glibc's own pthread_cond_* implementation, which we replace entirely.
+ *
+ * Environment: SCL_PRELOAD_DISABLE=1 forwards everything to glibc;
+ * SCL_PRELOAD_SLICE_US sets the lock slice (default 2000);
+ * SCL_PRELOAD_STATS=1 prints counters to stderr at exit.
+ */
+#include "scl_internal.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+_Static_assert(sizeof(struct scl_cond) <= sizeof(pthread_cond_t), "scl_cond must fit a pthread_cond_t");
+
+#define EXPORT __attribute__((visibility("default")))
+
+/* ---- the real functions ---- */
+
+static struct {
+    int (*mutex_init)(pthread_mutex_t *, const pthread_mutexattr_t *);
+    int (*mutex_destroy)(pthread_mutex_t *);
+    int (*mutex_lock)(pthread_mutex_t *);
+    int (*mutex_trylock)(pthread_mutex_t *);
+    int (*mutex_timedlock)(pthread_mutex_t *, const struct timespec *);
+    int (*mutex_clocklock)(pthread_mutex_t *, clockid_t, const struct timespec *);
+    int (*mutex_unlock)(pthread_mutex_t *);
+    int (*mutex_consistent)(pthread_mutex_t *);
+    int (*rw_init)(pthread_rwlock_t *, const pthread_rwlockattr_t *);
+    int (*rw_destroy)(pthread_rwlock_t *);
+    int (*rw_rdlock)(pthread_rwlock_t *);
+    int (*rw_wrlock)(pthread_rwlock_t *);
+    int (*rw_tryrdlock)(pthread_rwlock_t *);
+    int (*rw_trywrlock)(pthread_rwlock_t *);
+    int (*rw_timedrdlock)(pthread_rwlock_t *, const struct timespec *);
+    int (*rw_timedwrlock)(pthread_rwlock_t *, const struct timespec *);
+    int (*rw_clockrdlock)(pthread_rwlock_t *, clockid_t, const struct timespec *);
+    int (*rw_clockwrlock)(pthread_rwlock_t *, clockid_t, const struct timespec *);
+    int (*rw_unlock)(pthread_rwlock_t *);
+} real;
+
+static int resolved, disabled;
+static uint64_t slice_ns = 2000000;
+static int print_stats;
+
+static struct {
+    uint64_t scl_mutexes, fallback_mutexes, scl_locks, fallback_locks, rwlocks, cond_waits;
+} counts;
+#define COUNT(f) __atomic_add_fetch(&counts.f, 1, __ATOMIC_RELAXED)
+
+#define RESOLVE(field, name) real.field = (__typeof__(real.field))dlsym(RTLD_NEXT, name)
+
+static void read_env(void);
+static int resolving;
+static __thread int in_resolve;
+
+static void resolve(void)
+{
+    int z = 0;
+    if (in_resolve)
+        return;     /* re-entered from dlsym: SCL-kind mutexes need nothing resolved */
+    if (!__atomic_compare_exchange_n(&resolving, &z, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        while (!__atomic_load_n(&resolved, __ATOMIC_ACQUIRE))
+            sched_yield();
+        return;
+    }
+    in_resolve = 1;
+    /* dlsym(RTLD_NEXT) does not take pthread mutexes through the PLT on
+     * glibc >= 2.34 (ld.so uses its own internal locks), so resolving from
+     * inside an interposed call cannot recurse. */
+    RESOLVE(mutex_init, "pthread_mutex_init");
+    RESOLVE(mutex_destroy, "pthread_mutex_destroy");
+    RESOLVE(mutex_lock, "pthread_mutex_lock");
+    RESOLVE(mutex_trylock, "pthread_mutex_trylock");
+    RESOLVE(mutex_timedlock, "pthread_mutex_timedlock");
+    RESOLVE(mutex_clocklock, "pthread_mutex_clocklock");
+    RESOLVE(mutex_unlock, "pthread_mutex_unlock");
+    RESOLVE(mutex_consistent, "pthread_mutex_consistent");
+    RESOLVE(rw_init, "pthread_rwlock_init");
+    RESOLVE(rw_destroy, "pthread_rwlock_destroy");
+    RESOLVE(rw_rdlock, "pthread_rwlock_rdlock");
+    RESOLVE(rw_wrlock, "pthread_rwlock_wrlock");
+    RESOLVE(rw_tryrdlock, "pthread_rwlock_tryrdlock");
+    RESOLVE(rw_trywrlock, "pthread_rwlock_trywrlock");
+    RESOLVE(rw_timedrdlock, "pthread_rwlock_timedrdlock");
+    RESOLVE(rw_timedwrlock, "pthread_rwlock_timedwrlock");
+    RESOLVE(rw_clockrdlock, "pthread_rwlock_clockrdlock");
+    RESOLVE(rw_clockwrlock, "pthread_rwlock_clockwrlock");
+    RESOLVE(rw_unlock, "pthread_rwlock_unlock");
+    read_env();
+    in_resolve = 0;
+    __atomic_store_n(&resolved, 1, __ATOMIC_RELEASE);
+}
+
+static inline void ensure_resolved(void)
+{
+    if (unlikely(!__atomic_load_n(&resolved, __ATOMIC_ACQUIRE)))
+        resolve();
+}
+
+static void at_exit_stats(void)
+{
+    if (print_stats)
+        fprintf(stderr,
+                "scl-preload: %llu scl mutexes (%llu lock calls), %llu fallback mutexes "
+                "(%llu lock calls), %llu rwlocks, %llu cond waits\n",
+                (unsigned long long)counts.scl_mutexes, (unsigned long long)counts.scl_locks,
+                (unsigned long long)counts.fallback_mutexes, (unsigned long long)counts.fallback_locks,
+                (unsigned long long)counts.rwlocks, (unsigned long long)counts.cond_waits);
+}
+
+/* Reads the environment once, at the first interposed call or at load. */
+static void read_env(void)
+{
+    const char *e = getenv("SCL_PRELOAD_DISABLE");
+    disabled = e && *e && strcmp(e, "0") != 0;
+    e = getenv("SCL_PRELOAD_SLICE_US");
+    if (e && *e) {
+        char *end;
+        unsigned long long us = strtoull(e, &end, 10);
+        if (*end == 0 && us > 0 && us <= 10000000ull)
+            slice_ns = us * 1000ull;
+        else
+            fprintf(stderr, "scl-preload: ignoring SCL_PRELOAD_SLICE_US=%s (want 1..10000000)\n", e);
+    }
+    e = getenv("SCL_PRELOAD_STATS");
+    print_stats = e && *e && strcmp(e, "0") != 0;
+    if (print_stats)
+        atexit(at_exit_stats);
+}
+
+__attribute__((constructor)) static void preload_init(void) { ensure_resolved(); }
+
+/* Lets a program (or a test) see that the interposer is loaded. */
+EXPORT int scl_preload_active(void) { return !disabled; }
+EXPORT uint64_t scl_preload_scl_mutexes(void) { return __atomic_load_n(&counts.scl_mutexes, __ATOMIC_RELAXED); }
+
+/* ---- pool allocator (mmap; no malloc) ---- */
+
+struct pool {
+    scl_ilock_t lock;
+    size_t size;
+    void *free_list;
+    char *chunk;
+    size_t left;
+};
+
+static struct pool mutex_pool = {{0}, (sizeof(scl_mutex_t) + 63) & ~(size_t)63, NULL, NULL, 0};
+static struct pool rw_pool = {{0}, (sizeof(scl_rwlock_t) + 63) & ~(size_t)63, NULL, NULL, 0};
+
+static void *pool_get(struct pool *p)
+{
+    void *r = NULL;
+    scl__ilock(&p->lock);
+    if (p->free_list) {
+        r = p->free_list;
+        p->free_list = *(void **)r;
+    } else {
+        if (p->left < p->size) {
+            size_t bytes = p->size * 64;
+            void *c = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (c != MAP_FAILED) {
+                p->chunk = c;
+                p->left = bytes;
+            }
+        }
+        if (p->left >= p->size) {
+            r = p->chunk;
+            p->chunk += p->size;
+            p->left -= p->size;
+        }
+    }
+    scl__iunlock(&p->lock);
+    return r;
+}
+
+static void pool_put(struct pool *p, void *obj)
+{
+    scl__ilock(&p->lock);
+    *(void **)obj = p->free_list;
+    p->free_list = obj;
+    scl__iunlock(&p->lock);
+}
+
+/* ---- mutexes ---- */
+
+#define KIND_TYPE_MASK 0x7f   /* type + robust/PI/PP bits; elision bits above */
+#define KIND_PSHARED 0x80
+
+static inline int scl_kind(const pthread_mutex_t *pm)
+{
+    int k = __atomic_load_n(&pm->__data.__kind, __ATOMIC_RELAXED);
+    if (k & KIND_PSHARED)
+        return 0;
+    k &= KIND_TYPE_MASK;
+    return k == PTHREAD_MUTEX_NORMAL || k == PTHREAD_MUTEX_ERRORCHECK || k == PTHREAD_MUTEX_ADAPTIVE_NP;
+}
+
+static inline void **mutex_slot(pthread_mutex_t *pm) { return (void **)&pm->__data.__list.__prev; }
+
+static scl_mutex_t *new_scl_mutex(void)
+{
+    scl_mutex_t *m = pool_get(&mutex_pool);
+    if (!m)
+        return NULL;
+    scl_mutexattr_t a;
+    scl_mutexattr_init(&a);
+    a.slice_ns = slice_ns;
+    scl_mutex_init(m, &a);
+    COUNT(scl_mutexes);
+    return m;
+}
+
+/* The SCL lock behind pm, created on first use.  NULL: out of memory. */
+static inline scl_mutex_t *get_mutex(pthread_mutex_t *pm)
+{
+    void **slot = mutex_slot(pm);
+    scl_mutex_t *m = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    if (likely(m))
+        return m;
+    scl_mutex_t *fresh = new_scl_mutex();
+    if (!fresh)
+        return NULL;
+    void *expect = NULL;
+    /* RELEASE publishes the initialised lock to threads that load it with ACQUIRE */
+    if (__atomic_compare_exchange_n(slot, &expect, fresh, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return fresh;
+    scl_mutex_destroy(fresh);
+    pool_put(&mutex_pool, fresh);
+    return expect;
+}
+
+static inline int use_scl(pthread_mutex_t *pm)
+{
+    ensure_resolved();
+    return !disabled && scl_kind(pm);
+}
+
+EXPORT int pthread_mutex_init(pthread_mutex_t *pm, const pthread_mutexattr_t *attr)
+{
+    ensure_resolved();
+    int type = PTHREAD_MUTEX_DEFAULT, pshared = PTHREAD_PROCESS_PRIVATE;
+    int robust = PTHREAD_MUTEX_STALLED, proto = PTHREAD_PRIO_NONE;
+    if (attr) {
+        pthread_mutexattr_gettype(attr, &type);
+        pthread_mutexattr_getpshared(attr, &pshared);
+        pthread_mutexattr_getrobust(attr, &robust);
+        pthread_mutexattr_getprotocol(attr, &proto);
+    }
+    int ok = !disabled && pshared == PTHREAD_PROCESS_PRIVATE && robust == PTHREAD_MUTEX_STALLED &&
+             proto == PTHREAD_PRIO_NONE &&
+             (type == PTHREAD_MUTEX_NORMAL || type == PTHREAD_MUTEX_ERRORCHECK ||
+              type == PTHREAD_MUTEX_ADAPTIVE_NP);
+    if (!ok) {
+        COUNT(fallback_mutexes);
+        return real.mutex_init(pm, attr);
+    }
+    memset(pm, 0, sizeof *pm);
+    pm->__data.__kind = type;
+    scl_mutex_t *m = new_scl_mutex();
+    if (!m)
+        return ENOMEM;
+    __atomic_store_n(mutex_slot(pm), m, __ATOMIC_RELEASE);
+    return 0;
+}
+
+EXPORT int pthread_mutex_destroy(pthread_mutex_t *pm)
+{
+    ensure_resolved();
+    if (!use_scl(pm))
+        return real.mutex_destroy(pm);
+    scl_mutex_t *m = __atomic_load_n(mutex_slot(pm), __ATOMIC_ACQUIRE);
+    if (!m)
+        return 0;
+    int r = scl_mutex_destroy(m);
+    if (r)
+        return r;
+    __atomic_store_n(mutex_slot(pm), NULL, __ATOMIC_RELEASE);
+    pool_put(&mutex_pool, m);
+    return 0;
+}
+
+EXPORT int pthread_mutex_lock(pthread_mutex_t *pm)
+{
+    if (unlikely(!use_scl(pm))) {
+        ensure_resolved();
+        COUNT(fallback_locks);
+        return real.mutex_lock(pm);
+    }
+    scl_mutex_t *m = get_mutex(pm);
+    if (unlikely(!m))
+        return ENOMEM;
+    if (unlikely(print_stats))
+        COUNT(scl_locks);
+    return scl_mutex_lock(m);
+}
+
+EXPORT int pthread_mutex_trylock(pthread_mutex_t *pm)
+{
+    if (!use_scl(pm)) {
+        ensure_resolved();
+        COUNT(fallback_locks);
+        return real.mutex_trylock(pm);
+    }
+    scl_mutex_t *m = get_mutex(pm);
+    if (!m)
+        return ENOMEM;
+    if (unlikely(print_stats))
+        COUNT(scl_locks);
+    return scl_mutex_trylock(m);
+}
+
+EXPORT int pthread_mutex_timedlock(pthread_mutex_t *pm, const struct timespec *abstime)
+{
+    if (!use_scl(pm)) {
+        ensure_resolved();
+        COUNT(fallback_locks);
+        return real.mutex_timedlock(pm, abstime);
+    }
+    scl_mutex_t *m = get_mutex(pm);
+    if (!m)
+        return ENOMEM;
+    return scl_mutex_timedlock(m, abstime);
+}
+
+EXPORT int pthread_mutex_clocklock(pthread_mutex_t *pm, clockid_t clock, const struct timespec *abstime)
+{
+    if (!use_scl(pm)) {
+        ensure_resolved();
+        COUNT(fallback_locks);
+        return real.mutex_clocklock(pm, clock, abstime);
+    }
+    scl_mutex_t *m = get_mutex(pm);
+    if (!m)
+        return ENOMEM;
+    return scl_mutex_clocklock(m, clock, abstime);
+}
+
+EXPORT int pthread_mutex_unlock(pthread_mutex_t *pm)
+{
+    if (unlikely(!use_scl(pm))) {
+        ensure_resolved();
+        return real.mutex_unlock(pm);
+    }
+    scl_mutex_t *m = __atomic_load_n(mutex_slot(pm), __ATOMIC_ACQUIRE);
+    if (unlikely(!m))
+        return EPERM;             /* never locked */
+    return scl_mutex_unlock(m);
+}
+
+EXPORT int pthread_mutex_consistent(pthread_mutex_t *pm)
+{
+    ensure_resolved();
+    if (!use_scl(pm))
+        return real.mutex_consistent(pm);
+    return EINVAL;                /* SCL-mapped mutexes are never robust */
+}
+
+/* ---- condition variables ---- */
+
+static inline struct scl_cond *as_cond(pthread_cond_t *c) { return (struct scl_cond *)(void *)c; }
+
+EXPORT int pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *attr)
+{
+    int pshared = PTHREAD_PROCESS_PRIVATE;
+    clockid_t clock = CLOCK_REALTIME;
+    if (attr) {
+        pthread_condattr_getpshared(attr, &pshared);
+        pthread_condattr_getclock(attr, &clock);
+    }
+    memset(c, 0, sizeof *c);
+    struct scl_cond *sc = as_cond(c);
+    scl_cond_init(sc, pshared == PTHREAD_PROCESS_SHARED);
+    sc->clock = (int32_t)clock;
+    return 0;
+}
+
+EXPORT int pthread_cond_destroy(pthread_cond_t *c) { return scl_cond_destroy(as_cond(c)); }
+EXPORT int pthread_cond_signal(pthread_cond_t *c) { return scl_cond_signal(as_cond(c)); }
+EXPORT int pthread_cond_broadcast(pthread_cond_t *c) { return scl_cond_broadcast(as_cond(c)); }
+
+static int unlock_any(void *pm) { return pthread_mutex_unlock(pm); }
+static int lock_any(void *pm) { return pthread_mutex_lock(pm); }
+
+static int cond_wait(pthread_cond_t *c, pthread_mutex_t *pm, clockid_t clock, const struct timespec *abstime)
+{
+    uint64_t dl, *dlp = NULL;
+    if (abstime) {
+        int r = scl__deadline(clock, abstime, &dl);
+        if (r)
+            return r;
+        dlp = &dl;
+    }
+    if (use_scl(pm)) {
+        /* ownership check before touching the condvar (EPERM, as errorcheck) */
+        scl_mutex_t *m = __atomic_load_n(mutex_slot(pm), __ATOMIC_ACQUIRE);
+        if (!m || LD(&m->owner) != scl__tid())
+            return EPERM;
+    }
+    if (unlikely(print_stats))
+        COUNT(cond_waits);
+    return scl__cond_wait_generic(as_cond(c), pm, unlock_any, lock_any, dlp);
+}
+
+EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *pm)
+{
+    return cond_wait(c, pm, CLOCK_REALTIME, NULL);
+}
+
+EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *pm, const struct timespec *abstime)
+{
+    return cond_wait(c, pm, (clockid_t)as_cond(c)->clock, abstime);
+}
+
+EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *pm, clockid_t clock,
+                                  const struct timespec *abstime)
+{
+    return cond_wait(c, pm, clock, abstime);
+}
+
+/* ---- rwlocks ---- */
+
+static inline void **rw_slot(pthread_rwlock_t *rw) { return (void **)&rw->__data.__pad2; }
+
+static inline int rw_use_scl(pthread_rwlock_t *rw)
+{
+    ensure_resolved();
+    return !disabled && __atomic_load_n(&rw->__data.__shared, __ATOMIC_RELAXED) == 0;
+}
+
+static scl_rwlock_t *new_rw(void)
+{
+    scl_rwlock_t *l = pool_get(&rw_pool);
+    if (!l)
+        return NULL;
+    scl_rwlock_init(l, NULL);
+    COUNT(rwlocks);
+    return l;
+}
+
+static inline scl_rwlock_t *get_rw(pthread_rwlock_t *rw)
+{
+    void **slot = rw_slot(rw);
+    scl_rwlock_t *l = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    if (likely(l))
+        return l;
+    scl_rwlock_t *fresh = new_rw();
+    if (!fresh)
+        return NULL;
+    void *expect = NULL;
+    if (__atomic_compare_exchange_n(slot, &expect, fresh, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return fresh;
+    pool_put(&rw_pool, fresh);
+    return expect;
+}
+
+EXPORT int pthread_rwlock_init(pthread_rwlock_t *rw, const pthread_rwlockattr_t *attr)
+{
+    ensure_resolved();
+    int pshared = PTHREAD_PROCESS_PRIVATE;
+    if (attr)
+        pthread_rwlockattr_getpshared(attr, &pshared);
+    if (disabled || pshared == PTHREAD_PROCESS_SHARED)
+        return real.rw_init(rw, attr);
+    memset(rw, 0, sizeof *rw);
+    scl_rwlock_t *l = new_rw();
+    if (!l)
+        return ENOMEM;
+    __atomic_store_n(rw_slot(rw), l, __ATOMIC_RELEASE);
+    return 0;
+}
+
+EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *rw)
+{
+    ensure_resolved();
+    if (!rw_use_scl(rw))
+        return real.rw_destroy(rw);
+    scl_rwlock_t *l = __atomic_load_n(rw_slot(rw), __ATOMIC_ACQUIRE);
+    if (!l)
+        return 0;
+    int r = scl_rwlock_destroy(l);
+    if (r)
+        return r;
+    __atomic_store_n(rw_slot(rw), NULL, __ATOMIC_RELEASE);
+    pool_put(&rw_pool, l);
+    return 0;
+}
+
+#define RW_FORWARD(name, realf, sclf)                                       \
+    EXPORT int name(pthread_rwlock_t *rw)                                   \
+    {                                                                       \
+        ensure_resolved();                                                  \
+        if (!rw_use_scl(rw))                                                \
+            return real.realf(rw);                                          \
+        scl_rwlock_t *l = get_rw(rw);                                       \
+        return l ? sclf(l) : ENOMEM;                                        \
+    }
+
+RW_FORWARD(pthread_rwlock_rdlock, rw_rdlock, scl_rwlock_rdlock)
+RW_FORWARD(pthread_rwlock_wrlock, rw_wrlock, scl_rwlock_wrlock)
+RW_FORWARD(pthread_rwlock_tryrdlock, rw_tryrdlock, scl_rwlock_tryrdlock)
+RW_FORWARD(pthread_rwlock_trywrlock, rw_trywrlock, scl_rwlock_trywrlock)
+
+EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *rw)
+{
+    ensure_resolved();
+    if (!rw_use_scl(rw))
+        return real.rw_unlock(rw);
+    scl_rwlock_t *l = __atomic_load_n(rw_slot(rw), __ATOMIC_ACQUIRE);
+    return l ? scl_rwlock_unlock(l) : EPERM;
+}
+
+EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *rw, clockid_t clock, const struct timespec *t)
+{
+    ensure_resolved();
+    if (!rw_use_scl(rw))
+        return real.rw_clockrdlock(rw, clock, t);
+    scl_rwlock_t *l = get_rw(rw);
+    return l ? scl_rwlock_clockrdlock(l, clock, t) : ENOMEM;
+}
+
+EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *rw, clockid_t clock, const struct timespec *t)
+{
+    ensure_resolved();
+    if (!rw_use_scl(rw))
+        return real.rw_clockwrlock(rw, clock, t);
+    scl_rwlock_t *l = get_rw(rw);
+    return l ? scl_rwlock_clockwrlock(l, clock, t) : ENOMEM;
+}
+
+EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *rw, const struct timespec *t)
+{
+    ensure_resolved();
+    if (!rw_use_scl(rw))
+        return real.rw_timedrdlock(rw, t);
+    scl_rwlock_t *l = get_rw(rw);
+    return l ? scl_rwlock_clockrdlock(l, CLOCK_REALTIME, t) : ENOMEM;
+}
+
+EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *rw, const struct timespec *t)
+{
+    ensure_resolved();
+    if (!rw_use_scl(rw))
+        return real.rw_timedwrlock(rw, t);
+    scl_rwlock_t *l = get_rw(rw);
+    return l ? scl_rwlock_clockwrlock(l, CLOCK_REALTIME, t) : ENOMEM;
+}
