@@ -38,7 +38,7 @@ def handler(event):
         root_listing = str(exc)
     return {"uid": os.getuid(), "euid": os.geteuid(), "gid": os.getgid(), "groups": os.getgroups(),
             "no_new_privs": status["NoNewPrivs"].strip(), "cgroup": cgroups, "pid": os.getpid(),
-            "ppid": os.getppid(), "root_listing": root_listing}
+            "ppid": os.getppid(), "root_listing": root_listing, "policy": os.sched_getscheduler(0)}
 ''',
     "hog_memory": '''
 TENANT = "testers"

@@ -42,6 +42,8 @@ def check(event, result):
     neg = sum(w in NEGATIVE for w in words)
     top_word, top_count = result["top"][0]
     return (result["words"] == len(words) == event["words"] and result["positive"] == pos
+            and result["distinct"] == len(set(words))
+            and abs(result["sentiment"] - (pos - neg) / max(1, pos + neg)) < 1e-12
             and result["negative"] == neg and words.count(top_word) == top_count
             and top_count == max(words.count(w) for w in set(words))
             and result["sentences"] == event["words"] // 11)

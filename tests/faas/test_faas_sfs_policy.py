@@ -1,0 +1,48 @@
+"""The host under the real SFS scheduler: FIFO filter time is recorded, nothing RT survives shutdown."""
+from __future__ import annotations
+
+import os
+import time
+
+from conftest import cgroup_dirs, needs_root, start_server
+from sfs.faas.records import read_results
+from sharekit.rt import realtime_tasks
+
+pytestmark = needs_root
+
+
+def test_sfs_policy_records_fifo_time_and_leaves_no_rt_task(tmp_path, functions_dir):
+    server = start_server(tmp_path, functions_dir, "--cores", "0", policy="sfs")
+    try:
+        pids = {server.proc.pid}
+        rt = {t.pid for t in realtime_tasks()}
+        assert server.proc.pid in rt  # the gateway runs above the functions
+        for n in (18, 20, 22):
+            status, _, body = server.run("fib", {"n": n})
+            assert status == 200 and body["n"] == n
+        assert server.run("crasher", {"how": "exit"})[0] == 500
+        status, _, who = server.run("whoami")
+        assert status == 200 and who["policy"] == os.SCHED_FIFO  # inside its filter slice
+    finally:
+        assert server.stop() == 0, server.log.read_text()
+    rows = read_results(server.results)
+    assert len(rows) == 5
+    ok = [r for r in rows if r["status"] == "ok"]
+    assert all(float(r["fifo_s"]) > 0 for r in ok)  # each ran its filter slice under SCHED_FIFO
+    assert all(abs(float(r["fifo_s"]) + float(r["cfs_s"]) - float(r["cpu_s"])) < 1e-3 for r in rows)
+    time.sleep(0.2)
+    assert not [t for t in realtime_tasks() if t.pid in pids]
+    assert cgroup_dirs(f"sharekit-test-{os.getpid()}") == []
+
+
+def test_sandbox_starts_under_sched_other_with_cfs_policy(tmp_path, functions_dir):
+    server = start_server(tmp_path, functions_dir, policy="cfs")
+    try:
+        status, _, body = server.run("echo", {"x": 1})
+        assert status == 200
+        # Zygotes run at RT with reset-on-fork: their children never inherit it.
+        assert any(t.pid == server.proc.pid for t in realtime_tasks())
+        status, _, who = server.run("whoami")
+        assert status == 200 and who["policy"] == os.SCHED_OTHER
+    finally:
+        assert server.stop() == 0

@@ -1,0 +1,91 @@
+"""The per-tenant cgroup helper on the real cgroup tree of this machine."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from sharekit.cgroups import CGROUP_ROOT, CgroupError, TenantCgroup, detect_version, weight_to_shares
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="creating cgroups needs root")
+PARENT = f"sharekit-cgtest-{os.getpid()}"
+
+
+def _leftovers() -> list[str]:
+    return [str(p) for p in CGROUP_ROOT.glob(f"*/{PARENT}")] + [str(p) for p in CGROUP_ROOT.glob(f"*/*/{PARENT}")]
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_behind():
+    yield
+    assert _leftovers() == []
+
+
+def _busy_child() -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", "import time\nend = time.time() + 20\nwhile time.time() < end: pass"])
+
+
+def test_create_weight_memory_add_usage_remove():
+    group = TenantCgroup.create("alice", cpu_weight=300, memory_max=256 << 20, parent=PARENT)
+    child = _busy_child()
+    try:
+        assert group.cpu_weight() == 300
+        if group.version == 1:
+            assert int((group.dirs["cpu"] / "cpu.shares").read_text()) == weight_to_shares(300)
+        assert group.memory_max() == 256 << 20
+        group.set_cpu_weight(50)
+        assert group.cpu_weight() == 50
+        group.set_memory_max(None)
+        assert group.memory_max() is None
+        group.add(child.pid)
+        assert group.pids() == [child.pid]
+        deadline = time.monotonic() + 10
+        while group.usage().cpu_seconds < 0.05 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        usage = group.usage()
+        assert usage.cpu_seconds >= 0.05 and usage.memory_bytes > 0 and usage.oom_kills == 0
+    finally:
+        group.remove()
+        child.wait(10)
+    assert child.returncode == -9  # remove() kills what is still inside
+    assert all(not d.exists() for d in group.dirs.values())
+
+
+def test_two_tenants_split_the_rt_budget_and_allow_fifo():
+    if detect_version() != 1 or not (CGROUP_ROOT / "cpu" / "cpu.rt_runtime_us").exists():
+        pytest.skip("no per-group RT budget on this host")
+    a = TenantCgroup.create("a", parent=PARENT)
+    b = TenantCgroup.create("b", parent=PARENT)
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(20)"])
+    try:
+        runtime = [int((g.dirs["cpu"] / "cpu.rt_runtime_us").read_text()) for g in (a, b)]
+        assert runtime[0] == runtime[1] > 0
+        b.add(child.pid)
+        os.sched_setscheduler(child.pid, os.SCHED_FIFO, os.sched_param(5))  # EPERM without a budget
+        assert os.sched_getscheduler(child.pid) == os.SCHED_FIFO
+        b.remove()
+        child.wait(10)
+        assert int((a.dirs["cpu"] / "cpu.rt_runtime_us").read_text()) >= runtime[0]  # a gets b's share back
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        b.remove()
+        a.remove()
+
+
+def test_bad_names_and_weights_are_refused_and_nothing_is_created():
+    for name in ("../escape", "", ".hidden", "a/b", "x" * 65):
+        with pytest.raises(CgroupError, match="invalid tenant name"):
+            TenantCgroup.create(name, parent=PARENT)
+    with pytest.raises(CgroupError, match="cpu_weight"):
+        TenantCgroup.create("ok", cpu_weight=0, parent=PARENT)
+
+
+def test_context_manager_removes_on_error():
+    with pytest.raises(RuntimeError):
+        with TenantCgroup.create("ctx", parent=PARENT):
+            raise RuntimeError("boom")
