@@ -69,8 +69,12 @@ def plot(rows: list[dict], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     scenarios = list(dict.fromkeys(r["scenario"] for r in rows))
-    fig, axes = plt.subplots(1, len(scenarios), figsize=(4.2 * len(scenarios), 4.2), squeeze=False)
-    for ax, scenario in zip(axes[0], scenarios):
+    ncols = min(3, len(scenarios))
+    nrows = -(-len(scenarios) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 4.4 * nrows), squeeze=False)
+    for ax in axes.flat[len(scenarios):]:
+        ax.set_visible(False)
+    for ax, scenario in zip(axes.flat, scenarios):
         group = [r for r in rows if r["scenario"] == scenario]
         locks = [r["lock"] for r in group]
         colors = ["tab:green" if lock in SCL_LOCKS else "tab:gray" for lock in locks]
@@ -85,8 +89,9 @@ def plot(rows: list[dict], path: Path) -> Path:
                 ax.bar(xs, shares, width, label=f"thr {i}: {cs:g}us nice {nice}")
                 ideal = group[0]["metrics"]["ideal_share"][i]
                 ax.plot(xs, [ideal] * len(xs), "k_", markersize=12)
-            ax.set_ylabel("share of lock hold time (ticks: ideal)")
-            ax.legend(fontsize=7, loc="upper left")
+            ax.set_ylabel("share of lock hold time (black ticks: ideal)")
+            ax.set_ylim(0, 1.15)
+            ax.legend(fontsize=7, loc="upper left", ncol=2)
         elif scenario == "e":
             ax.bar(locks, [r["metrics"]["latency_ns"] for r in group], color=colors)
             ax.set_ylabel("ns per lock+unlock (lower is better)")

@@ -192,6 +192,7 @@ struct worker {
     uint64_t cpu_ns, runq_ns;   /* from schedstat, over the run */
     uint64_t latency_iters, latency_ns;
     uint64_t exited_at_ns;      /* 0 = stayed to the end */
+    uint64_t last_release;      /* end of its last critical section */
     int setup_error;            /* errno from pinning / nice */
 };
 
@@ -258,6 +259,7 @@ static void run_contended(struct worker *w, int id)
             else
                 w->hold_after_ns += held;
             w->acquisitions++;
+            w->last_release = t1;
             if (t1 >= exit_at) {
                 w->exited_at_ns = t1 - t_start;
                 break;
@@ -435,6 +437,12 @@ int main(int argc, char **argv)
     atomic_store(&stop, 1);
     for (int i = 0; i < sc->nthreads; i++)
         pthread_join(th[i], NULL);
+    /* A critical section that began before `stop` (perhaps preempted) may
+     * end after t_end; the run lasts until the last one ends, so that
+     * utilisation = sum(hold) / wall can never exceed 1. */
+    for (int i = 0; i < sc->nthreads; i++)
+        if (workers[i].last_release > t_end)
+            t_end = workers[i].last_release;
 
     uint64_t total_acq = 0;
     for (int i = 0; i < sc->nthreads; i++)
