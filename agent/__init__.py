@@ -1,0 +1,18 @@
+"""Node agents: one server's slice of the cluster decision, as cgroup weights.
+
+The cluster allocator (fairshare) decides how much of each server every
+tenant gets.  A node agent turns the decision for its own server into one
+cgroup per tenant whose CPU weight is proportional to that tenant's
+allocation.  That cgroup weight is then the single source every node-level
+mechanism reads: CFS weighs the tenant's processes by it, the FaaS host runs
+each tenant's sandboxes inside it, and SCL locks with the cgroup weight
+source give each thread lock opportunity in proportion to it.
+
+The agent takes the allocator's JSON contract ({server: {tenant: {resource:
+amount}}}, as `fairshare.Allocation.per_server()` produces), not fairshare's
+classes, so it sits below the allocator and can run on a node that has only
+the decision.
+"""
+from .node import NodeAgent, plan_weights
+
+__all__ = ["NodeAgent", "plan_weights"]
