@@ -252,12 +252,17 @@ static void run_contended(struct worker *w, int id)
                 atomic_fetch_add(&exclusion_violations, 1);
             uint64_t t1 = now_ns();
             do_unlock();
-            uint64_t held = t1 - t0;
-            w->hold_ns += held;
-            if (t0 < t_mid)
-                w->hold_before_ns += held;
-            else
-                w->hold_after_ns += held;
+            w->hold_ns += t1 - t0;
+            /* Split at the midpoint so a section preempted across it is
+             * counted on both sides in proportion. */
+            if (t1 <= t_mid)
+                w->hold_before_ns += t1 - t0;
+            else if (t0 >= t_mid)
+                w->hold_after_ns += t1 - t0;
+            else {
+                w->hold_before_ns += t_mid - t0;
+                w->hold_after_ns += t1 - t_mid;
+            }
             w->acquisitions++;
             w->last_release = t1;
             if (t1 >= exit_at) {
