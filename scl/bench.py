@@ -48,6 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="comma-separated subset of a,b,c,d,e,f (default all)")
     parser.add_argument("--locks", type=_csv("lock", LOCKS), default=list(LOCKS),
                         help=f"comma-separated subset of {','.join(LOCKS)} (default all)")
+    parser.add_argument("--preload", action="store_true",
+                        help="make sure the `preload` lock (the pthread-mutex harness under "
+                             "LD_PRELOAD=$(scl config --preload)) is among --locks")
     parser.add_argument("--slice-us", type=int, default=None,
                         help="u-SCL slice length in microseconds (default: the library's 2 ms)")
     parser.add_argument("--out", type=Path, default=Path("results/scl-bench"),
@@ -64,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--duration must be between 0.05 and 600 s, got {args.duration:g}")
     if args.slice_us is not None and args.slice_us <= 0:
         raise UsageError(f"--slice-us must be > 0, got {args.slice_us}")
+    if args.preload and "preload" not in args.locks:
+        args.locks = [*args.locks, "preload"]
     try:
         harness = Harness.for_locks(args.locks)
     except (NativeBuildMissing, BenchError) as exc:

@@ -97,4 +97,7 @@ class Condition:
 
     def __del__(self):
         if getattr(self, "_initialised", False) and os.getpid() == self._creator_pid:
-            lib.scl_cond_destroy(self._ptr)
+            try:
+                lib.scl_cond_destroy(self._ptr)
+            except Exception:   # interpreter shutdown may have torn `lib` down
+                pass

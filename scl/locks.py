@@ -150,7 +150,10 @@ class Mutex:
     def __del__(self):
         # A fork()ed child must not destroy the parent's shared lock.
         if getattr(self, "_initialised", False) and os.getpid() == self._creator_pid:
-            lib.scl_mutex_destroy(self._ptr)
+            try:
+                lib.scl_mutex_destroy(self._ptr)
+            except Exception:   # interpreter shutdown may have torn `lib` down
+                pass
 
 
 class RWLock:
@@ -221,4 +224,7 @@ class RWLock:
 
     def __del__(self):
         if getattr(self, "_initialised", False) and os.getpid() == self._creator_pid:
-            lib.scl_rwlock_destroy(self._ptr)
+            try:
+                lib.scl_rwlock_destroy(self._ptr)
+            except Exception:   # interpreter shutdown may have torn `lib` down
+                pass
