@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -28,6 +29,7 @@ from scl.bench_harness import LOCKS, SCENARIOS, BenchError, Harness
 from scl.bench_metrics import check_targets, metrics
 from scl.bench_report import plot, table
 from scl.paths import NativeBuildMissing
+from sharekit.rt import realtime_tasks
 
 
 def _csv(kind: str, allowed):
@@ -75,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
 
     from tqdm import tqdm
+    load_before, rt_before = os.getloadavg()[0], len(realtime_tasks())
     plan = [(s, lock) for s in args.scenarios for lock in args.locks]
     rows = []
     started = time.time()
@@ -94,10 +97,14 @@ def run(args: argparse.Namespace) -> int:
                       if r["scenario"] == row["scenario"] and r["lock"] == "mutex"), None)
         row["targets"] = check_targets(row["scenario"], row["lock"], row["metrics"], mutex)
 
+    # Timing numbers mean little on a loaded machine: say how loaded it was.
+    machine = {"cpus": os.cpu_count(), "loadavg_1min_start": load_before,
+               "loadavg_1min_end": os.getloadavg()[0],
+               "realtime_tasks_start": rt_before, "realtime_tasks_end": len(realtime_tasks())}
     verdicts = [v["pass"] for r in rows for v in r["targets"] if v["pass"] is not None]
     report = {
         "duration_s": args.duration, "scenarios": args.scenarios, "locks": args.locks,
-        "slice_us": args.slice_us, "started": started, "runs": rows,
+        "slice_us": args.slice_us, "started": started, "machine": machine, "runs": rows,
         "targets_passed": sum(verdicts), "targets_missed": len(verdicts) - sum(verdicts),
     }
     args.out.mkdir(parents=True, exist_ok=True)
@@ -108,5 +115,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(table(rows), end="")
         print(f"targets: {report['targets_passed']} passed, {report['targets_missed']} missed")
+        print(f"machine: {machine['cpus']} CPUs, load average {machine['loadavg_1min_start']:.1f} "
+              f"at start, {machine['loadavg_1min_end']:.1f} at end; real-time user tasks "
+              f"{machine['realtime_tasks_start']} / {machine['realtime_tasks_end']}")
         print(f"results: {args.out / 'results.json'}" + (f", plot: {png}" if png else ""))
     return 1 if args.strict and report["targets_missed"] else 0

@@ -9,7 +9,7 @@ import pytest
 from scl.bench_metrics import check_targets, jain, metrics, share_error
 
 RUN_KEYS = {"scenario", "lock", "raw", "metrics", "targets"}
-REPORT_KEYS = {"duration_s", "scenarios", "locks", "runs", "targets_passed", "targets_missed"}
+REPORT_KEYS = {"duration_s", "scenarios", "locks", "runs", "machine", "targets_passed", "targets_missed"}
 
 
 def test_jain_and_share_error():
