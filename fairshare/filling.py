@@ -45,11 +45,54 @@ def _leading_true(mask: np.ndarray) -> int:
     return int(np.argmin(mask))
 
 
-def _initial_state(problem: Problem, initial: np.ndarray | None):
-    x_server = (np.zeros((problem.n_frameworks, problem.n_servers), dtype=np.int64)
-                if initial is None else np.array(initial, dtype=np.int64))
-    free = problem.capacity - x_server.T @ problem.demand
-    return x_server, free
+class FillState:
+    """Mutable allocation state the fill routines update in place.
+
+    The online simulator keeps one of these across events so re-allocation
+    only hands out the free capacity (incremental), without copying the
+    frameworks x servers matrix each time.  `limit` overrides max_tasks (the
+    simulator sets it to running + pending tasks); `log`, if a list,
+    receives (framework, server, count) for every batch placed."""
+
+    def __init__(self, problem: Problem, initial: np.ndarray | None = None, limit: np.ndarray | None = None,
+                 log: list | None = None):
+        self.x_server = (np.zeros((problem.n_frameworks, problem.n_servers), dtype=np.int64)
+                         if initial is None else np.array(initial, dtype=np.int64))
+        self.free = problem.capacity - self.x_server.T @ problem.demand
+        self.x = self.x_server.sum(axis=1)
+        self.limit = problem.max_tasks.copy() if limit is None else np.asarray(limit, dtype=np.int64)
+        self.log = log
+
+    def place(self, problem: Problem, n: int, i: int, count: int) -> None:
+        self.x_server[n, i] += count
+        self.x[n] += count
+        self.free[i] -= count * problem.demand[n]
+        if self.log is not None:
+            self.log.append((n, i, count))
+
+
+def make_selection(problem: Problem, name: str, seed: int = 0):
+    if name not in SELECTIONS:
+        raise ValueError(f"unknown server-selection rule {name!r} (choose from {', '.join(SELECTIONS)})")
+    cls = SELECTIONS[name]
+    rng = np.random.default_rng(seed)
+    return cls(problem, rng, seed=seed) if name == "random" else cls(problem, rng)
+
+
+def fill(problem: Problem, crit: Criterion, state: FillState, active: np.ndarray, selection=None,
+         unit: np.ndarray | None = None) -> None:
+    """Progressive filling of `state` in place among the `active` frameworks.
+
+    `unit` caches crit.unit() for callers that fill repeatedly (the simulator)."""
+    act = np.asarray(active, dtype=bool) & (state.x < state.limit)
+    # Frameworks that fit nowhere now can never fit during this fill (free
+    # capacity only shrinks), so drop them before building the heap.
+    idx = np.flatnonzero(act)
+    act[idx[~problem.fits_any(state.free, idx)]] = False
+    if crit.server_specific:
+        _fill_server_specific(problem, crit, state, act)
+    else:
+        _fill_pooled(problem, crit.unit() if unit is None else unit, selection, state, act)
 
 
 def progressive_fill(problem: Problem, criterion: type[Criterion] | Criterion, selection: str | None = None,
@@ -57,26 +100,20 @@ def progressive_fill(problem: Problem, criterion: type[Criterion] | Criterion, s
                      active: np.ndarray | None = None, name: str | None = None) -> Allocation:
     """Fill from `initial` (default empty) among `active` frameworks (default all)."""
     crit = criterion(problem) if isinstance(criterion, type) else criterion
-    x_server, free = _initial_state(problem, initial)
-    act = np.ones(problem.n_frameworks, dtype=bool) if active is None else np.asarray(active, dtype=bool).copy()
-    act &= x_server.sum(axis=1) < problem.max_tasks
-    if crit.server_specific:
-        _fill_server_specific(problem, crit, x_server, free, act)
-        label = name or crit.name
-    else:
-        sel_name = selection or crit.default_selection
-        if sel_name not in SELECTIONS:
-            raise ValueError(f"unknown server-selection rule {sel_name!r} (choose from {', '.join(SELECTIONS)})")
-        sel_cls = SELECTIONS[sel_name]
-        sel = (sel_cls(problem, np.random.default_rng(seed), seed=seed) if sel_name == "random"
-               else sel_cls(problem, np.random.default_rng(seed)))
-        _fill_pooled(problem, crit.unit(), sel, x_server, free, act)
-        label = name or (crit.name if sel_name == crit.default_selection else f"{crit.name}:{sel_name}")
-    return Allocation(problem, x_server, label)
+    state = FillState(problem, initial)
+    act = np.ones(problem.n_frameworks, dtype=bool) if active is None else np.asarray(active, dtype=bool)
+    sel = None
+    sel_name = selection or crit.default_selection
+    if not crit.server_specific:
+        sel = make_selection(problem, sel_name, seed)
+    fill(problem, crit, state, act, sel)
+    label = name or (crit.name if crit.server_specific or sel_name == crit.default_selection
+                     else f"{crit.name}:{sel_name}")
+    return Allocation(problem, state.x_server, label)
 
 
-def _fill_pooled(problem, unit, sel, x_server, free, act) -> None:
-    x = x_server.sum(axis=1)
+def _fill_pooled(problem, unit, sel, state, act) -> None:
+    x, free = state.x, state.free
     heap = [(float(x[n] * unit[n]), int(n)) for n in np.flatnonzero(act)]
     heapq.heapify(heap)
     while heap:
@@ -87,16 +124,15 @@ def _fill_pooled(problem, unit, sel, x_server, free, act) -> None:
             count = _leading_true(_before((x[n] + j) * unit[n], n, s_m, m))
         else:
             count = np.iinfo(np.int64).max
-        count = int(min(count, problem.max_tasks[n] - x[n]))
-        fit = problem.fit_counts(free, [n])[0]
+        count = int(min(count, state.limit[n] - x[n]))
+        fit = problem.fit_row(free, n)
         count = min(count, int(fit.sum()))
-        placed = sel.place(n, count, fit, free) if count > 0 else np.zeros(problem.n_servers, dtype=np.int64)
-        got = int(placed.sum())
-        if got:
-            x_server[n] += placed
-            x[n] += got
-            free -= placed[:, None] * problem.demand[n][None, :]
-        if got == count and got > 0 and x[n] < problem.max_tasks[n]:
+        if count <= 0:
+            continue
+        placed = sel.place(n, count, fit, free)
+        for i in np.flatnonzero(placed):
+            state.place(problem, n, int(i), int(placed[i]))
+        if int(placed.sum()) == count and x[n] < state.limit[n]:
             heapq.heappush(heap, (float(x[n] * unit[n]), n))
 
 
@@ -112,13 +148,13 @@ def _best_server(room: np.ndarray, gamma: np.ndarray) -> tuple[int, int, int]:
     return i, j, int(g2[j])
 
 
-def _fill_server_specific(problem, crit, x_server, free, act) -> None:
+def _fill_server_specific(problem, crit, state, act) -> None:
     w = problem.weight
-    x = x_server.sum(axis=1)
+    x, free = state.x, state.free
     residual = crit.residual
 
     def key_of(n):
-        room = problem.fit_counts(free, [n])[0]
+        room = problem.fit_row(free, n)
         gamma = room if residual else crit.gamma_row(n, free)
         i, j, g2 = _best_server(room, gamma)
         if i < 0:
@@ -140,23 +176,19 @@ def _fill_server_specific(problem, crit, x_server, free, act) -> None:
         if key > stored * (1 + TOL) + TOL:
             heapq.heappush(heap, (key, n))
             continue
-        limit = int(min(room[i], problem.max_tasks[n] - x[n]))
+        limit = int(min(room[i], state.limit[n] - x[n]))
         steps = np.arange(limit)
         g_i = gamma[i] - steps if residual else np.full(limit, gamma[i])
         ok = g_i > 0
         if residual and j >= 0 and g2 > 0:
             ok &= (g_i > g2) | ((g_i == g2) & (i < j))
-        if not residual and j >= 0 and g2 > 0:
-            pass  # full-capacity gamma is static: i stays best while it fits
         keys = (x[n] + steps + 1) / (w[n] * np.maximum(g_i, 1))
         if heap:
             ok &= _before(keys, n, heap[0][0], heap[0][1])
         ok[0] = True
         count = max(1, _leading_true(ok))
-        x_server[n, i] += count
-        x[n] += count
-        free[i] -= count * problem.demand[n]
-        if x[n] < problem.max_tasks[n]:
+        state.place(problem, n, i, count)
+        if x[n] < state.limit[n]:
             nxt = key_of(n)
             if nxt is not None:
                 heapq.heappush(heap, (nxt[0], n))

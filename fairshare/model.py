@@ -139,6 +139,8 @@ class Problem:
     def _eligibility(self) -> np.ndarray:
         names = {s.name for s in self.servers}
         elig = np.ones((len(self.frameworks), len(self.servers)), dtype=bool)
+        server_names = np.array([s.name for s in self.servers], dtype=object)
+        label_cols: dict[str, np.ndarray] = {}
         for n, f in enumerate(self.frameworks):
             c = f.constraints
             if c.empty:
@@ -148,7 +150,14 @@ class Problem:
                 if unknown:
                     raise ConstraintError(f"framework {f.name!r}: constraint names unknown server(s) "
                                           f"{', '.join(map(repr, unknown))}")
-            elig[n] = [c.admits(s) for s in self.servers]
+            row = np.ones(len(self.servers), dtype=bool)
+            if c.servers is not None:
+                row &= np.isin(server_names, np.array(c.servers, dtype=object))
+            for key, allowed in c.labels.items():
+                if key not in label_cols:
+                    label_cols[key] = np.array([s.labels.get(key) for s in self.servers], dtype=object)
+                row &= np.isin(label_cols[key], np.array(allowed, dtype=object))
+            elig[n] = row
             if not elig[n].any():
                 raise ConstraintError(f"framework {f.name!r}: placement constraint selects no server")
         return elig
@@ -183,6 +192,25 @@ class Problem:
             g = np.floor(np.maximum(g, 0) + 1e-9)
             out[a:a + chunk] = np.where(np.isfinite(g), g, 0)
         return np.where(elig, out, 0)
+
+    def fit_row(self, free: np.ndarray, n: int) -> np.ndarray:
+        """fit_counts for one framework, without the chunking overhead."""
+        d = self.demand[n]
+        pos = d > 0
+        g = np.floor((free[:, pos] / d[pos]).min(axis=1) + 1e-9)
+        g = np.maximum(g, 0).astype(np.int64)
+        g[~self.eligible[n]] = 0
+        return g
+
+    def fits_any(self, free: np.ndarray, frameworks: np.ndarray) -> np.ndarray:
+        """For each framework index: does one task fit on some eligible server?"""
+        out = np.zeros(len(frameworks), dtype=bool)
+        chunk = max(1, 2_000_000 // max(1, free.size))
+        for a in range(0, len(frameworks), chunk):
+            idx = frameworks[a:a + chunk]
+            ok = (free[None, :, :] >= self.demand[idx][:, None, :] - 1e-9).all(axis=2)
+            out[a:a + chunk] = (ok & self.eligible[idx]).any(axis=1)
+        return out
 
     @property
     def n_frameworks(self) -> int:
