@@ -32,7 +32,7 @@ def add_arguments(p) -> None:
     p.add_argument("--real-functions", action="store_true",
                    help="run the named real function (e.g. fib(N)) instead of burning the duration")
     p.add_argument("--slice-rule", choices=["iat", "percentile"], default="iat")
-    p.add_argument("--initial-slice", type=float, default=0.1, help="start value of T in seconds")
+    p.add_argument("--initial-slice", type=float, default=0.25, help="start value of T in seconds")
     p.add_argument("--slice-floor", type=float, default=0.006, help="floor of T in seconds")
     p.add_argument("--bypass-factor", type=float, default=3.0, help="k: queued longer than k*T -> CFS")
     p.add_argument("--aging", type=float, default=10.0, help="seconds in CFS before a re-filter")

@@ -80,6 +80,10 @@ class SchedulerConfig:
     blocked_recheck_s: float = 0.005  # first re-check of a yielded (blocked) invocation; doubles
     blocked_recheck_max_s: float = 0.2
     aging_s: float = 10.0             # CFS-resident longer than this -> re-filtered
+    # A newcomer preempts the FILTER job that has attained this much more CPU than it
+    # (least attained service first, stacked FIFO priorities); None = plain SFS (FCFS FILTER).
+    preempt_after_s: float | None = 0.02
+    max_preemption_depth: int = 8
     cpu_report_timeout_s: float = 1.0
     watchdog: bool = True
     registry: bool = True
@@ -87,6 +91,9 @@ class SchedulerConfig:
     def __post_init__(self) -> None:
         if not 1 <= self.function_priority < self.scheduler_priority <= 99:
             raise ValueError("need 1 <= function_priority < scheduler_priority <= 99")
+        if self.function_priority + self.max_preemption_depth >= min(self.scheduler_priority, 30):
+            raise ValueError("function_priority + max_preemption_depth must stay below 30 "
+                             "(the replayer's main thread) and the scheduler's priority")
         if self.bypass_factor <= 0 or self.aging_s <= 0:
             raise ValueError("bypass_factor and aging_s must be positive")
 
@@ -96,7 +103,7 @@ class _Job:
                  "budget", "remaining", "slice_cpu0", "check_cpu", "check_wall", "fifo_cpu",
                  "start", "demoted", "bypassed", "aged", "gen", "expect_report", "reported_cpu",
                  "reported_end", "exit_cpu", "end", "exited_in_filter", "backoff", "promoted",
-                 "never_seen", "cfs_since")
+                 "never_seen", "cfs_since", "prio")
 
     def __init__(self, pid: int, inv, arrival: float, admitted: float, expect_report: bool) -> None:
         self.pid, self.inv, self.arrival, self.admitted = pid, inv, arrival, admitted
@@ -122,6 +129,7 @@ class _Job:
         self.promoted = False
         self.never_seen = False
         self.cfs_since = 0.0
+        self.prio = 0
 
 
 class Scheduler:
@@ -137,8 +145,10 @@ class Scheduler:
         self.config = config or SchedulerConfig()
         self.on_complete = on_complete
         self.slice = AdaptiveSlice(self.config.slice, len(self.cores))
+        self._max_function_priority = self.config.function_priority + self.config.max_preemption_depth
         self._all_cores = set(self.cores)
-        self._free = sorted(self.cores)
+        # FILTER jobs per core; the last one runs, the others were preempted by newer arrivals.
+        self._stacks: dict[int, list[_Job]] = {c: [] for c in self.cores}
         self._queue: deque[_Job] = deque()
         self._jobs: dict[int, _Job] = {}          # pid -> live job
         self._by_fd: dict[int, _Job] = {}
@@ -158,7 +168,7 @@ class Scheduler:
         self._watchdog: subprocess.Popen | None = None
         self._registry = None
         self.error: BaseException | None = None
-        self.stats = {"promotions": 0, "demotions": 0, "bypasses": 0, "blocked_yields": 0,
+        self.stats = {"promotions": 0, "preemptions": 0, "demotions": 0, "bypasses": 0, "blocked_yields": 0,
                       "aged": 0, "completed": 0, "timer_wakeups": 0, "scheduler_cpu_s": 0.0,
                       "wall_s": 0.0}
 
@@ -370,16 +380,44 @@ class Scheduler:
         job.enqueued_at = time.monotonic()
         self._queue.append(job)
 
+    def _free_core(self) -> int | None:
+        for core in self.cores:
+            if not self._stacks[core]:
+                return core
+        return None
+
+    def _preemptible_core(self, job: _Job) -> int | None:
+        """Least-attained-service preemption inside FILTER (``preempt_after_s``).
+
+        The core whose running FILTER job has attained the most CPU time,
+        if that is more than ``preempt_after_s`` beyond what `job` has.
+        """
+        threshold = self.config.preempt_after_s
+        if threshold is None or self.policy != "sfs":
+            return None
+        mine = procfs.cpu_seconds(job.pid) or 0.0
+        best, best_core = threshold, None
+        for core, stack in self._stacks.items():
+            top = stack[-1]
+            if top.prio >= self._max_function_priority:
+                continue
+            attained = (procfs.cpu_seconds(top.pid) or 0.0) - mine
+            if attained > best:
+                best, best_core = attained, core
+        return best_core
+
     def _dispatch(self) -> None:
-        while self._free and self._queue:
-            job = self._queue.popleft()
+        while self._queue:
+            job = self._queue[0]
             if job.state != QUEUED:
+                self._queue.popleft()
                 continue
             now = time.monotonic()
             if self.policy == "sfs":
                 t = self.slice.value
                 if should_bypass(now, job.enqueued_at, t, self.config.bypass_factor,
                                  aged=job.aged > 0, resumed=job.remaining is not None):
+                    self._queue.popleft()
                     self.stats["bypasses"] += 1
                     job.bypassed = True
                     self._to_cfs(job, now)
@@ -387,18 +425,51 @@ class Scheduler:
                 budget = job.remaining if job.remaining is not None else t
             else:
                 budget = math.inf
-            self._promote(job, self._free.pop(0), budget, now)
+            core = self._free_core()
+            if core is None:
+                core = self._preemptible_core(job)
+                if core is None:
+                    return
+                self.stats["preemptions"] += 1
+            self._queue.popleft()
+            self._promote(job, core, budget, now)
+        self._steal()
+
+    def _steal(self) -> None:
+        """A core with nothing to do takes a preempted FILTER job from a crowded core."""
+        while True:
+            core = self._free_core()
+            if core is None:
+                return
+            waiting = [j for stack in self._stacks.values() for j in stack[:-1]]
+            if not waiting:
+                return
+            job = min(waiting, key=lambda j: (procfs.cpu_seconds(j.pid) or 0.0, j.arrival))
+            self._stacks[job.core].remove(job)
+            self._place(job, core)
+
+    def _place(self, job: _Job, core: int) -> None:
+        stack = self._stacks[core]
+        job.prio = stack[-1].prio + 1 if stack else self.config.function_priority
+        try:
+            procfs.set_policy(job.pid, os.SCHED_FIFO, job.prio, {core})
+        except PermissionError:
+            raise explain_eperm(f"promoting pid {job.pid}") from None
+        stack.append(job)
+        job.core = core
+
+    def _unstack(self, job: _Job) -> None:
+        stack = self._stacks.get(job.core)
+        if stack is not None and job in stack:
+            stack.remove(job)
+        job.core = -1
 
     def _promote(self, job: _Job, core: int, budget: float, now: float) -> None:
         self._watchdog_say(b"P %d\n" % job.pid)
         job.promoted = True
-        try:
-            procfs.set_policy(job.pid, os.SCHED_FIFO, self.config.function_priority, {core})
-        except PermissionError:
-            raise explain_eperm(f"promoting pid {job.pid}") from None
+        self._place(job, core)
         job.gen += 1
         job.state = FILTER
-        job.core = core
         job.budget = budget
         cpu = procfs.cpu_seconds(job.pid)
         job.slice_cpu0 = job.check_cpu = cpu if cpu is not None else 0.0
@@ -416,9 +487,7 @@ class Scheduler:
     def _release_core(self, job: _Job, cpu: float | None) -> None:
         if cpu is not None:
             job.fifo_cpu += max(0.0, cpu - job.slice_cpu0)
-        self._free.append(job.core)
-        self._free.sort()
-        job.core = -1
+        self._unstack(job)
 
     def _to_cfs(self, job: _Job, now: float) -> None:
         procfs.set_policy(job.pid, os.SCHED_OTHER, 0, self._all_cores)
@@ -466,6 +535,25 @@ class Scheduler:
         job.check_cpu, job.check_wall = cpu, now
         job.gen += 1
         self._arm(job, self._check_delay(left), "slice")
+        self._reorder(job, cpu)
+
+    def _reorder(self, job: _Job, cpu: float) -> None:
+        """Keep least-attained-first on a core: a preempted job that has now attained
+        `preempt_after_s` less than the running one gets the core back."""
+        threshold = self.config.preempt_after_s
+        stack = self._stacks.get(job.core)
+        if threshold is None or not stack or stack[-1] is not job or len(stack) < 2:
+            return
+        waiting = min(stack[:-1], key=lambda j: procfs.cpu_seconds(j.pid) or 0.0)
+        if cpu - (procfs.cpu_seconds(waiting.pid) or 0.0) <= threshold:
+            return
+        stack.remove(waiting)
+        if job.prio >= self._max_function_priority:
+            for rank, other in enumerate(stack):  # renumber from the bottom to make room
+                other.prio = self.config.function_priority + rank
+                procfs.set_policy(other.pid, os.SCHED_FIFO, other.prio, None)
+        self._place(waiting, job.core)
+        self.stats["preemptions"] += 1
 
     def _on_blocked_recheck(self, job: _Job) -> None:
         st = procfs.state(job.pid)
@@ -501,8 +589,7 @@ class Scheduler:
         job.end = now
         if job.state == FILTER:
             job.exited_in_filter = True
-            self._free.append(job.core)
-            self._free.sort()
+            self._unstack(job)
         if job.promoted:
             self._watchdog_say(b"D %d\n" % job.pid)
             job.promoted = False

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 @dataclass
 class SliceConfig:
     rule: str = "iat"            # "iat" or "percentile"
-    initial_s: float = 0.1
+    initial_s: float = 0.25
     floor_s: float = 0.006
     ceiling_s: float = 10.0
     window: int = 100
