@@ -8,7 +8,7 @@ lines, comments and attributes are dropped, and the opaque lock types
 That lets `ffi.new("scl_mutex_t *")` allocate a lock of the right size.
 
 setup.py names this module in `cffi_modules`; `python native/build_ffi.py`
-builds the extension in place as well.
+runs that same build (setup.py build_ext --inplace).
 """
 from __future__ import annotations
 
@@ -147,5 +147,8 @@ ffibuilder.set_source(
 )
 
 if __name__ == "__main__":
-    os.chdir(NATIVE.parent)
-    ffibuilder.compile(tmpdir=str(NATIVE.parent), verbose=True)
+    # Same build as the package's, objects kept under build/.
+    import subprocess
+    import sys
+    sys.exit(subprocess.call([sys.executable, "setup.py", "-q", "build_ext", "--inplace"],
+                             cwd=NATIVE.parent))
