@@ -23,7 +23,7 @@
  * acquisitions are counted in the lock-level overflow counter only. */
 #define SCL_MAX_THREADS 64
 
-/* One participant (thread) of one mutex.  96 bytes. */
+/* One participant (thread) of one mutex.  104 bytes. */
 struct scl_slot {
     int32_t tid;              /* 0: never used */
     uint32_t flags;           /* SLOT_* in mutex.c */
@@ -35,9 +35,11 @@ struct scl_slot {
     uint64_t wait_ns;
     uint64_t opp_ns;          /* opportunity banked so far (see mutex.c) */
     uint64_t free_mark;       /* lock's free-time counter when it joined */
-    uint64_t gap_ewma;        /* predicted unlock -> next lock gap, ns */
-    uint64_t last_unlock;     /* ns */
-    uint64_t reserved;
+    uint64_t free_banked;     /* free time seen in past participation periods */
+    uint64_t op_ns;           /* average lock-to-lock period in its slice */
+    uint64_t batch_start;     /* ns of the last clock read while holding */
+    uint32_t batch_n;         /* unlocks since batch_start */
+    uint32_t batch_k;         /* clock read every batch_k unlocks (1: precise) */
 };
 
 struct scl_mutex {
@@ -72,7 +74,10 @@ struct scl_mutex {
     uint64_t last_scan;
     uint64_t overflow_acquisitions;
     uint64_t id;              /* process-local registry id (0 for pshared) */
+    uint64_t batch_target_ns; /* in-slice clock reads at most this far apart */
     uint32_t nslots;          /* slots ever used (scan bound) */
+    uint32_t slice_fresh;     /* slice handed over, not yet used by its owner */
+    uint32_t rel_count;       /* releases (for idle detection) */
     uint32_t pad0;
     struct scl_slot slots[SCL_MAX_THREADS];
 };

@@ -80,8 +80,11 @@
 #define ROBUST_POLL_NS 20000000ull  /* owner-alive check period while waiting */
 #define SEQ __ATOMIC_SEQ_CST
 
-/* slot->reserved holds the free time banked over past participation periods */
-#define free_banked reserved
+/* In-slice clock batching (see the unlock comment). */
+#define BATCH_TARGET_NS 10000ull  /* clock reads at most ~10 us apart in a slice */
+#define PRECISE_OP_NS 500ull      /* slower lock-to-lock periods: time every CS
+                                     (two clock reads cost <~10% of such an op) */
+#define BATCH_MAX 256u
 
 static inline uint64_t slice_pack(int slot, pid_t tid)
 {
@@ -120,6 +123,13 @@ static uint64_t grace_for(uint64_t slice_ns)
     return g < 2000 ? 2000 : g;
 }
 
+/* Batches must stay well below the idle grace: waiters judge idleness from
+ * last_release, which batched unlocks refresh only once per batch. */
+static uint64_t batch_target_for(uint64_t grace)
+{
+    return grace / 4 < BATCH_TARGET_NS ? grace / 4 : BATCH_TARGET_NS;
+}
+
 SCL_API int scl_mutex_init(scl_mutex_t *m, const scl_mutexattr_t *attr)
 {
     scl_mutexattr_t a;
@@ -138,6 +148,7 @@ SCL_API int scl_mutex_init(scl_mutex_t *m, const scl_mutexattr_t *attr)
     m->idle_ns = a.idle_ns;
     m->credit_cap_ns = a.credit_cap_ns ? a.credit_cap_ns : a.slice_ns;
     m->grace_ns = grace_for(a.slice_ns);
+    m->batch_target_ns = batch_target_for(m->grace_ns);
     m->spin_ns = a.spin_ns;
     m->weight_source = a.weight_source;
     m->pshared = !!a.pshared;
@@ -175,6 +186,7 @@ SCL_API int scl_mutex_set_slice(scl_mutex_t *m, uint64_t slice_ns)
         return EBUSY;
     ST(&m->slice_ns, slice_ns);
     ST(&m->grace_ns, grace_for(slice_ns));
+    ST(&m->batch_target_ns, batch_target_for(grace_for(slice_ns)));
     return 0;
 }
 
@@ -223,9 +235,11 @@ static void slot_reset(struct scl_slot *s, pid_t me)
     ST(&s->wait_ns, 0);
     ST(&s->opp_ns, 0);
     ST(&s->free_mark, 0);
-    ST(&s->gap_ewma, 0);
-    ST(&s->last_unlock, 0);
     ST(&s->free_banked, 0);
+    ST(&s->op_ns, 0);
+    ST(&s->batch_start, 0);
+    ST(&s->batch_n, 0);
+    ST(&s->batch_k, 1);
     ST(&s->tid, me);
 }
 
@@ -350,9 +364,9 @@ static int pick_next(struct scl_mutex *m, int except)
 /* acquire / release                                                   */
 /* ------------------------------------------------------------------ */
 
-/* Bookkeeping once `word` is ours.  t = acquire time. */
-static void acquired(struct scl_mutex *m, int slot, pid_t me, uint64_t t,
-                     uint64_t wait_start, int fast)
+/* Bookkeeping once `word` is ours (slow path: not a plain in-slice
+ * re-acquire).  t = acquire time. */
+static void acquired(struct scl_mutex *m, int slot, pid_t me, uint64_t t, uint64_t wait_start)
 {
     ST(&m->owner, me);
     ST(&m->owner_slot, slot);
@@ -378,37 +392,32 @@ static void acquired(struct scl_mutex *m, int slot, pid_t me, uint64_t t,
     }
     ST(&m->hold_start, t);
 
-    if (!fast) {
-        int mine = slot >= 0 && slice_tid(sl) == me;
-        if (mine && LD(&m->pad0)) {
-            /* handed-over slice: it starts when its owner first takes the lock */
-            ST(&m->pad0, 0);
-            __atomic_store_n(&m->slice_end, t + LD(&m->slice_ns), SEQ);
-        } else if (!mine || t >= se) {
-            pid_t from = slice_tid(sl);
-            __atomic_store_n(&m->slice_end, t + LD(&m->slice_ns), SEQ);
-            __atomic_store_n(&m->slice, slot >= 0 ? slice_pack(slot, me) : 0, SEQ);
-            ST(&m->pad0, 0);
-            if (from != me) {
-                ST(&m->slices, LD(&m->slices) + 1);
-                scl_trace_slice_handover(m, from, slot >= 0 ? me : 0);
-            }
-            /* D1: waiters that slept while the slice was open must learn its end. */
-            if (__atomic_load_n(&m->nwaiters, SEQ) > 0)
-                wake_all(m);
-            idle_scan(m, t, slot);
+    int mine = slot >= 0 && slice_tid(sl) == me;
+    if (mine && LD(&m->slice_fresh)) {
+        /* handed-over slice: it starts when its owner first takes the lock */
+        ST(&m->slice_fresh, 0);
+        __atomic_store_n(&m->slice_end, t + LD(&m->slice_ns), SEQ);
+    } else if (!mine || t >= se) {
+        pid_t from = slice_tid(sl);
+        __atomic_store_n(&m->slice_end, t + LD(&m->slice_ns), SEQ);
+        __atomic_store_n(&m->slice, slot >= 0 ? slice_pack(slot, me) : 0, SEQ);
+        ST(&m->slice_fresh, 0);
+        if (from != me) {
+            ST(&m->slices, LD(&m->slices) + 1);
+            scl_trace_slice_handover(m, from, slot >= 0 ? me : 0);
         }
+        /* D1: waiters that slept while the slice was open must learn its end. */
+        if (__atomic_load_n(&m->nwaiters, SEQ) > 0)
+            wake_all(m);
+        idle_scan(m, t, slot);
     }
     if (slot >= 0) {
         struct scl_slot *s = &m->slots[slot];
         ST(&s->acquisitions, LD(&s->acquisitions) + 1);
         ST(&s->last_use, t);
-        if (!fast)
-            ST(&s->wait_ns, LD(&s->wait_ns) + sat_sub(t, wait_start));
-        else {
-            uint64_t gap = sat_sub(t, LD(&s->last_unlock));
-            ST(&s->gap_ewma, (LD(&s->gap_ewma) * 7 + gap) / 8);
-        }
+        ST(&s->wait_ns, LD(&s->wait_ns) + sat_sub(t, wait_start));
+        ST(&s->batch_start, t);
+        ST(&s->batch_n, 0);
     } else {
         ST(&m->overflow_acquisitions, LD(&m->overflow_acquisitions) + 1);
     }
@@ -460,7 +469,7 @@ static int try_take_dead(struct scl_mutex *m, int slot, pid_t me, uint64_t now, 
     }
     __atomic_or_fetch(&m->state, MSTATE_OWNER_DIED, SEQ);
     __atomic_store_n(&m->slice, 0, SEQ);
-    acquired(m, slot, me, now, wait_start, 0);
+    acquired(m, slot, me, now, wait_start);
     return 1;
 }
 
@@ -474,7 +483,17 @@ static int lock_slow(struct scl_mutex *m, pid_t me, uint64_t now, uint64_t deadl
     uint64_t spin_until = now + spin_ns;
     int waiting = 0, slept_on_word = 0, r = 0;
     unsigned spins = 0;
+    uint64_t head_spun = 0;   /* bounded: at most 8 * early per lock call */
 
+    if (slot >= 0) {
+        /* Credit cap, applied when the call starts: credit earned while not
+         * contending is bounded; time spent waiting here is not clamped. */
+        struct scl_slot *s = &m->slots[slot];
+        ensure_active(m, slot, now);
+        uint64_t floor = sat_sub(now, LD(&m->credit_cap_ns));
+        if (LD(&s->vclock) < floor)
+            ST(&s->vclock, floor);
+    }
     for (;;) {
         if (unlikely(LD(&m->state) & MSTATE_NOTRECOVERABLE)) {
             r = ENOTRECOVERABLE;
@@ -487,10 +506,7 @@ static int lock_slow(struct scl_mutex *m, pid_t me, uint64_t now, uint64_t deadl
         if (slot >= 0) {
             struct scl_slot *s = &m->slots[slot];
             ensure_active(m, slot, now);
-            uint64_t floor = sat_sub(now, LD(&m->credit_cap_ns));
             uint64_t v = LD(&s->vclock);
-            if (v < floor)
-                ST(&s->vclock, v = floor);
             if (v > now && wtotal(m) > slot_weight(s) * (1 + 1e-9)) {
                 /* Banned: sleep it off, unregistered so the slice is not
                  * handed to us.  last_use in the future keeps the idle scan
@@ -524,7 +540,11 @@ static int lock_slow(struct scl_mutex *m, pid_t me, uint64_t now, uint64_t deadl
         if (!open) {
             int so = slice_slot(sl);
             uint64_t rel = LD(&m->last_release);
-            if (w == 0 && !(LD(&m->slots[so].flags) & SLOT_WAITING)) {
+            /* Idle: free, and its owner is neither in a lock call nor back
+             * within grace_ns; or a handed-over slice whose new owner has not
+             * woken up within grace_ns (an overloaded CPU must not leave the
+             * lock idle: its virtual clock keeps it first in line). */
+            if (w == 0 && (!(LD(&m->slots[so].flags) & SLOT_WAITING) || LD(&m->slice_fresh))) {
                 if (now >= rel + LD(&m->grace_ns))
                     open = 1;                       /* slice owner went idle */
                 else if (rel + LD(&m->grace_ns) < wake_at)
@@ -544,7 +564,7 @@ static int lock_slow(struct scl_mutex *m, pid_t me, uint64_t now, uint64_t deadl
                 if (got) {
                     now = scl_now();
                     set_waiting(m, slot, 0);
-                    acquired(m, slot, me, now, wait_start, 0);
+                    acquired(m, slot, me, now, wait_start);
                     r = 0;
                     goto out;
                 }
@@ -569,7 +589,7 @@ static int lock_slow(struct scl_mutex *m, pid_t me, uint64_t now, uint64_t deadl
                 if (__atomic_exchange_n(&m->word, 2, __ATOMIC_ACQUIRE) == 0) {
                     now = scl_now();
                     set_waiting(m, slot, 0);
-                    acquired(m, slot, me, now, wait_start, 0);
+                    acquired(m, slot, me, now, wait_start);
                     r = 0;
                     goto out;
                 }
@@ -579,15 +599,36 @@ static int lock_slow(struct scl_mutex *m, pid_t me, uint64_t now, uint64_t deadl
                 futex_wait_rel(&m->slice_seq, seq, tmo, m->pshared);
             }
         } else {
-            /* Another thread's slice. Spin only if it is about to end. */
-            if (se - now <= spin_ns && now < spin_until) {
-                cpu_relax();
-                if ((++spins & 31) == 0)
-                    now = scl_now();
+            /* Another thread's slice.  The head waiter (the one the slice
+             * will be handed to) wakes a little early and spins through the
+             * hand-over, so the lock does not idle for a wake-up latency;
+             * the others sleep until the slice ends. */
+            int so = slice_slot(sl);
+            int head = slot >= 0 && pick_next(m, so) == slot;
+            uint64_t early = head ? 3 * spin_ns : 0;
+            uint64_t end = se;
+            if (head) {
+                /* The slice also ends when its owner gets banned: holding
+                 * continuously from now, at now + (now - vclock) / (W/w - 1). */
+                double r = wtotal(m) / slot_weight(&m->slots[so]);
+                uint64_t v = LD(&m->slots[so].vclock);
+                if (r > 1 + 1e-9) {
+                    uint64_t tb = now + (uint64_t)((double)sat_sub(now, v) / (r - 1));
+                    if (tb < end)
+                        end = tb;
+                }
+            }
+            if (head && end - now <= early && head_spun < 8 * early) {
+                uint64_t t0 = now;
+                for (int i = 0; i < 64; i++)
+                    cpu_relax();
+                now = scl_now();
+                head_spun += now - t0;
                 continue;
             }
-            if (se < wake_at)
-                wake_at = se;
+            wake_at = wake_at < se - early ? wake_at : se - early;
+            if (head && head_spun < 8 * early && end - early < wake_at)
+                wake_at = end - early;
             if (m->robust && now + ROBUST_POLL_NS < wake_at)
                 wake_at = now + ROBUST_POLL_NS;
             futex_wait_rel(&m->slice_seq, seq, sat_sub(wake_at, now), m->pshared);
@@ -630,22 +671,35 @@ static inline int lock_common(scl_mutex_t *m, uint64_t deadline)
         return EDEADLK;
     if (unlikely(LD(&m->state) & MSTATE_NOTRECOVERABLE))
         return ENOTRECOVERABLE;
-    uint64_t now = scl_now();
+    /* Fast path: the slice owner re-acquires with one CAS.  No clock read:
+     * slice expiry is noticed at unlock (see there), and only threads in
+     * precise mode (lock-to-lock period >= PRECISE_OP_NS) time the CS. */
     uint64_t sl = LD(&m->slice);
-    if (likely(slice_tid(sl) == me && now < LD(&m->slice_end))) {
+    if (likely(slice_tid(sl) == me)) {
         uint32_t c = 0;
         if (likely(__atomic_compare_exchange_n(&m->word, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))) {
             /* Re-check under the lock: a thief may have taken the slice over
              * between our read and the CAS (it released the word since). */
             if (likely(LD(&m->slice) == sl)) {
-                acquired(m, slice_slot(sl), me, now, now, 1);
+                int slot = slice_slot(sl);
+                struct scl_slot *s = &m->slots[slot];
+                ST(&m->owner, me);
+                ST(&m->owner_slot, slot);
+                ST(&s->acquisitions, LD(&s->acquisitions) + 1);
+                if (LD(&s->batch_k) <= 1) {
+                    uint64_t t = scl_now(), rel = LD(&m->last_release);
+                    if (t > rel)      /* free inside our own slice: our opportunity */
+                        ST(&s->opp_ns, LD(&s->opp_ns) + (t - rel));
+                    ST(&m->hold_start, t);
+                }
                 return 0;
             }
-            acquired(m, slot_for(m, me), me, now, now, 0);
+            uint64_t t = scl_now();
+            acquired(m, slot_for(m, me), me, t, t);
             return 0;
         }
     }
-    return lock_slow(m, me, now, deadline);
+    return lock_slow(m, me, scl_now(), deadline);
 }
 
 SCL_API int scl_mutex_lock(scl_mutex_t *m) { return lock_common(m, NO_DEADLINE); }
@@ -683,7 +737,7 @@ SCL_API int scl_mutex_trylock(scl_mutex_t *m)
     uint64_t sl = __atomic_load_n(&m->slice, SEQ);
     uint64_t se = LD(&m->slice_end);
     int slot = -1;
-    if (!(slice_tid(sl) == me && now < se)) {
+    if (slice_tid(sl) != me) {
         slot = slot_for(m, me);
         if (slot >= 0) {
             struct scl_slot *s = &m->slots[slot];
@@ -697,7 +751,8 @@ SCL_API int scl_mutex_trylock(scl_mutex_t *m)
         }
         if (sl && now < se) {
             int so = slice_slot(sl);
-            int idle = LD(&m->word) == 0 && !(LD(&m->slots[so].flags) & SLOT_WAITING) &&
+            int idle = LD(&m->word) == 0 &&
+                       (!(LD(&m->slots[so].flags) & SLOT_WAITING) || LD(&m->slice_fresh)) &&
                        now >= LD(&m->last_release) + LD(&m->grace_ns);
             if (!idle && m->robust && owner_dead(slice_tid(sl)))
                 idle = 1;
@@ -709,12 +764,26 @@ SCL_API int scl_mutex_trylock(scl_mutex_t *m)
     }
     uint32_t c = 0;
     if (__atomic_compare_exchange_n(&m->word, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
-        acquired(m, slot, me, now, now, 0);
+        acquired(m, slot, me, now, now);
         return 0;
     }
     return EBUSY;
 }
 
+/*
+ * Unlock reads the clock to charge the hold time to the virtual clock and
+ * to notice the end of the slice.  On this path clock reads dominate the
+ * cost (rdtsc is ~8 ns on bare metal, ~30 ns in some VMs; clock_gettime
+ * 20-70 ns), so a slice owner that re-acquires quickly batches them: with
+ * no waiters, only every batch_k-th unlock reads the clock and charges the
+ * whole batch (lock-to-lock periods, i.e. CS plus the owner's gaps inside its
+ * own slice, which are its opportunity anyway).  batch_k adapts so a batch
+ * lasts about batch_target_ns (<= 10 us, < grace/4); a thread whose
+ * lock-to-lock period is >= PRECISE_OP_NS times every critical section
+ * exactly.  A batch much longer than expected means the owner spent time
+ * away from the lock; its charge is capped at 4x the expected length.  With
+ * waiters present every unlock takes the full path.
+ */
 SCL_API int scl_mutex_unlock(scl_mutex_t *m)
 {
     if (unlikely(!m || LD(&m->magic) != SCL_MUTEX_MAGIC))
@@ -722,25 +791,58 @@ SCL_API int scl_mutex_unlock(scl_mutex_t *m)
     pid_t me = scl__tid();
     if (unlikely(LD(&m->owner) != me))
         return EPERM;
-    uint64_t now = scl_now();
     int slot = LD(&m->owner_slot);
-    uint64_t hold = sat_sub(now, LD(&m->hold_start));
-    ST(&m->total_hold, LD(&m->total_hold) + hold);
+    struct scl_slot *s = slot >= 0 ? &m->slots[slot] : NULL;
+    if (likely(s)) {
+        uint32_t k = LD(&s->batch_k), n = LD(&s->batch_n) + 1;
+        if (k > 1 && n < k && LD(&m->nwaiters) == 0 && slice_tid(LD(&m->slice)) == me &&
+            !LD(&m->state)) {
+            ST(&s->batch_n, n);
+            ST(&m->owner_slot, -1);
+            ST(&m->owner, 0);
+            uint32_t prev = __atomic_exchange_n(&m->word, 0, SEQ);
+            if (unlikely(prev == 2))
+                futex_wake(&m->word, 1, m->pshared);
+            /* D1: a waiter that registered meanwhile may sleep untimed */
+            if (unlikely(__atomic_load_n(&m->nwaiters, SEQ)))
+                wake_all(m);
+            return 0;
+        }
+    }
+
+    uint64_t now = scl_now();
+    uint64_t hold;
     int banned = 0;
-    struct scl_slot *s = NULL;
-    if (slot >= 0) {
-        s = &m->slots[slot];
+    if (s) {
+        uint32_t n = LD(&s->batch_n) + 1;
+        uint64_t period = sat_sub(now, LD(&s->batch_start));
+        if (LD(&s->batch_k) > 1) {
+            uint64_t cap = 4 * (uint64_t)n * LD(&s->op_ns) + LD(&m->batch_target_ns);
+            hold = period < cap ? period : cap;
+        } else {
+            hold = sat_sub(now, LD(&m->hold_start));
+        }
+        uint64_t op = period / n, ewma = LD(&s->op_ns);
+        ewma = ewma ? (ewma * 3 + op) / 4 : op;
+        ST(&s->op_ns, ewma);
+        uint64_t k = ewma >= PRECISE_OP_NS ? 1 : LD(&m->batch_target_ns) / (ewma ? ewma : 1);
+        ST(&s->batch_k, (uint32_t)(k < 1 ? 1 : k > BATCH_MAX ? BATCH_MAX : k));
+        ST(&s->batch_n, 0);
+        ST(&s->batch_start, now);
+
         double w = slot_weight(s), W = wtotal(m);
         if (W < w)
             W = w;
         ST(&s->hold_ns, LD(&s->hold_ns) + hold);
         ST(&s->opp_ns, LD(&s->opp_ns) + hold);
-        uint64_t v = LD(&s->vclock) + (uint64_t)llround((double)hold * (W / w));
+        uint64_t v = LD(&s->vclock) + (uint64_t)((double)hold * (W / w) + 0.5);
         ST(&s->vclock, v);
         ST(&s->last_use, now);
-        ST(&s->last_unlock, now);
         banned = v > now && W > w * (1 + 1e-9);
+    } else {
+        hold = sat_sub(now, LD(&m->hold_start));
     }
+    ST(&m->total_hold, LD(&m->total_hold) + hold);
 
     uint32_t st = LD(&m->state);
     int poison = m->robust && (st & MSTATE_OWNER_DIED);
@@ -752,19 +854,30 @@ SCL_API int scl_mutex_unlock(scl_mutex_t *m)
     int in_my_slice = sl && slice_tid(sl) == me && now < se;
     int foreign_valid = sl && slice_tid(sl) != me && now < se;
     int changed = 0;
-    if (!foreign_valid && __atomic_load_n(&m->nwaiters, SEQ) > 0) {
-        int predicted_idle = s && LD(&s->gap_ewma) > LD(&m->grace_ns);
-        if (!in_my_slice || banned || predicted_idle) {
-            int next = pick_next(m, slot);
-            pid_t to = next >= 0 ? LD(&m->slots[next].tid) : 0;
+    if (!foreign_valid && __atomic_load_n(&m->nwaiters, SEQ) > 0 && (!in_my_slice || banned)) {
+        int next = pick_next(m, slot);
+        pid_t to = next >= 0 ? LD(&m->slots[next].tid) : 0;
+        __atomic_store_n(&m->slice_end, now + LD(&m->slice_ns), SEQ);
+        ST(&m->slice_fresh, next >= 0);
+        __atomic_store_n(&m->slice, next >= 0 ? slice_pack(next, to) : 0, SEQ);
+        if (to != slice_tid(sl)) {
+            ST(&m->slices, LD(&m->slices) + 1);
+            scl_trace_slice_handover(m, slice_tid(sl), to);
+        }
+        changed = 1;
+    } else if (s && sl && slice_tid(sl) == me) {
+        if (banned) {
+            /* Used up its share: give the slice up, so its next lock call
+             * serves the ban (trylock says EBUSY) even with nobody waiting. */
+            __atomic_store_n(&m->slice, 0, SEQ);
+            scl_trace_slice_handover(m, me, 0);
+        } else if (now >= se) {
+            /* Nobody waits: the slice is renewed in place, and this is the
+             * "slice start" where weights are refreshed and idle
+             * participants leave. */
+            ensure_active(m, slot, now);
+            idle_scan(m, now, slot);
             __atomic_store_n(&m->slice_end, now + LD(&m->slice_ns), SEQ);
-            ST(&m->pad0, next >= 0);
-            __atomic_store_n(&m->slice, next >= 0 ? slice_pack(next, to) : 0, SEQ);
-            if (to != slice_tid(sl)) {
-                ST(&m->slices, LD(&m->slices) + 1);
-                scl_trace_slice_handover(m, slice_tid(sl), to);
-            }
-            changed = 1;
         }
     }
 
@@ -825,7 +938,7 @@ void scl__mutex_after_fork(struct scl_mutex *m, pid_t old_tid, pid_t new_tid)
     m->reg = 0;
     m->nwaiters = 0;
     m->slice = 0;
-    m->pad0 = 0;
+    m->slice_fresh = 0;
     if (m->owner && m->owner == old_tid) {
         m->owner = new_tid;
         m->word = 1;

@@ -53,7 +53,7 @@ TEST(explicit_weights_3_to_1)
     scl_mutexattr_init(&a);
     a.weight_source = SCL_WEIGHT_EXPLICIT;
     CHECK_EQ(scl_mutex_init(&fm, &a), 0);
-    struct worker w[2] = {{3.0, 2000, 0, 0}, {1.0, 2000, 0, 0}};
+    struct worker w[2] = {{3.0, 20000, 0, 0}, {1.0, 20000, 0, 0}};
     pthread_t t[2];
     __atomic_store_n(&stop, 0, __ATOMIC_RELAXED);
     for (int i = 0; i < 2; i++)
@@ -107,7 +107,8 @@ TEST(unequal_sections_equal_hold)
 TEST(thread_exit_removes_weight)
 {
     CHECK_EQ(scl_mutex_init(&fm, NULL), 0);
-    struct worker w[2] = {{0, 2000, 0, 0}, {0, 2000, 100000000, 0}};
+    /* 20 us sections: loop overhead (large under TSan) stays negligible */
+    struct worker w[2] = {{0, 20000, 0, 0}, {0, 20000, 100000000, 0}};
     pthread_t t[2];
     __atomic_store_n(&stop, 0, __ATOMIC_RELAXED);
     pthread_create(&t[0], NULL, worker_fn, &w[0]);

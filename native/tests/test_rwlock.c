@@ -94,11 +94,13 @@ TEST(rwlock_mutual_exclusion)
 TEST(rwlock_no_writer_starvation)
 {
     CHECK_EQ(scl_rwlock_init(&rw, NULL), 0);          /* 20 ms period: 10 ms phases */
-    run_mix(4, 200000, 1, 250);
+    run_mix(4, 200000, 1, 300);
     printf("  writes %lu, longest writer wait %.1f ms\n", (unsigned long)writes_done,
            (double)max_write_wait / 1e6);
-    CHECK(writes_done >= 5);
-    CHECK(max_write_wait < 150000000ull);
+    /* ideal: a write every ~10 ms; a starved writer gets none.  Wide margins:
+     * on a loaded 2-CPU machine the writer also waits for a CPU. */
+    CHECK(writes_done >= 3);
+    CHECK(max_write_wait < 200000000ull);
     CHECK_EQ(scl_rwlock_destroy(&rw), 0);
 }
 
