@@ -26,7 +26,7 @@ from pathlib import Path
 
 from sharekit.cli import UsageError
 from scl.bench_harness import LOCKS, SCENARIOS, BenchError, Harness
-from scl.bench_metrics import check_targets, metrics
+from scl.bench_metrics import check_targets, median_run, metrics
 from scl.bench_report import plot, table
 from scl.paths import NativeBuildMissing
 from sharekit.rt import realtime_tasks
@@ -53,6 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preload", action="store_true",
                         help="make sure the `preload` lock (the pthread-mutex harness under "
                              "LD_PRELOAD=$(scl config --preload)) is among --locks")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="runs per scenario and lock; the table shows the median run "
+                             "by the scenario's main metric (default 1)")
     parser.add_argument("--slice-us", type=int, default=None,
                         help="u-SCL slice length in microseconds (default: the library's 2 ms)")
     parser.add_argument("--out", type=Path, default=Path("results/scl-bench"),
@@ -69,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--duration must be between 0.05 and 600 s, got {args.duration:g}")
     if args.slice_us is not None and args.slice_us <= 0:
         raise UsageError(f"--slice-us must be > 0, got {args.slice_us}")
+    if not 1 <= args.repeat <= 50:
+        raise UsageError(f"--repeat must be between 1 and 50, got {args.repeat}")
     if args.preload and "preload" not in args.locks:
         args.locks = [*args.locks, "preload"]
     try:
@@ -78,19 +83,29 @@ def run(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
     load_before, rt_before = os.getloadavg()[0], len(realtime_tasks())
-    plan = [(s, lock) for s in args.scenarios for lock in args.locks]
-    rows = []
+    # Repetitions are interleaved (a/mutex, a/uscl, ..., a/mutex, ...) so a
+    # burst of load from elsewhere hits every lock rather than one.
+    plan = [(s, lock, rep) for s in args.scenarios for rep in range(args.repeat)
+            for lock in args.locks]
+    attempts: dict[tuple[str, str], list[dict]] = {}
     started = time.time()
     with tqdm(plan, desc="scl bench", unit="run", file=sys.stderr,
               disable=not sys.stderr.isatty() and args.json) as bar:
-        for scenario, lock in bar:
-            bar.set_postfix_str(f"{scenario}/{lock}")
+        for scenario, lock, rep in bar:
+            bar.set_postfix_str(f"{scenario}/{lock}" + (f" #{rep + 1}" if args.repeat > 1 else ""))
             try:
                 raw = harness.run(lock, scenario, args.duration, args.slice_us)
             except BenchError as exc:
                 print(f"scl bench: {exc}", file=sys.stderr)
                 return 1
-            rows.append({"scenario": scenario, "lock": lock, "raw": raw, "metrics": metrics(raw)})
+            attempts.setdefault((scenario, lock), []).append(
+                {"scenario": scenario, "lock": lock, "raw": raw, "metrics": metrics(raw)})
+    rows = []
+    for runs in attempts.values():
+        row = median_run(runs)
+        if len(runs) > 1:
+            row["repeats"] = [r["metrics"] for r in runs]
+        rows.append(row)
 
     for row in rows:
         mutex = next((r["metrics"] for r in rows
@@ -104,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     verdicts = [v["pass"] for r in rows for v in r["targets"] if v["pass"] is not None]
     report = {
         "duration_s": args.duration, "scenarios": args.scenarios, "locks": args.locks,
-        "slice_us": args.slice_us, "started": started, "machine": machine, "runs": rows,
+        "slice_us": args.slice_us, "repeat": args.repeat, "started": started, "machine": machine, "runs": rows,
         "targets_passed": sum(verdicts), "targets_missed": len(verdicts) - sum(verdicts),
     }
     args.out.mkdir(parents=True, exist_ok=True)

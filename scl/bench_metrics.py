@@ -67,6 +67,18 @@ def metrics(run: dict) -> dict:
     return m
 
 
+# The number each scenario is mainly about, for picking the median run.
+MAIN_METRIC = {"a": "jain_hold", "b": "jain_hold", "c": "jain_hold",
+               "d": "utilisation_after", "e": "latency_ns", "f": "throughput_per_s"}
+
+
+def median_run(runs: list[dict]) -> dict:
+    """The run whose main metric is the median (the lower middle for even counts)."""
+    key = MAIN_METRIC[runs[0]["scenario"]]
+    ordered = sorted(runs, key=lambda r: r["metrics"][key])
+    return ordered[(len(ordered) - 1) // 2]
+
+
 @dataclass(frozen=True)
 class Target:
     scenario: str

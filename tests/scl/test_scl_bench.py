@@ -96,3 +96,11 @@ def test_preload_runs_the_unmodified_program_on_scl(native_built):
     m = metrics(raw)
     assert m["exclusion_ok"]
     assert all(h > 0 for h in m["hold_ms"])
+
+
+def test_median_run_picks_the_middle_by_main_metric():
+    from scl.bench_metrics import median_run
+    runs = [{"scenario": "a", "metrics": {"jain_hold": j}} for j in (0.7, 0.99, 0.9)]
+    assert median_run(runs)["metrics"]["jain_hold"] == 0.9
+    runs = [{"scenario": "e", "metrics": {"latency_ns": x}} for x in (30.0, 10.0)]
+    assert median_run(runs)["metrics"]["latency_ns"] == 10.0
