@@ -132,8 +132,24 @@ static __always_inline struct lock_state *advance(u64 lock, u64 now, u32 tgid)
     return st;
 }
 
+/* Only the target and the calibration helper count (a guard: probes are
+ * attached per process anyway). */
+BPF_HASH(allowed_tgids, u32, u8, 64);
+
+static __always_inline int foreign(void)
+{
+#ifdef FILTER_TGIDS
+    u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    return allowed_tgids.lookup(&tgid) == 0;
+#else
+    return 0;
+#endif
+}
+
 int lock_enter(struct pt_regs *ctx)
 {
+    if (foreign())
+        return 0;
     u32 tid = (u32)bpf_get_current_pid_tgid();
     struct pending p = {};
     p.lock = (u64)PT_REGS_PARM1(ctx);
@@ -180,6 +196,8 @@ int lock_return(struct pt_regs *ctx)
 
 int unlock_enter(struct pt_regs *ctx)
 {
+    if (foreign())
+        return 0;
     u64 now = bpf_ktime_get_ns();
     u64 id = bpf_get_current_pid_tgid();
     u32 tid = (u32)id, tgid = id >> 32;
@@ -218,6 +236,8 @@ int unlock_enter(struct pt_regs *ctx)
 /* scl_trace_slice_handover(const void *lock, pid_t from_tid, pid_t to_tid) */
 int slice_handover(struct pt_regs *ctx)
 {
+    if (foreign())
+        return 0;
     u64 now = bpf_ktime_get_ns();
     u32 tgid = bpf_get_current_pid_tgid() >> 32;
     u64 lock = (u64)PT_REGS_PARM1(ctx);
@@ -300,8 +320,8 @@ class LockTracer:
     """
 
     def __init__(self, library: str, symbols: dict, pid: int | None = None, calibrate: bool = False):
-        self.bpf = compile_text(_PROGRAM, [f"-DEOWNERDEAD={EOWNERDEAD}", f"-DCALIB_BIN_NS={CALIB_BIN_NS}",
-                                            f"-DCALIB_BINS={CALIB_BINS}"])
+        cflags = [f"-DEOWNERDEAD={EOWNERDEAD}", f"-DCALIB_BIN_NS={CALIB_BIN_NS}", f"-DCALIB_BINS={CALIB_BINS}"]
+        self.bpf = compile_text(_PROGRAM, cflags + (["-DFILTER_TGIDS=1"] if pid is not None else []))
         self.overhead_ns = 0
         if calibrate:
             try:
@@ -309,6 +329,8 @@ class LockTracer:
             except Exception:
                 self.bpf.cleanup()
                 raise
+        if pid is not None:
+            self._allow(pid, True)
         target = -1 if pid is None else pid
         self.attached = []
         for role, fn_enter, fn_return in (("lock", "lock_enter", "lock_return"),
@@ -321,15 +343,28 @@ class LockTracer:
             if sym is None:
                 continue
             try:
-                self.bpf.attach_uprobe(name=library, sym=sym, fn_name=fn_enter, pid=target)
-                if fn_return:
-                    self.bpf.attach_uretprobe(name=library, sym=sym, fn_name=fn_return, pid=target)
+                self._attach(library, sym, fn_enter, fn_return, target)
             except Exception as exc:
                 if role in ("lock", "unlock"):
                     self.bpf.cleanup()
                     raise RuntimeError(f"cannot attach to {sym} in {library}: {exc}") from exc
                 continue
             self.attached.append(sym)
+
+    def _allow(self, tgid: int, allowed: bool) -> None:
+        table = self.bpf["allowed_tgids"]
+        if allowed:
+            table[table.Key(tgid)] = table.Leaf(1)
+        else:
+            try:
+                del table[table.Key(tgid)]
+            except KeyError:
+                pass
+
+    def _attach(self, library, sym, fn_enter, fn_return, pid) -> None:
+        self.bpf.attach_uprobe(name=library, sym=sym, fn_name=fn_enter, pid=pid)
+        if fn_return:
+            self.bpf.attach_uretprobe(name=library, sym=sym, fn_name=fn_return, pid=pid)
 
     def _calibrate(self, seconds: float = 0.3) -> int:
         """Probe cost inside one measured hold, in ns: the median traced hold of
@@ -345,6 +380,7 @@ class LockTracer:
         try:
             helper.stderr.readline()   # "ready PID": its threads exist, nothing locked yet
             self.bpf["calib_tgid"][ctypes.c_int(0)] = ctypes.c_uint32(helper.pid)
+            self._allow(helper.pid, True)
             probes = [("pthread_mutex_lock", "lock_enter", False), ("pthread_mutex_lock", "lock_return", True),
                       ("pthread_mutex_unlock", "unlock_enter", False)]
             for sym, fn, is_return in probes:
@@ -358,16 +394,13 @@ class LockTracer:
             if helper.poll() is None:
                 helper.kill()
                 helper.wait()
-        for sym, _fn, is_return in probes:
-            detach = self.bpf.detach_uretprobe if is_return else self.bpf.detach_uprobe
-            try:
-                detach(name=LIBC, sym=sym, pid=helper.pid)
-            except Exception:
-                pass   # the helper exited; its probes went with it
+        # The helper's probes stay until cleanup: they are inert now that it
+        # exited, and detaching needs its (gone) pid to resolve the symbols.
         self.bpf["calib_tgid"][ctypes.c_int(0)] = ctypes.c_uint32(0)
+        self._allow(helper.pid, False)
         bins = [v.value for _k, v in sorted(self.bpf["calib_hist"].items(), key=lambda kv: kv[0].value)]
         for name in ("stats", "locks", "holding", "in_lock", "hold_hist", "wait_hist"):
-            self.bpf[name].clear()
+            _clear(self.bpf[name])
         worker = own["threads"][0]
         if not sum(bins) or not worker["acquisitions"]:
             return 0
@@ -394,3 +427,12 @@ class LockTracer:
 
     def close(self) -> None:
         self.bpf.cleanup()
+
+
+def _clear(table) -> None:
+    """Empty a BPF hash map that BPF programs may be changing meanwhile."""
+    for key in list(table.keys()):
+        try:
+            del table[key]
+        except KeyError:
+            pass

@@ -76,7 +76,8 @@ def _maps_library(pid: int) -> str | None:
         return None
     for name in ("libscl-preload.so", "libscl.so"):
         for path in sorted(paths):
-            if os.path.basename(path) == name and os.path.isfile(path):
+            base = os.path.basename(path)   # maps names the file itself: libscl.so.0.1
+            if (base == name or base.startswith(name + ".")) and os.path.isfile(path):
                 return path
     return None
 
@@ -112,6 +113,12 @@ class LockReport:
             self.weights[tid] = (nice, nice_to_weight(nice))
             self.comms[tid] = _comm(tgid, tid)
         return self.weights.get(tid, (None, nice_to_weight(0)))
+
+    def remember(self, snap) -> None:
+        """Read weights and names of threads not seen yet, while they are alive."""
+        for t in snap.threads.values():
+            if t.tid not in self.weights:
+                self._weight(t.tgid, t.tid)
 
     def figures(self, now_snap, before_snap) -> dict:
         c = self.overhead_ns
@@ -195,7 +202,10 @@ def _run_user(args) -> int:
     try:
         tracer = LockTracer(bcc_name, symbols, pid=args.pid, calibrate=not args.no_compensate)
     except RuntimeError as exc:
-        print(f"{TOOL}: {exc}", file=sys.stderr)
+        if args.pid is not None and not os.path.exists(f"/proc/{args.pid}"):
+            print(f"{TOOL}: process {args.pid} exited before the probes were attached", file=sys.stderr)
+        else:
+            print(f"{TOOL}: {exc}", file=sys.stderr)
         return 1
     report = LockReport(tracer.overhead_ns, args.threshold)
     source = "glibc pthread_mutex_*" if library is None else library
@@ -224,8 +234,12 @@ def _run_user(args) -> int:
         snap = tracer.sample()
         emit(report.figures(snap, first), "summary", time.monotonic() - started)
 
+    def poll():
+        report.remember(tracer.sample())
+        return args.pid is None or os.path.exists(f"/proc/{args.pid}")
+
     try:
-        loop.run(args.interval, args.count, tick, summary, _pid_alive(args.pid))
+        loop.run(args.interval, args.count, tick, summary, poll)
     finally:
         tracer.close()
     return 0

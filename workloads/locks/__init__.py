@@ -3,6 +3,8 @@
 - `subversion`: threads with different critical-section lengths under one
   pthread mutex (the scheduler-subversion toy case: 1 us vs 3 us), printing
   each thread's own hold-time measurement as JSON.
+- `subversion_scl`: the same program on the kit's u-SCL mutex (needs
+  `make install` to have built libscl.so).
 - `rename_storm`: the rename-lock case: bully threads renaming across two
   directories of many files, victims across two empty ones; kernel lock
   contention shows in lock:contention_begin/end.
@@ -19,8 +21,25 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-SOURCES = {"subversion": "subversion.c", "rename_storm": "rename_storm.c"}
+SOURCES = {"subversion": "subversion.c", "subversion_scl": "subversion.c", "rename_storm": "rename_storm.c"}
 _HERE = Path(__file__).resolve().parent
+# Installed by `make install` (native/Makefile, PREFIX=scl/_native).
+KIT_NATIVE = _HERE.parent.parent / "scl" / "_native"
+
+
+class NativeLibraryMissing(RuntimeError):
+    """The kit's libscl.so is not built, so SCL variants cannot be."""
+
+
+def _extra_flags(name: str) -> tuple[list[str], list[Path]]:
+    """Compiler flags and extra inputs (for staleness) of a workload."""
+    if name != "subversion_scl":
+        return [], []
+    include, lib = KIT_NATIVE / "include", KIT_NATIVE / "lib"
+    if not (lib / "libscl.so").exists() or not (include / "scl.h").exists():
+        raise NativeLibraryMissing(f"{lib / 'libscl.so'} not built: run `make install`")
+    return ([f"-I{include}", "-DUSE_SCL", f"-L{lib}", f"-Wl,-rpath,{lib}"],
+            [include / "scl.h", (lib / "libscl.so").resolve()])
 
 
 def build_dir() -> Path:
@@ -34,7 +53,9 @@ def binary(name: str) -> Path:
         raise ValueError(f"unknown lock workload {name!r} (choose from {', '.join(SOURCES)})")
     source = _HERE / SOURCES[name]
     target = build_dir() / name
-    if target.exists() and target.stat().st_mtime >= source.stat().st_mtime:
+    flags, inputs = _extra_flags(name)
+    newest = max(p.stat().st_mtime for p in [source, *inputs])
+    if target.exists() and target.stat().st_mtime >= newest:
         return target
     compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if compiler is None:
@@ -44,8 +65,9 @@ def binary(name: str) -> Path:
     fd, partial = tempfile.mkstemp(prefix=f".{name}.", dir=target.parent)
     os.close(fd)
     try:
-        result = subprocess.run([compiler, "-O2", "-g", "-Wall", "-pthread", "-o", partial, str(source)],
-                                capture_output=True, text=True)
+        libs = ["-lscl"] if name == "subversion_scl" else []
+        result = subprocess.run([compiler, "-O2", "-g", "-Wall", "-pthread", *flags[:2], "-o", partial,
+                                 str(source), *flags[2:], *libs], capture_output=True, text=True)
         if result.returncode != 0:
             raise RuntimeError(f"building {source.name} failed:\n{result.stderr.strip()}")
         os.replace(partial, target)

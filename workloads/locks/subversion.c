@@ -12,6 +12,9 @@
  *
  * --gate: print "ready <pid>" on stderr, then wait for a line on stdin
  * before starting (lets a tracer attach first).
+ *
+ * Built with -DUSE_SCL (and the kit's scl.h/libscl.so) the same loop runs on
+ * a u-SCL mutex instead (the `subversion_scl` workload).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -40,7 +43,16 @@ struct worker {
     pthread_t thread;
 };
 
+#ifdef USE_SCL
+#include <scl.h>
+static scl_mutex_t lock;
+#define LOCK(m) scl_mutex_lock(m)
+#define UNLOCK(m) scl_mutex_unlock(m)
+#else
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+#define LOCK(m) pthread_mutex_lock(m)
+#define UNLOCK(m) pthread_mutex_unlock(m)
+#endif
 static atomic_int stop;
 static atomic_int go;
 
@@ -61,14 +73,14 @@ static void *work(void *arg)
         ;
     uint64_t cpu0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
     while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
-        pthread_mutex_lock(&lock);
+        LOCK(&lock);
         uint64_t start = now_ns(CLOCK_MONOTONIC), t;
         do
             t = now_ns(CLOCK_MONOTONIC);
         while (t - start < w->cs_ns);
         w->hold_ns += t - start;
         w->acquisitions++;
-        pthread_mutex_unlock(&lock);
+        UNLOCK(&lock);
     }
     w->cpu_ns = now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
     return NULL;
@@ -122,6 +134,15 @@ int main(int argc, char **argv)
             return 2;
         }
 
+#ifdef USE_SCL
+    scl_mutexattr_t attr;
+    scl_mutexattr_init(&attr);
+    int err = scl_mutex_init(&lock, &attr);
+    if (err) {
+        fprintf(stderr, "subversion: scl_mutex_init: %s\n", strerror(err));
+        return 1;
+    }
+#endif
     struct worker w[MAX_THREADS];
     memset(w, 0, sizeof(w));
     for (int i = 0; i < ncs; i++) {
