@@ -667,10 +667,6 @@ static inline int lock_common(scl_mutex_t *m, uint64_t deadline)
     if (unlikely(!m || LD(&m->magic) != SCL_MUTEX_MAGIC))
         return EINVAL;
     pid_t me = scl__tid();
-    if (unlikely(LD(&m->owner) == me))
-        return EDEADLK;
-    if (unlikely(LD(&m->state) & MSTATE_NOTRECOVERABLE))
-        return ENOTRECOVERABLE;
     /* Fast path: the slice owner re-acquires with one CAS.  No clock read:
      * slice expiry is noticed at unlock (see there), and only threads in
      * precise mode (lock-to-lock period >= PRECISE_OP_NS) time the CS. */
@@ -699,6 +695,12 @@ static inline int lock_common(scl_mutex_t *m, uint64_t deadline)
             return 0;
         }
     }
+    /* Checked here, not before the fast path: a relock by the holder or a
+     * poisoned lock (which never has a slice owner) cannot pass the CAS. */
+    if (unlikely(LD(&m->owner) == me))
+        return EDEADLK;
+    if (unlikely(LD(&m->state) & MSTATE_NOTRECOVERABLE))
+        return ENOTRECOVERABLE;
     return lock_slow(m, me, scl_now(), deadline);
 }
 
@@ -846,15 +848,17 @@ SCL_API int scl_mutex_unlock(scl_mutex_t *m)
 
     uint32_t st = LD(&m->state);
     int poison = m->robust && (st & MSTATE_OWNER_DIED);
-    if (poison)
+    if (poison) {
         __atomic_or_fetch(&m->state, MSTATE_NOTRECOVERABLE, SEQ);
+        __atomic_store_n(&m->slice, 0, SEQ);   /* no fast path into a poisoned lock */
+    }
 
     /* Slice hand-over decision (D1: nwaiters is read SEQ_CST). */
     uint64_t sl = LD(&m->slice), se = LD(&m->slice_end);
     int in_my_slice = sl && slice_tid(sl) == me && now < se;
     int foreign_valid = sl && slice_tid(sl) != me && now < se;
     int changed = 0;
-    if (!foreign_valid && __atomic_load_n(&m->nwaiters, SEQ) > 0 && (!in_my_slice || banned)) {
+    if (!poison && !foreign_valid && __atomic_load_n(&m->nwaiters, SEQ) > 0 && (!in_my_slice || banned)) {
         int next = pick_next(m, slot);
         pid_t to = next >= 0 ? LD(&m->slots[next].tid) : 0;
         __atomic_store_n(&m->slice_end, now + LD(&m->slice_ns), SEQ);

@@ -109,7 +109,16 @@ SCL_HIDDEN void scl__sleep_ns(uint64_t ns);
 
 /* ---- threads (thread.c) ---- */
 
-SCL_HIDDEN pid_t scl__tid(void);
+/* The caller's kernel tid, cached per thread.  Initial-exec TLS (4 bytes,
+ * fits glibc's static TLS surplus even when the library is dlopen()ed): one
+ * %fs-relative load on the lock fast path instead of a TLS-descriptor call. */
+extern __thread pid_t scl__cached_tid __attribute__((tls_model("initial-exec")));
+SCL_HIDDEN pid_t scl__tid_slow(void);
+static inline pid_t scl__tid(void)
+{
+    pid_t t = scl__cached_tid;
+    return likely(t) ? t : scl__tid_slow();
+}
 
 /* Internal futex lock for process-local registries: never a pthread mutex,
  * so the interposer cannot recurse into itself. */

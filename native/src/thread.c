@@ -8,7 +8,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-static __thread pid_t cached_tid;
+SCL_HIDDEN __thread pid_t scl__cached_tid __attribute__((tls_model("initial-exec")));
+#define cached_tid scl__cached_tid
 static __thread struct scl_tls_entry tls_locks[SCL_TLS_LOCKS];
 static __thread unsigned tls_next;      /* round-robin eviction */
 static __thread struct scl_tls_entry *tls_last;
@@ -16,12 +17,9 @@ static __thread struct scl_tls_entry *tls_last;
 static pthread_key_t exit_key;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-pid_t scl__tid(void)
+pid_t scl__tid_slow(void)
 {
-    pid_t t = cached_tid;
-    if (unlikely(!t))
-        cached_tid = t = (pid_t)syscall(SYS_gettid);
-    return t;
+    return cached_tid = (pid_t)syscall(SYS_gettid);
 }
 
 /* ---- internal futex lock (Drepper's "mutex 2": 0 free, 1 held, 2 contended) ---- */
