@@ -46,10 +46,9 @@ def _base_trace(args, cores: int):
     if args.trace:
         from workloads.invocation import TraceError
         from workloads.traces import load_trace
-        if not os.path.isfile(args.trace):
-            raise UsageError(f"no such trace file: {args.trace}")
+        from sfs.replay_cli import resolve_trace
         try:
-            invs = limit(load_trace(args.trace, fib_table=args.fib_table), args.limit)
+            invs = limit(load_trace(resolve_trace(args.trace), fib_table=args.fib_table), args.limit)
         except (TraceError, FileNotFoundError, ValueError) as exc:
             raise UsageError(str(exc)) from None
         return rescale_to_load(invs, 0.8, cores)

@@ -59,10 +59,9 @@ def load_invocations(args, cores: int):
     if args.trace == "synthetic":
         invs = generate(args.limit or 100, cores, args.load or 0.8, seed=args.seed)
     else:
-        if not os.path.isfile(args.trace):
-            raise UsageError(f"no such trace file: {args.trace}")
+        path = resolve_trace(args.trace)
         try:
-            invs = load_trace(args.trace, args.format, durations=args.durations, fib_table=args.fib_table,
+            invs = load_trace(path, args.format, durations=args.durations, fib_table=args.fib_table,
                               seed=args.seed, recalibrate=args.recalibrate)
         except (TraceError, FileNotFoundError, ValueError) as exc:
             raise UsageError(str(exc)) from None
@@ -83,6 +82,17 @@ def load_invocations(args, cores: int):
         from dataclasses import replace
         invs = [replace(i, arrival_s=i.arrival_s - first) for i in invs]
     return invs
+
+
+def resolve_trace(name: str) -> str:
+    """A path as given, else a file of that name in $SHAREKIT_TRACE_DIR or the workplace's shared traces."""
+    from workloads.sfs_standalone import find_shared_trace
+    if os.path.isfile(name):
+        return name
+    found = find_shared_trace(os.path.basename(name))
+    if found is None:
+        raise UsageError(f"no such trace file: {name} (also looked in $SHAREKIT_TRACE_DIR and ../shared/data/traces)")
+    return str(found)
 
 
 def check_cores(n: int) -> list[int]:

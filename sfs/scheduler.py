@@ -57,7 +57,7 @@ from typing import Callable
 
 from sfs import procfs
 from sfs.decisions import DEMOTE, YIELD, aging_due, on_slice_check, should_bypass
-from sfs.privilege import PrivilegeError, explain_eperm, require_realtime
+from sfs.privilege import PrivilegeError, explain_eperm, has_cap_sys_nice, require_realtime
 from sfs.records import InvocationRecord
 from sfs.slice import AdaptiveSlice, SliceConfig
 
@@ -266,12 +266,14 @@ class Scheduler:
     def _main(self) -> None:
         cpu0, wall0 = time.thread_time(), time.monotonic()
         try:
-            if self.realtime:
+            # Under cfs too when allowed: then exits are timestamped as promptly as under sfs.
+            if self.realtime or has_cap_sys_nice():
                 try:
                     os.sched_setscheduler(0, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK,
                                           os.sched_param(self.config.scheduler_priority))
                 except PermissionError:
-                    raise explain_eperm("scheduler thread") from None
+                    if self.realtime:
+                        raise explain_eperm("scheduler thread") from None
         except BaseException as exc:
             self._start_error = exc
             self._started.set()
@@ -658,11 +660,10 @@ class Scheduler:
                     pass
                 os.close(job.pidfd)
                 job.pidfd = -1
-        if self.realtime:
-            try:
-                os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
-            except OSError:
-                pass
+        try:
+            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+        except OSError:
+            pass
 
     def _start_watchdog(self) -> None:
         self._watchdog = subprocess.Popen(
