@@ -517,8 +517,15 @@ static int lock_slow(struct scl_mutex *m, pid_t me, uint64_t now, uint64_t deadl
                 }
                 uint64_t until = v < deadline ? v : deadline;
                 ST(&s->last_use, until);
-                scl__sleep_ns(until - now);
-                now = scl_now();
+                if (until - now <= spin_ns) {
+                    /* a sleep this short would oversleep by the timer slack */
+                    while ((now = scl_now()) < until)
+                        for (int i = 0; i < 32; i++)
+                            cpu_relax();
+                } else {
+                    scl__sleep_ns(until - now);
+                    now = scl_now();
+                }
                 spin_until = now + spin_ns;
                 continue;
             }

@@ -80,7 +80,7 @@ TEST(explicit_weights_3_to_1)
 TEST(unequal_sections_equal_hold)
 {
     CHECK_EQ(scl_mutex_init(&fm, NULL), 0);
-    struct worker w[2] = {{0, 1000, 0, 0}, {0, 3000, 0, 0}};
+    struct worker w[2] = {{0, 10000, 0, 0}, {0, 30000, 0, 0}};
     pthread_t t[2];
     __atomic_store_n(&stop, 0, __ATOMIC_RELAXED);
     for (int i = 0; i < 2; i++)
