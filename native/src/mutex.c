@@ -84,7 +84,7 @@
 #define BATCH_TARGET_NS 10000ull  /* clock reads at most ~10 us apart in a slice */
 #define PRECISE_OP_NS 500ull      /* slower lock-to-lock periods: time every CS
                                      (two clock reads cost <~10% of such an op) */
-#define BATCH_MAX 256u
+#define BATCH_MAX 32u            /* bounds how stale a batching thread's state gets */
 
 static inline uint64_t slice_pack(int slot, pid_t tid)
 {
@@ -418,6 +418,9 @@ static void acquired(struct scl_mutex *m, int slot, pid_t me, uint64_t t, uint64
         ST(&s->wait_ns, LD(&s->wait_ns) + sat_sub(t, wait_start));
         ST(&s->batch_start, t);
         ST(&s->batch_n, 0);
+        /* re-learn the lock-to-lock period: batching needs two fast samples */
+        ST(&s->batch_k, 1);
+        ST(&s->op_ns, 0);
     } else {
         ST(&m->overflow_acquisitions, LD(&m->overflow_acquisitions) + 1);
     }
@@ -787,9 +790,10 @@ SCL_API int scl_mutex_trylock(scl_mutex_t *m)
  * no waiters, only every batch_k-th unlock reads the clock and charges the
  * whole batch (lock-to-lock periods, i.e. CS plus the owner's gaps inside its
  * own slice, which are its opportunity anyway).  batch_k adapts so a batch
- * lasts about batch_target_ns (<= 10 us, < grace/4); a thread whose
- * lock-to-lock period is >= PRECISE_OP_NS times every critical section
- * exactly.  A batch much longer than expected means the owner spent time
+ * lasts about batch_target_ns (<= 10 us, < grace/4) and at most BATCH_MAX
+ * unlocks; a thread whose lock-to-lock period is >= PRECISE_OP_NS (or was,
+ * in the last sample, or has fewer than two samples since it last waited)
+ * times every critical section exactly.  A batch much longer than expected means the owner spent time
  * away from the lock; its charge is capped at 4x the expected length.  With
  * waiters present every unlock takes the full path.
  */
@@ -831,10 +835,11 @@ SCL_API int scl_mutex_unlock(scl_mutex_t *m)
         } else {
             hold = sat_sub(now, LD(&m->hold_start));
         }
-        uint64_t op = period / n, ewma = LD(&s->op_ns);
-        ewma = ewma ? (ewma * 3 + op) / 4 : op;
+        uint64_t op = period / n, prev = LD(&s->op_ns);
+        uint64_t ewma = prev ? (prev * 3 + op) / 4 : op;
         ST(&s->op_ns, ewma);
-        uint64_t k = ewma >= PRECISE_OP_NS ? 1 : LD(&m->batch_target_ns) / (ewma ? ewma : 1);
+        uint64_t k = (!prev || ewma >= PRECISE_OP_NS || op >= PRECISE_OP_NS)
+                         ? 1 : LD(&m->batch_target_ns) / (ewma ? ewma : 1);
         ST(&s->batch_k, (uint32_t)(k < 1 ? 1 : k > BATCH_MAX ? BATCH_MAX : k));
         ST(&s->batch_n, 0);
         ST(&s->batch_start, now);
