@@ -82,7 +82,8 @@ class SchedulerConfig:
     aging_s: float = 10.0             # CFS-resident longer than this -> re-filtered
     # A newcomer preempts the FILTER job that has attained this much more CPU than it
     # (least attained service first, stacked FIFO priorities); None = plain SFS (FCFS FILTER).
-    preempt_after_s: float | None = 0.02
+    preempt_after_s: float | None = 0.01
+    reorder_after_s: float = 0.05     # a preempted job gets its core back this far behind
     max_preemption_depth: int = 8
     cpu_report_timeout_s: float = 1.0
     watchdog: bool = True
@@ -149,6 +150,7 @@ class Scheduler:
         self._all_cores = set(self.cores)
         # FILTER jobs per core; the last one runs, the others were preempted by newer arrivals.
         self._stacks: dict[int, list[_Job]] = {c: [] for c in self.cores}
+        self._dispatch_at: float | None = None
         self._queue: deque[_Job] = deque()
         self._jobs: dict[int, _Job] = {}          # pid -> live job
         self._by_fd: dict[int, _Job] = {}
@@ -296,6 +298,10 @@ class Scheduler:
             timeout = None
             if self._timers:
                 timeout = max(0.0, self._timers[0][0] - time.monotonic())
+            if self._dispatch_at is not None:
+                until = max(0.0, self._dispatch_at - time.monotonic())
+                timeout = until if timeout is None else min(timeout, until)
+                self._dispatch_at = None
             events = self._epoll.poll(timeout)
             for fd, _ in events:
                 if fd == self._wake:
@@ -399,6 +405,7 @@ class Scheduler:
             return None
         mine = procfs.cpu_seconds(job.pid) or 0.0
         best, best_core = threshold, None
+        soonest = math.inf
         for core, stack in self._stacks.items():
             top = stack[-1]
             if top.prio >= self._max_function_priority:
@@ -406,6 +413,10 @@ class Scheduler:
             attained = (procfs.cpu_seconds(top.pid) or 0.0) - mine
             if attained > best:
                 best, best_core = attained, core
+            soonest = min(soonest, threshold - attained)
+        if best_core is None and math.isfinite(soonest):
+            # Look again when the first running job will have attained enough.
+            self._dispatch_at = time.monotonic() + max(soonest, 0.001)
         return best_core
 
     def _dispatch(self) -> None:
@@ -541,10 +552,10 @@ class Scheduler:
 
     def _reorder(self, job: _Job, cpu: float) -> None:
         """Keep least-attained-first on a core: a preempted job that has now attained
-        `preempt_after_s` less than the running one gets the core back."""
-        threshold = self.config.preempt_after_s
+        `reorder_after_s` less than the running one gets the core back."""
+        threshold = self.config.reorder_after_s
         stack = self._stacks.get(job.core)
-        if threshold is None or not stack or stack[-1] is not job or len(stack) < 2:
+        if self.config.preempt_after_s is None or not stack or stack[-1] is not job or len(stack) < 2:
             return
         waiting = min(stack[:-1], key=lambda j: procfs.cpu_seconds(j.pid) or 0.0)
         if cpu - (procfs.cpu_seconds(waiting.pid) or 0.0) <= threshold:
