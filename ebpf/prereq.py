@@ -23,10 +23,14 @@ def missing(need_events: tuple[str, ...] = ()) -> list[str]:
     problems = []
     if os.geteuid() != 0:
         problems.append("not root: loading BPF programs needs root (run with sudo)")
-    if not (TRACEFS / "events").is_dir():
+    try:
+        tracefs_ok = (TRACEFS / "events").is_dir()
+    except PermissionError:
+        tracefs_ok = None   # there, but only root may look (the "not root" line says it)
+    if tracefs_ok is False:
         problems.append(f"no tracefs at {TRACEFS}: as root, 'mount -t tracefs nodev {TRACEFS}' "
                         "(scripts/setup-bpf.sh does it)")
-    else:
+    elif tracefs_ok:
         for event in need_events:
             if not (TRACEFS / "events" / event).is_dir():
                 problems.append(f"tracepoint {event.replace('/', ':')} does not exist on this kernel "
@@ -38,7 +42,11 @@ def missing(need_events: tuple[str, ...] = ()) -> list[str]:
                         "install python3-bpfcc and run 'make install' (scripts/setup-bpf.sh links it "
                         "into the venv)")
     headers = _headers_dir()
-    if not (headers / "include").is_dir() and not (headers / "Makefile").is_file():
+    try:
+        headers_ok = (headers / "include").is_dir() or (headers / "Makefile").is_file()
+    except PermissionError:
+        headers_ok = True
+    if not headers_ok:
         problems.append(f"no kernel headers at {headers}: install linux-headers-amd64 and run "
                         "scripts/setup-bpf.sh (make install) to link them")
     return problems
