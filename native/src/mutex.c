@@ -3,10 +3,10 @@
  *
  * Policy (EuroSys'20 SCL, with the public prototype's defects fixed):
  *  - Lock slices: the slice owner re-acquires with one CAS and no queueing
- *    until slice_end.  When its slice ends (time up, it is banned, or it is
- *    predicted to stay away longer than grace_ns) and others wait, the
- *    releaser hands the slice to the eligible waiter with the smallest
- *    virtual clock.  A free lock inside a slice whose owner is neither
+ *    until slice_end.  When its slice ends and others wait, the releaser
+ *    hands the slice to the eligible waiter with the smallest virtual clock;
+ *    with nobody waiting, a banned owner gives the slice up (its next lock
+ *    call serves the ban) and an unbanned one renews it.  A free lock inside a slice whose owner is neither
  *    waiting nor back within grace_ns may be taken by anyone: the lock is
  *    work-conserving, unlike the prototype.
  *  - Bans: each participant has a virtual clock vclock (= banned_until).  On
@@ -78,6 +78,7 @@
 #define MSTATE_NOTRECOVERABLE 2u
 
 #define ROBUST_POLL_NS 20000000ull  /* owner-alive check period while waiting */
+#define BAN_EARLY_NS 100000ull      /* end ban sleeps this early, spin the rest */
 #define SEQ __ATOMIC_SEQ_CST
 
 /* In-slice clock batching (see the unlock comment). */
@@ -520,13 +521,18 @@ static int lock_slow(struct scl_mutex *m, pid_t me, uint64_t now, uint64_t deadl
                 }
                 uint64_t until = v < deadline ? v : deadline;
                 ST(&s->last_use, until);
-                if (until - now <= spin_ns) {
-                    /* a sleep this short would oversleep by the timer slack */
-                    while ((now = scl_now()) < until)
-                        for (int i = 0; i < 32; i++)
-                            cpu_relax();
-                } else {
-                    scl__sleep_ns(until - now);
+                /* Sleep, waking BAN_EARLY_NS before the end (timer slack
+                 * plus a wake-up), then spin: a thread whose ban ends as the
+                 * current slice ends is awake to take the hand-over, instead
+                 * of leaving the lock idle for its wake-up latency. */
+                uint64_t early = BAN_EARLY_NS > 3ull * spin_ns ? BAN_EARLY_NS : 3ull * spin_ns;
+                if (until - now > early) {
+                    scl__sleep_ns(until - now - early);
+                    now = scl_now();
+                }
+                while (now < until) {
+                    for (int i = 0; i < 32; i++)
+                        cpu_relax();
                     now = scl_now();
                 }
                 spin_until = now + spin_ns;
@@ -870,7 +876,10 @@ SCL_API int scl_mutex_unlock(scl_mutex_t *m)
     int in_my_slice = sl && slice_tid(sl) == me && now < se;
     int foreign_valid = sl && slice_tid(sl) != me && now < se;
     int changed = 0;
-    if (!poison && !foreign_valid && __atomic_load_n(&m->nwaiters, SEQ) > 0 && (!in_my_slice || banned)) {
+    /* A ban is enforced at slice boundaries, not in the middle of a slice:
+     * finishing the slice keeps hand-overs (and their wake-ups) to one per
+     * slice; the debt stays in the virtual clock and lengthens the ban. */
+    if (!poison && !foreign_valid && !in_my_slice && __atomic_load_n(&m->nwaiters, SEQ) > 0) {
         int next = pick_next(m, slot);
         pid_t to = next >= 0 ? LD(&m->slots[next].tid) : 0;
         __atomic_store_n(&m->slice_end, now + LD(&m->slice_ns), SEQ);
@@ -881,13 +890,13 @@ SCL_API int scl_mutex_unlock(scl_mutex_t *m)
             scl_trace_slice_handover(m, slice_tid(sl), to);
         }
         changed = 1;
-    } else if (s && sl && slice_tid(sl) == me) {
+    } else if (s && sl && slice_tid(sl) == me && now >= se) {
         if (banned) {
             /* Used up its share: give the slice up, so its next lock call
              * serves the ban (trylock says EBUSY) even with nobody waiting. */
             __atomic_store_n(&m->slice, 0, SEQ);
             scl_trace_slice_handover(m, me, 0);
-        } else if (now >= se) {
+        } else {
             /* Nobody waits: the slice is renewed in place, and this is the
              * "slice start" where weights are refreshed and idle
              * participants leave. */
