@@ -198,6 +198,10 @@ class Gateway:
         sandbox_s = (outcome.exited - outcome.released) if outcome.exited else 0.0
         gateway_ms = max(0.0, (t_done - t_received) - (t_slot - t_queued) - sandbox_s) * 1e3
         resp.headers["X-Gateway-Ms"] = f"{gateway_ms:.3f}"
+        if outcome.timings:  # where the gateway time went, in ms since the request arrived
+            marks = dict(outcome.timings, t_exited=outcome.exited, t_done=t_done)
+            resp.headers["X-Gateway-Timings"] = " ".join(
+                f"{k[2:]}={(v - t_received) * 1e3:.2f}" for k, v in marks.items() if v)
         task = asyncio.ensure_future(self._write_record(invocation, outcome, status, gateway_ms, t_received))
         self._pending_records.add(task)
         task.add_done_callback(self._pending_records.discard)
@@ -206,6 +210,11 @@ class Gateway:
     async def _write_record(self, invocation: Invocation, outcome: Outcome, status: int,
                             gateway_ms: float, t_received: float) -> None:
         record = None
+        if outcome.completion is not None:
+            try:
+                await outcome.completion
+            except Exception as exc:  # the answer was sent; the record says what went wrong after
+                log.warning("exit of %s not collected: %s", invocation.id, exc)
         if outcome.pid:
             fut = self._expect_record(invocation.id)
             try:
@@ -215,7 +224,7 @@ class Gateway:
                 log.warning("no scheduler record for %s after %.0f s; writing the host's", invocation.id,
                             RECORD_WAIT_S)
         if record is None:
-            end = outcome.exited or time.monotonic()
+            end = outcome.ended or outcome.exited or time.monotonic()
             record = {"invocation_id": invocation.id, "function": invocation.function, "tenant": invocation.tenant,
                       "arrival_s": t_received, "start_s": outcome.released or end, "end_s": end,
                       "cpu_s": outcome.cpu_s, "fifo_s": 0.0, "cfs_s": outcome.cpu_s, "demoted": False,

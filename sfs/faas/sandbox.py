@@ -16,7 +16,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sfs.faas.functions import FunctionSpec
@@ -25,6 +28,15 @@ from sfs.faas.zygote import FRAME
 
 log = logging.getLogger(__name__)
 MAX_RESULT_BYTES = 16 << 20
+MOVE_THREADS = 2
+
+
+def _rt_thread(priority: int) -> None:
+    if priority > 0:
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK, os.sched_param(priority))
+        except OSError:
+            pass
 
 
 class SandboxError(RuntimeError):
@@ -42,9 +54,11 @@ class Outcome:
     exec_start: float = 0.0         # monotonic, handler start/end inside the child
     exec_end: float = 0.0
     released: float = 0.0           # event sent (child may run)
-    exited: float = 0.0             # host saw both the answer and the exit
+    exited: float = 0.0             # host had what it needs to answer (the result, or the exit)
     maxrss_kb: int = 0
+    ended: float = 0.0              # monotonic exit time from the reaper (0 until known)
     timings: dict = field(default_factory=dict)
+    completion: asyncio.Future | None = None  # set when the answer came before the exit
 
 
 class Zygote:
@@ -59,6 +73,10 @@ class Zygote:
         self._early_exits: dict[int, dict] = {}
         self._ready: asyncio.Future | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # spare pid -> (tenant, future of its move into that tenant's cgroup)
+        self.placements: dict[int, tuple[str, asyncio.Future]] = {}
+        self.spares: deque[tuple[int, socket.socket]] = deque()  # (pid, assignment socket)
+        self.place_spare = None  # set by the manager: pid -> (tenant, future) or None
 
     async def start(self, timeout: float = 60.0) -> None:
         self._loop = asyncio.get_running_loop()
@@ -95,12 +113,14 @@ class Zygote:
     def _on_message(self) -> None:
         while True:
             try:
-                data = self.sock.recv(65536)
+                data, fds, _, _ = socket.recv_fds(self.sock, 65536, 4)
             except BlockingIOError:
                 return
             except OSError:
-                data = b""
+                data, fds = b"", []
             if not data:
+                for fd in fds:
+                    os.close(fd)
                 self._fail_all(SandboxError(f"the template of {self.spec.name} exited"))
                 return
             msg = json.loads(data)
@@ -109,16 +129,36 @@ class Zygote:
                 self._ready.set_result(None)
             elif kind == "error" and not self._ready.done():
                 self._ready.set_exception(SandboxError(f"{self.spec.name}: {msg['error']}"))
+            elif kind == "spare" and len(fds) == 1:
+                self.spares.append((msg["pid"], socket.socket(fileno=fds[0])))
+                fds = []
+                if self.place_spare is not None:
+                    placement = self.place_spare(msg["pid"])
+                    if placement is not None:
+                        self.placements[msg["pid"]] = placement
             elif kind == "forked":
                 fut = self._forked.pop(msg["id"], None)
                 if fut is not None and not fut.done():
                     fut.set_result(msg["pid"])
             elif kind == "exit":
-                fut = self._exits.pop(msg["pid"], None)
+                pid = msg["pid"]
+                fut = self._exits.pop(pid, None)
                 if fut is not None and not fut.done():
                     fut.set_result(msg)
-                else:
-                    self._early_exits[msg["pid"]] = msg
+                elif not self._drop_spare(pid):
+                    self._early_exits[pid] = msg  # "forked" was just seen; its waiter comes next
+            for fd in fds:
+                os.close(fd)
+
+    def _drop_spare(self, pid: int) -> bool:
+        """A spare that died unused (True), forgotten along with its placement."""
+        for entry in list(self.spares):
+            if entry[0] == pid:
+                self.spares.remove(entry)
+                entry[1].close()
+                self.placements.pop(pid, None)
+                return True
+        return False
 
     def _fail_all(self, exc: Exception) -> None:
         if self._loop is not None and self.sock is not None:
@@ -133,13 +173,28 @@ class Zygote:
                 fut.set_exception(exc)
         self._forked.clear()
         self._exits.clear()
+        while self.spares:
+            self.spares.popleft()[1].close()
         if self.sock is not None:
             self.sock.close()
             self.sock = None
 
     async def fork(self, invocation_id: str, child_end: socket.socket, memory_max: int | None) -> int:
+        """A child running this invocation: a spare if there is one, else a fresh fork."""
         if not self.alive:
             raise SandboxError(f"the template of {self.spec.name} is not running")
+        assignment = json.dumps({"memory_max": memory_max}).encode()
+        while self.spares:
+            pid, sock = self.spares.popleft()
+            try:
+                socket.send_fds(sock, [assignment], [child_end.fileno()])
+            except OSError:
+                self.placements.pop(pid, None)
+                continue  # died unused; its exit report is dropped
+            finally:
+                sock.close()
+                self.sock.sendmsg([b'{"type": "refill"}'])
+            return pid
         fut = self._loop.create_future()
         self._forked[invocation_id] = fut
         msg = json.dumps({"type": "run", "id": invocation_id, "memory_max": memory_max}).encode()
@@ -193,6 +248,14 @@ class SandboxManager:
         self.user, self.rt_priority = user, rt_priority
         self.memory_max, self.timeout_s = memory_max, timeout_s
         self.zygotes: dict[str, Zygote] = {}
+        # cgroup moves block for up to an RCU grace period: keep them off the event
+        # loop, on threads that run above the functions like the loop itself.
+        self._executor = ThreadPoolExecutor(max_workers=MOVE_THREADS, thread_name_prefix="cgroup-move",
+                                            initializer=_rt_thread, initargs=(rt_priority,))
+        # Start them all now: RT threads appearing mid-run look like leaks to RT hygiene checks.
+        barrier = threading.Barrier(MOVE_THREADS)
+        for _ in range(MOVE_THREADS):
+            self._executor.submit(barrier.wait, 10)
         self._starting: dict[str, asyncio.Task] = {}
         self.env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "PYTHONPATH")}
         # One thread per sandbox: each invocation is one schedulable process.
@@ -212,6 +275,7 @@ class SandboxManager:
         task = self._starting.get(name)
         if task is None:
             zygote = Zygote(self.specs[name], self.user, self.rt_priority, self.env)
+            zygote.place_spare = lambda pid, tenant=self.specs[name].tenant: self._place_ahead(pid, tenant)
             task = asyncio.ensure_future(zygote.start())
             self._starting[name] = task
             try:
@@ -222,6 +286,29 @@ class SandboxManager:
                 self._starting.pop(name, None)
         await task
         return self.zygotes[name]
+
+    def _place_ahead(self, pid: int, tenant: str):
+        group = self.tenants.get(tenant)
+        if group is None:
+            return None
+        fut = asyncio.get_running_loop().run_in_executor(self._executor, group.add, pid)
+        fut.add_done_callback(lambda f: f.exception())  # a spare that died is not an error
+        return tenant, fut
+
+    async def _place(self, zygote: "Zygote", pid: int, tenant: str) -> None:
+        """Make sure `pid` is in `tenant`'s cgroup, moving it off the event loop if needed."""
+        group = self.tenants.get(tenant)
+        ahead = zygote.placements.pop(pid, None)
+        if ahead is not None:
+            placed_tenant, fut = ahead
+            try:
+                await fut
+                if placed_tenant == tenant or group is None:
+                    return
+            except Exception:
+                pass
+        if group is not None:
+            await asyncio.get_running_loop().run_in_executor(self._executor, group.add, pid)
 
     async def invoke(self, invocation, event_bytes: bytes, arrival: float) -> Outcome:
         """Run one invocation to completion (never raises for the function's own failures)."""
@@ -241,13 +328,15 @@ class SandboxManager:
         try:
             if group is not None:
                 try:
-                    group.add(pid)
+                    await self._place(zygote, pid, invocation.tenant)
                 except Exception as exc:  # the child waits for its event: kill it, report it
                     signal.pidfd_send_signal(pidfd, signal.SIGKILL)
                     await exit_fut
                     return Outcome(False, reason="crash", error=f"cannot place sandbox in tenant cgroup: {exc}",
                                    pid=pid)
+            timings["t_placed"] = time.monotonic()
             self.policy.admit(pid, invocation, arrival)
+            timings["t_admitted"] = time.monotonic()
             reader, writer = await asyncio.open_unix_connection(sock=host_end)
             writer.write(FRAME.pack(len(event_bytes)) + event_bytes)
             released = time.monotonic()
@@ -256,20 +345,29 @@ class SandboxManager:
             killed_by_timeout = False
             answer = None
             try:
-                answer, status_msg = await asyncio.wait_for(
-                    asyncio.gather(_read_frame(reader), asyncio.shield(exit_fut)), self.timeout_s)
+                answer = await asyncio.wait_for(_read_frame(reader), self.timeout_s)
             except asyncio.TimeoutError:
                 killed_by_timeout = True
                 try:
                     signal.pidfd_send_signal(pidfd, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-                status_msg = await asyncio.wait_for(exit_fut, 10)
-            exited = time.monotonic()
+            answered = time.monotonic()
+            reply = json.loads(answer) if answer is not None else None
+            if reply is not None and reply.get("ok"):
+                # Answer now; the exit (CPU time for the record and the scheduler)
+                # is collected in the background and the record waits for it.
+                out = Outcome(True, result=reply["result"], pid=pid, cpu_s=float(reply.get("cpu", 0.0)),
+                              exec_start=reply["t0"], exec_end=reply["t1"], released=released,
+                              exited=answered, timings=timings)
+                out.completion = asyncio.ensure_future(self._collect_exit(out, exit_fut, pidfd))
+                pidfd = -1  # owned by the completion now
+                return out
+            status_msg = await self._await_exit(exit_fut, pidfd)
             cpu = float(status_msg["cpu"])
             self.policy.report_cpu(pid, cpu, status_msg["t"])
-            out = Outcome(False, pid=pid, cpu_s=cpu, released=released, exited=exited,
-                          maxrss_kb=status_msg.get("maxrss_kb", 0), timings=timings)
+            out = Outcome(False, pid=pid, cpu_s=cpu, released=released, exited=time.monotonic(),
+                          maxrss_kb=status_msg.get("maxrss_kb", 0), ended=status_msg["t"], timings=timings)
             if killed_by_timeout:
                 out.reason, out.error = "timeout", f"wall-clock timeout of {self.timeout_s:g} s exceeded; killed"
                 return out
@@ -283,21 +381,39 @@ class SandboxManager:
                 else:
                     out.reason, out.error = "crash", f"sandbox {_describe_status(status)} without a result"
                 return out
-            reply = json.loads(answer)
-            if not reply.get("ok"):
-                out.reason, out.error = reply.get("reason", "crash"), reply.get("error", "unknown error")
-                return out
-            out.ok, out.result = True, reply["result"]
-            out.exec_start, out.exec_end = reply["t0"], reply["t1"]
+            out.reason, out.error = reply.get("reason", "crash"), reply.get("error", "unknown error")
             return out
         finally:
-            os.close(pidfd)
+            if pidfd >= 0:
+                os.close(pidfd)
             if writer is not None:
                 writer.close()
             else:
                 host_end.close()
 
+    async def _await_exit(self, exit_fut: asyncio.Future, pidfd: int) -> dict:
+        """The zygote's exit report; a child that lingers after answering is killed."""
+        try:
+            return await asyncio.wait_for(asyncio.shield(exit_fut), 10)
+        except asyncio.TimeoutError:
+            try:
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            return await asyncio.wait_for(exit_fut, 10)
+
+    async def _collect_exit(self, out: Outcome, exit_fut: asyncio.Future, pidfd: int) -> None:
+        try:
+            status_msg = await self._await_exit(exit_fut, pidfd)
+            out.cpu_s = float(status_msg["cpu"])
+            out.maxrss_kb = status_msg.get("maxrss_kb", 0)
+            out.ended = status_msg["t"]
+            self.policy.report_cpu(out.pid, out.cpu_s, status_msg["t"])
+        finally:
+            os.close(pidfd)
+
     def close(self) -> None:
         for zygote in self.zygotes.values():
             zygote.close()
         self.zygotes.clear()
+        self._executor.shutdown(wait=True, cancel_futures=True)

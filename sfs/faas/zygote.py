@@ -15,12 +15,16 @@ SCHED_RESET_ON_FORK, so children start under SCHED_OTHER.
 
 Control protocol (SOCK_SEQPACKET, one JSON message per packet):
   zygote -> host  {"type": "ready"} | {"type": "error", "error": str}
-  host -> zygote  {"type": "run", "id": str, "memory_max": int|null} + SCM_RIGHTS(invocation socket)
-  zygote -> host  {"type": "forked", "id", "pid"} then later
-                  {"type": "exit", "pid", "status", "cpu", "maxrss_kb", "t"}
-Invocation socket (SOCK_STREAM, private to one child): the host writes the
-event as one length-prefixed JSON frame when the child may start (after it was
-placed in its cgroup); the child writes one frame back and exits.
+  zygote -> host  {"type": "spare", "pid"} + SCM_RIGHTS(the spare's assignment socket)
+  host -> spare   {"memory_max": int|null} + SCM_RIGHTS(invocation socket); host -> zygote {"type": "refill"}
+  (fallback without a spare: host -> zygote {"type": "run", "id", "memory_max"} + SCM_RIGHTS(invocation
+   socket), answered by {"type": "forked", "id", "pid"})
+  zygote -> host  {"type": "exit", "pid", "status", "cpu", "maxrss_kb", "t"} for every child
+Children are normally forked before their request comes (so fork() is off
+the request path) and handed to the host as spares.  Invocation socket
+(SOCK_STREAM, private to one child): the host writes the event as one
+length-prefixed JSON frame when the child may start (after it was placed in
+its cgroup); the child writes one frame back and exits.
 """
 from __future__ import annotations
 
@@ -161,12 +165,18 @@ def _vm_size() -> int:
         return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def run_child(module, conn: socket.socket, memory_max: int | None) -> None:
-    """In the forked child: wait for the event, run the handler, answer, exit."""
+def run_child(module, assignment: socket.socket) -> None:
+    """In a forked child: wait to be assigned an invocation, then its event; run; answer; exit."""
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     # The template's RT-time guard is not for functions: the scheduler bounds their FIFO time.
     resource.setrlimit(resource.RLIMIT_RTTIME, (resource.getrlimit(resource.RLIMIT_RTTIME)[1],) * 2)
+    msg, fds, _, _ = socket.recv_fds(assignment, 4096, 1)
+    if not msg or len(fds) != 1:
+        os._exit(0)  # retired spare
+    assignment.close()
+    memory_max = json.loads(msg).get("memory_max")
+    conn = socket.socket(fileno=fds[0])
     if memory_max:
         # Address space beyond what the warm template already maps: a runaway
         # allocation fails with MemoryError instead of waking the OOM killer.
@@ -180,7 +190,7 @@ def run_child(module, conn: socket.socket, memory_max: int | None) -> None:
         t0 = time.monotonic()
         result = module.handler(event)
         t1 = time.monotonic()
-        reply = {"ok": True, "result": result, "t0": t0, "t1": t1}
+        reply = {"ok": True, "result": result, "t0": t0, "t1": t1, "cpu": time.process_time()}
         payload = json.dumps(reply).encode()
     except MemoryError:
         payload = json.dumps({"ok": False, "reason": "oom", "error": "MemoryError: memory limit exceeded"}).encode()
@@ -193,11 +203,53 @@ def run_child(module, conn: socket.socket, memory_max: int | None) -> None:
     os._exit(0)
 
 
+def _fork_child(module, control: socket.socket) -> tuple[int, socket.socket]:
+    """A child that waits on its own assignment socket (ours, returned) for an invocation."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            control.close()
+            ours.close()
+            run_child(module, theirs)
+        finally:
+            os._exit(4)
+    theirs.close()
+    return pid, ours
+
+
 def serve(control: socket.socket, module) -> None:
+    """Fork children ahead of need and hand them to the host; reap and report every exit.
+
+    A spare's assignment socket goes to the host with the "spare" message, so
+    the host starts an invocation without a round trip through this process;
+    it sends "refill" when it used one.  "run" (fork now, assign here) is the
+    fallback when the host has no spare.
+    """
     rd, wr = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     signal.set_wakeup_fd(wr)
     signal.signal(signal.SIGCHLD, lambda *_: None)
-    control.sendmsg([json.dumps({"type": "ready"}).encode()])
+    prefork = os.environ.get("SFS_FAAS_PREFORK", "1") == "1"
+
+    def send(message: dict, fds=()) -> None:
+        data = json.dumps(message).encode()
+        if fds:
+            socket.send_fds(control, [data], list(fds))
+        else:
+            control.sendmsg([data])
+
+    def refill() -> None:
+        if prefork:
+            pid, sock = _fork_child(module, control)
+            try:
+                send({"type": "spare", "pid": pid}, [sock.fileno()])
+            finally:
+                sock.close()
+
+    send({"type": "ready"})
+    refill()
     while True:
         ready, _, _ = select.select([control, rd], [], [])
         if rd in ready:
@@ -212,30 +264,28 @@ def serve(control: socket.socket, module) -> None:
                 break
             if pid == 0:
                 break
-            control.sendmsg([json.dumps({"type": "exit", "pid": pid, "status": status,
-                                         "cpu": usage.ru_utime + usage.ru_stime,
-                                         "maxrss_kb": usage.ru_maxrss, "t": time.monotonic()}).encode()])
+            send({"type": "exit", "pid": pid, "status": status, "cpu": usage.ru_utime + usage.ru_stime,
+                  "maxrss_kb": usage.ru_maxrss, "t": time.monotonic()})
         if control not in ready:
             continue
         msg, fds, _, _ = socket.recv_fds(control, 65536, 4)
         if not msg:
             return  # the host is gone
         request = json.loads(msg)
-        if request.get("type") != "run" or len(fds) != 1:
-            for fd in fds:
-                os.close(fd)
-            continue
-        pid = os.fork()
-        if pid == 0:
+        kind = request.get("type")
+        if kind == "refill":
+            refill()
+        elif kind == "run" and len(fds) == 1:
+            pid, sock = _fork_child(module, control)
             try:
-                signal.set_wakeup_fd(-1)
-                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                control.close()
-                run_child(module, socket.socket(fileno=fds[0]), request.get("memory_max"))
+                socket.send_fds(sock, [json.dumps({"memory_max": request.get("memory_max")}).encode()], fds)
+            except OSError:
+                pass  # the child died meanwhile: its exit report tells the host
             finally:
-                os._exit(4)
-        os.close(fds[0])
-        control.sendmsg([json.dumps({"type": "forked", "id": request["id"], "pid": pid}).encode()])
+                sock.close()
+            send({"type": "forked", "id": request["id"], "pid": pid})
+        for fd in fds:
+            os.close(fd)
 
 
 def main(argv: list[str]) -> int:
