@@ -13,8 +13,9 @@
  *    release vclock += hold * W_total / w (double; relative to the release
  *    time that is a ban of hold * (W/w) - hold when vclock started at the
  *    acquire time).  A thread with vclock > now sleeps (nanosleep, bounded by
- *    its deadline) before it may queue.  On every lock call
- *    vclock >= now - credit_cap_ns is enforced, bounding banked credit.
+ *    its deadline) before it may queue.  Banked credit is bounded on every
+ *    lock call: lag gained while away from the lock counts at most
+ *    credit_cap_ns (cap_credit()).
  *  - Participants: slots in the lock (pshared-safe).  A thread joins W_total
  *    on its first slow-path lock call and leaves on exit (TLS destructor,
  *    thread.c) or after idle_ns without touching the lock (scanned when a
@@ -324,6 +325,20 @@ static void idle_scan(struct scl_mutex *m, uint64_t now, int holder_slot)
     spin_unlock32(&m->reg);
 }
 
+/* Bounded credit.  A thread's lag (now - vclock) is credit for lock time it
+ * was denied.  Lag gained while waiting for the lock is owed and kept; lag
+ * gained while away from the lock (since last_use) is capped at
+ * credit_cap_ns, so a thread returning from idleness cannot burst. */
+static void cap_credit(struct scl_mutex *m, struct scl_slot *s, uint64_t now)
+{
+    uint64_t v = LD(&s->vclock), lu = LD(&s->last_use);
+    if (lu > now)
+        lu = now;
+    uint64_t floor = sat_sub(now, sat_sub(lu, v) + LD(&m->credit_cap_ns));
+    if (v < floor)
+        ST(&s->vclock, floor);
+}
+
 static void set_waiting(struct scl_mutex *m, int slot, int on)
 {
     if (slot >= 0) {
@@ -490,13 +505,10 @@ static int lock_slow(struct scl_mutex *m, pid_t me, uint64_t now, uint64_t deadl
     uint64_t head_spun = 0;   /* bounded: at most 8 * early per lock call */
 
     if (slot >= 0) {
-        /* Credit cap, applied when the call starts: credit earned while not
-         * contending is bounded; time spent waiting here is not clamped. */
-        struct scl_slot *s = &m->slots[slot];
+        /* Credit cap, applied when the call starts; time spent waiting in
+         * this call is not clamped. */
         ensure_active(m, slot, now);
-        uint64_t floor = sat_sub(now, LD(&m->credit_cap_ns));
-        if (LD(&s->vclock) < floor)
-            ST(&s->vclock, floor);
+        cap_credit(m, &m->slots[slot], now);
     }
     for (;;) {
         if (unlikely(LD(&m->state) & MSTATE_NOTRECOVERABLE)) {
@@ -760,10 +772,8 @@ SCL_API int scl_mutex_trylock(scl_mutex_t *m)
         if (slot >= 0) {
             struct scl_slot *s = &m->slots[slot];
             ensure_active(m, slot, now);
-            uint64_t floor = sat_sub(now, LD(&m->credit_cap_ns));
+            cap_credit(m, s, now);
             uint64_t v = LD(&s->vclock);
-            if (v < floor)
-                ST(&s->vclock, v = floor);
             if (v > now && wtotal(m) > slot_weight(s) * (1 + 1e-9))
                 return EBUSY;            /* banned */
         }
