@@ -38,7 +38,8 @@
  *
  * Environment: SCL_PRELOAD_DISABLE=1 forwards everything to glibc;
  * SCL_PRELOAD_SLICE_US sets the lock slice (default 2000);
- * SCL_PRELOAD_STATS=1 prints counters to stderr at exit.
+ * SCL_PRELOAD_STATS=1 prints counters to stderr at exit (processes that
+ * used any mutex, rwlock or condvar).
  */
 #include "scl_internal.h"
 
@@ -137,7 +138,8 @@ static inline void ensure_resolved(void)
 
 static void at_exit_stats(void)
 {
-    if (print_stats)
+    if (print_stats && (counts.scl_mutexes || counts.fallback_mutexes || counts.fallback_locks ||
+                        counts.rwlocks || counts.cond_waits))
         fprintf(stderr,
                 "scl-preload: %llu scl mutexes (%llu lock calls), %llu fallback mutexes "
                 "(%llu lock calls), %llu rwlocks, %llu cond waits\n",
