@@ -266,6 +266,7 @@ static inline scl_mutex_t *get_mutex(pthread_mutex_t *pm)
         return fresh;
     scl_mutex_destroy(fresh);
     pool_put(&mutex_pool, fresh);
+    __atomic_sub_fetch(&counts.scl_mutexes, 1, __ATOMIC_RELAXED);   /* lost the race */
     return expect;
 }
 
@@ -490,6 +491,7 @@ static inline scl_rwlock_t *get_rw(pthread_rwlock_t *rw)
     if (__atomic_compare_exchange_n(slot, &expect, fresh, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
         return fresh;
     pool_put(&rw_pool, fresh);
+    __atomic_sub_fetch(&counts.rwlocks, 1, __ATOMIC_RELAXED);       /* lost the race */
     return expect;
 }
 
