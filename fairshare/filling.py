@@ -52,23 +52,67 @@ class FillState:
     only hands out the free capacity (incremental), without copying the
     frameworks x servers matrix each time.  `limit` overrides max_tasks (the
     simulator sets it to running + pending tasks); `log`, if a list,
-    receives (framework, server, count) for every batch placed."""
+    receives (framework, server, count) for every batch placed.
+
+    `room[n, i]` (tasks of n that still fit on server i) is kept up to date
+    incrementally: a placement on server i only changes column i, which costs
+    O(frameworks x resources) instead of recomputing every framework's row."""
 
     def __init__(self, problem: Problem, initial: np.ndarray | None = None, limit: np.ndarray | None = None,
                  log: list | None = None):
+        self.problem = problem
         self.x_server = (np.zeros((problem.n_frameworks, problem.n_servers), dtype=np.int64)
                          if initial is None else np.array(initial, dtype=np.int64))
         self.free = problem.capacity - self.x_server.T @ problem.demand
         self.x = self.x_server.sum(axis=1)
         self.limit = problem.max_tasks.copy() if limit is None else np.asarray(limit, dtype=np.int64)
         self.log = log
+        self._room: np.ndarray | None = None
+        self._gamma_full: np.ndarray | None = None
+        d = problem.demand
+        pos = d > 0
+        # free / d as free * inv + big: resources a framework does not need
+        # never bind (1e300), and no division or masking per refresh.
+        self._inv = np.where(pos, 1.0 / np.where(pos, d, 1.0), 0.0)
+        self._big = np.where(pos, 0.0, 1e300)
+        self._elig = problem.eligible.astype(float)
+
+    @property
+    def room(self) -> np.ndarray:
+        if self._room is None:
+            self._room = self.problem.fit_counts(self.free).astype(np.int32)
+        return self._room
+
+    @property
+    def gamma_full(self) -> np.ndarray:
+        if self._gamma_full is None:
+            self._gamma_full = self.problem.fit_counts(self.problem.capacity).astype(np.int32)
+        return self._gamma_full
+
+    def _refresh(self, i: int) -> None:
+        if self._room is None:
+            return
+        ratio = (self.free[i] * self._inv + self._big).min(axis=1)
+        ratio += 1e-9
+        np.floor(ratio, out=ratio)
+        np.maximum(ratio, 0, out=ratio)
+        ratio *= self._elig[:, i]
+        self._room[:, i] = ratio
 
     def place(self, problem: Problem, n: int, i: int, count: int) -> None:
         self.x_server[n, i] += count
         self.x[n] += count
         self.free[i] -= count * problem.demand[n]
+        self._refresh(i)
         if self.log is not None:
             self.log.append((n, i, count))
+
+    def release(self, n: int, i: int, count: int = 1) -> None:
+        """A task of n on server i ended (simulator)."""
+        self.x_server[n, i] -= count
+        self.x[n] -= count
+        self.free[i] += count * self.problem.demand[n]
+        self._refresh(i)
 
 
 def make_selection(problem: Problem, name: str, seed: int = 0):
@@ -88,7 +132,7 @@ def fill(problem: Problem, crit: Criterion, state: FillState, active: np.ndarray
     # Frameworks that fit nowhere now can never fit during this fill (free
     # capacity only shrinks), so drop them before building the heap.
     idx = np.flatnonzero(act)
-    act[idx[~problem.fits_any(state.free, idx)]] = False
+    act[idx[~state.room[idx].any(axis=1)]] = False
     if crit.server_specific:
         _fill_server_specific(problem, crit, state, act)
     else:
@@ -112,51 +156,73 @@ def progressive_fill(problem: Problem, criterion: type[Criterion] | Criterion, s
     return Allocation(problem, state.x_server, label)
 
 
+def _count_before_crossing(x: int, u: float, n: int, s_m: float, m: int) -> int:
+    """Tasks n takes before its share x*u passes the runner-up's (s_m, m)."""
+    c = max(0, int((s_m - x * u) / u) - 1)
+    tol = TOL * max(1.0, abs(s_m))
+    while True:
+        a = (x + c) * u
+        if a < s_m - tol or (abs(a - s_m) <= tol and n < m):
+            c += 1
+        else:
+            return c
+
+
 def _fill_pooled(problem, unit, sel, state, act) -> None:
     x, free = state.x, state.free
+    room = state.room
     heap = [(float(x[n] * unit[n]), int(n)) for n in np.flatnonzero(act)]
     heapq.heapify(heap)
+    pick_one = getattr(sel, "pick_one", None)
     while heap:
         s, n = heapq.heappop(heap)
+        limit = int(state.limit[n] - x[n])
         if heap:
             s_m, m = heap[0]
-            j = np.arange(int((s_m - s) / unit[n]) + 2)
-            count = _leading_true(_before((x[n] + j) * unit[n], n, s_m, m))
+            count = min(_count_before_crossing(int(x[n]), float(unit[n]), n, s_m, m), limit)
         else:
-            count = np.iinfo(np.int64).max
-        count = int(min(count, state.limit[n] - x[n]))
-        fit = problem.fit_row(free, n)
-        count = min(count, int(fit.sum()))
-        if count <= 0:
+            count = limit
+        fit = room[n]
+        if count <= 0 or not fit.any():
             continue
-        placed = sel.place(n, count, fit, free)
-        for i in np.flatnonzero(placed):
-            state.place(problem, n, int(i), int(placed[i]))
-        if int(placed.sum()) == count and x[n] < state.limit[n]:
+        if count == 1 and pick_one is not None:
+            # The common case with many similar frameworks: one task, no
+            # per-server count vector.
+            state.place(problem, n, int(pick_one(n, fit)), 1)
+            placed_all = True
+        else:
+            count = min(count, int(fit.sum()))
+            placed = sel.place(n, count, fit, free)
+            for i in np.flatnonzero(placed):
+                state.place(problem, n, int(i), int(placed[i]))
+            placed_all = int(placed.sum()) == count
+        if placed_all and x[n] < state.limit[n]:
             heapq.heappush(heap, (float(x[n] * unit[n]), n))
 
 
-def _best_server(room: np.ndarray, gamma: np.ndarray) -> tuple[int, int, int]:
+def _best_server(room: np.ndarray, gamma: np.ndarray, runner_up: bool) -> tuple[int, int, int]:
     """Fitting server with the largest gamma (ties lowest index); also the runner-up."""
     g = np.where(room > 0, gamma, -1)
     i = int(np.argmax(g))
     if g[i] <= 0:
         return -1, -1, -1
-    g2 = g.copy()
-    g2[i] = -1
-    j = int(np.argmax(g2))
-    return i, j, int(g2[j])
+    if not runner_up:
+        return i, -1, -1
+    g[i] = -1
+    j = int(np.argmax(g))
+    return i, j, int(g[j])
 
 
 def _fill_server_specific(problem, crit, state, act) -> None:
     w = problem.weight
-    x, free = state.x, state.free
+    x = state.x
     residual = crit.residual
+    gamma_full = None if residual else state.gamma_full
 
     def key_of(n):
-        room = problem.fit_row(free, n)
-        gamma = room if residual else crit.gamma_row(n, free)
-        i, j, g2 = _best_server(room, gamma)
+        room = state.room[n]
+        gamma = room if residual else gamma_full[n]
+        i, j, g2 = _best_server(room, gamma, residual)
         if i < 0:
             return None
         return (x[n] + 1) / (w[n] * gamma[i]), i, j, g2, room, gamma
@@ -177,18 +243,33 @@ def _fill_server_specific(problem, crit, state, act) -> None:
             heapq.heappush(heap, (key, n))
             continue
         limit = int(min(room[i], state.limit[n] - x[n]))
-        steps = np.arange(limit)
-        g_i = gamma[i] - steps if residual else np.full(limit, gamma[i])
-        ok = g_i > 0
-        if residual and j >= 0 and g2 > 0:
-            ok &= (g_i > g2) | ((g_i == g2) & (i < j))
-        keys = (x[n] + steps + 1) / (w[n] * np.maximum(g_i, 1))
-        if heap:
-            ok &= _before(keys, n, heap[0][0], heap[0][1])
-        ok[0] = True
-        count = max(1, _leading_true(ok))
+        g_i0 = int(gamma[i])
+        if not residual:
+            # gamma on full capacity is static: i stays best while it fits.
+            count = limit
+            if heap:
+                count = min(count, max(1, _count_before_crossing(int(x[n]) + 1, 1.0 / (w[n] * g_i0), n,
+                                                                 heap[0][0], heap[0][1])))
+        else:
+            steps = np.arange(limit)
+            g_i = g_i0 - steps
+            ok = g_i > 0
+            if j >= 0 and g2 > 0:
+                ok &= (g_i > g2) | ((g_i == g2) & (i < j))
+            keys = (x[n] + steps + 1) / (w[n] * np.maximum(g_i, 1))
+            if heap:
+                ok &= _before(keys, n, heap[0][0], heap[0][1])
+            ok[0] = True
+            count = max(1, _leading_true(ok))
         state.place(problem, n, i, count)
         if x[n] < state.limit[n]:
-            nxt = key_of(n)
-            if nxt is not None:
-                heapq.heappush(heap, (nxt[0], n))
+            # A lower bound of the new key is enough: the heap re-keys on pop.
+            # Only n placed since its key was computed, so its other servers
+            # are unchanged and i's gamma dropped by `count` (residual) or not.
+            best = max(g_i0 - count, g2) if residual else g_i0
+            if best > 0:
+                heapq.heappush(heap, ((x[n] + 1) / (w[n] * best), n))
+            else:
+                nxt = key_of(n)
+                if nxt is not None:
+                    heapq.heappush(heap, (nxt[0], n))

@@ -123,9 +123,7 @@ class Simulator:
             freed = []
             while completions and completions[0][0] <= now:
                 _, _, n, i = heapq.heappop(completions)
-                state.x_server[n, i] -= 1
-                state.x[n] -= 1
-                state.free[i] += p.demand[n]
+                state.release(n, i)
                 done_tasks[n] += 1
                 freed.append(i)
                 if bar:

@@ -7,6 +7,8 @@ specifies, so the seeded results reproduce its tables.  The share bookkeeping
 around it is batched; only the per-task draw is inherent to the rule."""
 import random
 
+import numpy as np
+
 from .base import Selection
 
 
@@ -18,17 +20,23 @@ class RandomFit(Selection):
         super().__init__(problem, rng)
         self.py_rng = random.Random(seed)
 
+    def pick_one(self, n, fit) -> int:
+        """One task: the same draw `place(n, 1, ...)` would make."""
+        open_ = np.flatnonzero(fit)
+        return int(open_[self.py_rng._randbelow(len(open_))])
+
     def place(self, n, count, fit, free):
-        placed = fit * 0
-        room = fit.copy()
-        open_ = [int(i) for i in (room > 0).nonzero()[0]]
-        choice = self.py_rng.choice
+        placed = np.zeros(len(fit), dtype=np.int64)
+        room = fit.astype(np.int64)
+        open_ = np.flatnonzero(room > 0)
+        below = self.py_rng._randbelow  # what random.choice uses: same stream
         for _ in range(count):
-            if not open_:
+            if len(open_) == 0:
                 break
-            i = choice(open_)
+            k = below(len(open_))
+            i = open_[k]
             placed[i] += 1
             room[i] -= 1
             if room[i] == 0:
-                open_.remove(i)
+                open_ = np.delete(open_, k)
         return placed

@@ -12,6 +12,9 @@ class ResidualFit(Selection):
     name = "residual"
     summary = "server with the most residual room for the task (largest residual gamma)"
 
+    def pick_one(self, n, fit) -> int:
+        return int(np.argmax(fit))
+
     def place(self, n, count, fit, free):
         placed = np.zeros(len(fit), dtype=np.int64)
         room = fit.copy()
