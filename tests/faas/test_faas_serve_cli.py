@@ -1,0 +1,48 @@
+"""`sfs serve` refuses bad options with one clear line and exit status 2."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from conftest import ROOT, needs_root, start_server
+
+
+def _serve(*args):
+    code = "import sys; from sfs.cli import main; sys.exit(main())"
+    return subprocess.run([sys.executable, "-c", code, "serve", *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+
+
+def test_missing_functions_folder(tmp_path):
+    done = _serve("--functions", str(tmp_path / "nope"), "--port", "0")
+    assert done.returncode == 2 and "does not exist" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_empty_functions_folder(tmp_path):
+    done = _serve("--functions", str(tmp_path), "--port", "0")
+    assert done.returncode == 2 and "no functions" in done.stderr
+
+
+@needs_root
+def test_root_sandbox_user_is_refused(tmp_path, functions_dir):
+    done = _serve("--functions", str(functions_dir), "--user", "root", "--port", "0")
+    assert done.returncode == 2 and "unprivileged" in done.stderr
+
+
+def test_bad_limits(functions_dir):
+    assert _serve("--functions", str(functions_dir), "--timeout", "0").returncode == 2
+    assert _serve("--functions", str(functions_dir), "--max-queue", "-1").returncode == 2
+    assert _serve("--functions", str(functions_dir), "--cores", "a,b").returncode == 2
+
+
+def test_port_in_use_is_a_usage_error(tmp_path, functions_dir):
+    server = start_server(tmp_path, functions_dir)
+    try:
+        port = server.url.rsplit(":", 1)[1]
+        done = _serve("--functions", str(functions_dir), "--port", port, "--policy", "cfs",
+                      "--cgroup-parent", f"sharekit-test-{os.getpid()}-b")
+        assert done.returncode == 2 and "cannot listen" in done.stderr
+        assert server.run("fib", {"n": 4})[2] == {"n": 4, "fib": 3}  # the first one is unharmed
+    finally:
+        assert server.stop() == 0
