@@ -2,7 +2,8 @@
 
 Run as ``python -m sfs.forkserver`` by the replayer, which writes on stdin
 one JSON line of settings, then one JSON line per invocation (``{"i", "at",
-"burn"}`` or ``{"i", "at", "fn", "args"}``), then ``{"go": t0}``.  At
+"burn"}`` or ``{"i", "at", "fn", "args"}``), then ``{"end": true}``; it answers
+``R`` when ready and then waits for ``{"go": t0}``.  At
 t0 + at (CLOCK_MONOTONIC, shared by every process) it forks a child,
 whatever the system is doing: arrivals never wait for earlier invocations,
 so there is no coordinated omission.  Forking a warm, small interpreter
@@ -68,8 +69,7 @@ def main() -> int:
         if not line:
             return 1
         item = json.loads(line)
-        if "go" in item:
-            t0 = float(item["go"])
+        if "end" in item:
             break
         jobs.append(item)
     functions = _load_functions({j["fn"] for j in jobs if "fn" in j})
@@ -81,6 +81,11 @@ def main() -> int:
     out = sys.stdout.fileno()
     gc.collect()
     gc.freeze()  # keep the children's copy-on-write pages untouched
+    os.write(out, b"R\n")  # ready: the replayer picks t0 only now, so start-up cost is not lag
+    line = stdin.readline()
+    if not line:
+        return 1
+    t0 = float(json.loads(line)["go"])
     poller = select.epoll()
     children: dict[int, tuple[int, int]] = {}  # pidfd -> (i, pid)
     k = 0

@@ -23,7 +23,7 @@ from sfs.scheduler import Scheduler, SchedulerConfig
 
 FORKSERVER_PRIORITY = 45
 MAIN_THREAD_PRIORITY = 30  # above the functions: never preempted while holding the GIL
-LEAD_S = 0.3               # time between handing over the schedule and the first arrival
+LEAD_S = 0.05              # from the fork server's ready signal to the first arrival
 
 
 @dataclass
@@ -93,6 +93,9 @@ class _Replayer:
                 os.sched_setscheduler(0, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK,
                                       os.sched_param(MAIN_THREAD_PRIORITY))
             self._send_schedule(FORKSERVER_PRIORITY if realtime else 0)
+            ready = server.stdout.readline()
+            if ready.strip() != b"R":
+                raise RuntimeError(f"the fork server did not start (said {ready!r})")
             os.set_blocking(server.stdout.fileno(), False)
             t0 = time.monotonic() + LEAD_S
             self.t0 = t0
@@ -123,6 +126,7 @@ class _Replayer:
             else:
                 item["burn"] = inv.duration_s
             lines.append(json.dumps(item))
+        lines.append(json.dumps({"end": True}))
         self.server.stdin.write(("\n".join(lines) + "\n").encode())
 
     def _on_server_output(self) -> None:
