@@ -42,6 +42,7 @@ class SimResult:
     unfinished: int = 0
     events: int = 0
     allocations: int = 0
+    start_times: list = field(default_factory=list)  # time of every allocation that started tasks
 
     def summary(self) -> dict:
         j = np.array(list(self.jct.values())) if self.jct else np.array([np.nan])
@@ -112,7 +113,7 @@ class Simulator:
             from tqdm import tqdm
             bar = tqdm(total=len(arrivals) + int(total_tasks.sum()), unit="ev", desc=f"simulate {self.policy}")
         events = 0
-        while a_idx < len(arrivals) or completions:
+        while a_idx < len(arrivals) or completions or (math.isfinite(next_tick) and (active & (pending > 0)).any()):
             t_next = min(arrivals[a_idx][0] if a_idx < len(arrivals) else math.inf,
                          completions[0][0] if completions else math.inf)
             if self.policy == "themis" and next_tick < t_next:
@@ -160,6 +161,8 @@ class Simulator:
                         fill(p, self.crit, state, bid, self.sel, self.crit_unit)
                     fill(p, self.crit, state, want, self.sel, self.crit_unit)
                     res.allocations += 1
+                    if state.log:
+                        res.start_times.append(now)
                     for n, i, c in state.log:
                         pending[n] -= c
                         for _ in range(c):
