@@ -30,7 +30,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--format", default="auto", choices=["auto", "azure2019", "azure2021", "sfs"])
     rate = parser.add_mutually_exclusive_group()
     rate.add_argument("--rate", type=float, help="rescale arrivals to this many requests per second")
-    rate.add_argument("--load", type=float, help="rescale arrivals to this offered load per core (e.g. 0.8)")
+    rate.add_argument("--load", type=float,
+                      help="rescale arrivals so the --duration window offers this load per core (e.g. 0.8)")
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 1, help="cores behind the server (for --load)")
     parser.add_argument("--duration", type=float, default=60.0, help="send for at most this many seconds (default 60)")
     parser.add_argument("--limit", type=int, default=1000, help=f"at most this many requests (default 1000, max {MAX_REQUESTS})")
@@ -98,13 +99,7 @@ def prepare(args, url: str, variants=None, progress: bool = True):
     if args.rate is not None:
         loadgen.to_rate(requests, args.rate)
     elif args.load is not None:
-        # Traces are not stationary: aim the load at the part that will be sent.
-        for _ in range(5):
-            loadgen.to_load(requests, args.load, args.cores)
-            kept = [r for r in requests if r.arrival_s <= args.duration]
-            if len(kept) < 2 or len(kept) == len(requests):
-                break
-            requests = kept
+        loadgen.fit_load(requests, args.load, args.cores, args.duration)
     requests = [r for r in requests if r.arrival_s <= args.duration]
     for k, r in enumerate(requests):
         r.index = k
@@ -117,8 +112,8 @@ def run(args) -> int:
     url = args.url.rstrip("/")
     requests, variants = prepare(args, url, progress=not args.no_progress)
     cores = max(1, args.cores)
-    print(f"sfs load: {len(requests)} requests over {requests[-1].arrival_s:.1f} s "
-          f"(offered load {loadgen.offered_load(requests, cores):.2f} on {cores} cores), "
+    print(f"sfs load: {len(requests)} requests over {requests[-1].arrival_s:.1f} s (offered load "
+          f"{loadgen.window_load(requests, cores, args.duration):.2f} of {cores} cores over {args.duration:g} s), "
           f"{len(variants)} calibrated (function, size) pairs", file=sys.stderr)
     priority = args.rt_priority if args.rt_priority is not None else (25 if os.geteuid() == 0 else 0)
     bar = None

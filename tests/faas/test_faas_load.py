@@ -35,6 +35,11 @@ def test_rate_and_load_rescaling():
     assert requests[-1].arrival_s == pytest.approx(10 / 4.0)
     loadgen.to_load(requests, 0.5, cores=2)
     assert loadgen.offered_load(requests, 2) == pytest.approx(0.5)
+    # A burst at the start: fitting the window, not the whole trace.
+    bursty = [Invocation(str(k), "f", "t", 0.001 * k if k < 50 else 10 + k, 0.015) for k in range(100)]
+    requests = loadgen.map_trace(bursty, VARIANTS)
+    loadgen.fit_load(requests, 0.5, cores=1, window_s=2.0)
+    assert loadgen.window_load(requests, 1, 2.0) == pytest.approx(0.5, rel=0.05)
 
 
 def _sfs(*args, timeout=240):
