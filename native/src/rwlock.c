@@ -140,22 +140,64 @@ static int try_enter(scl_rwlock_t *l, unsigned c)
     return __atomic_compare_exchange_n(&l->state, &z, WRITER, 0, SEQ, SEQ);
 }
 
+static void note_read(scl_rwlock_t *l);
+
 static void entered(scl_rwlock_t *l, unsigned c, uint64_t now, uint64_t wait_start)
 {
     if (c == PH_WRITE) {
         ST(&l->writer, scl__tid());
         ST(&l->busy_start[c], now);
-    } else if ((__atomic_load_n(&l->state, __ATOMIC_RELAXED) >> 1) == 1) {
-        ST(&l->busy_start[c], now);
+    } else {
+        note_read(l);
+        if ((__atomic_load_n(&l->state, __ATOMIC_RELAXED) >> 1) == 1)
+            ST(&l->busy_start[c], now);
     }
     __atomic_add_fetch(&l->acquisitions[c], 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&l->wait_ns[c], sat_sub(now, wait_start), __ATOMIC_RELAXED);
+}
+
+/* Read locks a thread already holds, so a recursive rdlock (allowed by
+ * POSIX, and relied upon by programs run under the interposer) is granted at
+ * once instead of deadlocking behind a waiting writer's phase. */
+#define TLS_READS 8
+static __thread struct { scl_rwlock_t *l; int n; } tls_reads[TLS_READS];
+
+static int *read_count_slot(scl_rwlock_t *l, int create)
+{
+    int free_i = -1;
+    for (int i = 0; i < TLS_READS; i++) {
+        if (tls_reads[i].l == l && tls_reads[i].n)
+            return &tls_reads[i].n;
+        if (!tls_reads[i].n && free_i < 0)
+            free_i = i;
+    }
+    if (!create || free_i < 0)
+        return NULL;
+    tls_reads[free_i].l = l;
+    return &tls_reads[free_i].n;
+}
+
+static void note_read(scl_rwlock_t *l)
+{
+    int *n = read_count_slot(l, 1);
+    if (n)
+        (*n)++;
 }
 
 static int lock_class(scl_rwlock_t *l, unsigned c, uint64_t deadline, int try)
 {
     if (!l || LD(&l->magic) != SCL_RWLOCK_MAGIC)
         return EINVAL;
+    if (c == PH_READ) {
+        int *held = read_count_slot(l, 0);
+        if (held) {
+            /* we hold a read lock: no writer can be inside, join at once */
+            __atomic_fetch_add(&l->state, READER, SEQ);
+            (*held)++;
+            __atomic_add_fetch(&l->acquisitions[c], 1, __ATOMIC_RELAXED);
+            return 0;
+        }
+    }
     if (c == PH_WRITE && LD(&l->writer) == scl__tid() && (LD(&l->state) & WRITER))
         return EDEADLK;
     uint64_t now = scl_now(), start = now;
@@ -274,6 +316,9 @@ SCL_API int scl_rwlock_unlock(scl_rwlock_t *l)
     }
     if ((s >> 1) == 0)
         return EPERM;
+    int *held = read_count_slot(l, 0);
+    if (held)
+        (*held)--;
     /* Readers are not tracked individually: any thread may release a read
      * hold, as with pthread_rwlock (undefined when it holds none). */
     uint32_t left = __atomic_sub_fetch(&l->state, READER, SEQ);

@@ -129,3 +129,38 @@ TEST(rwlock_errors_and_try)
     CHECK_EQ(scl_rwlock_unlock(&rw), 0);
     CHECK_EQ(scl_rwlock_destroy(&rw), 0);
 }
+
+static void *blocked_writer(void *p)
+{
+    int *done = p;
+    EXPECT(scl_rwlock_wrlock(&rw) == 0);
+    __atomic_store_n(done, 1, __ATOMIC_RELEASE);
+    EXPECT(scl_rwlock_unlock(&rw) == 0);
+    return NULL;
+}
+
+/* POSIX allows a thread to take a read lock it already holds; with a writer
+ * waiting (and the write phase begun) that must not deadlock. */
+TEST(rwlock_recursive_read_with_writer_waiting)
+{
+    scl_rwlockattr_t a;
+    scl_rwlockattr_init(&a);
+    a.period_ns = 400000000;                         /* 10 ms read, 390 ms write phase */
+    a.read_weight = 1;
+    a.write_weight = 39;
+    CHECK_EQ(scl_rwlock_init(&rw, &a), 0);
+    CHECK_EQ(scl_rwlock_rdlock(&rw), 0);
+    int done = 0;
+    pthread_t t;
+    pthread_create(&t, NULL, blocked_writer, &done);
+    tl_sleep_ms(20);                                  /* read phase over: writer's turn */
+    CHECK_EQ(__atomic_load_n(&done, __ATOMIC_ACQUIRE), 0);
+    uint64_t t0 = tl_now_ns();
+    CHECK_EQ(scl_rwlock_rdlock(&rw), 0);             /* recursive: granted at once */
+    CHECK(tl_now_ns() - t0 < 100000000ull);          /* not after the write phase */
+    CHECK_EQ(scl_rwlock_unlock(&rw), 0);
+    CHECK_EQ(scl_rwlock_unlock(&rw), 0);
+    pthread_join(t, NULL);
+    CHECK_EQ(done, 1);
+    CHECK_EQ(scl_rwlock_destroy(&rw), 0);
+}
