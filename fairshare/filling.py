@@ -54,9 +54,14 @@ class FillState:
     simulator sets it to running + pending tasks); `log`, if a list,
     receives (framework, server, count) for every batch placed.
 
-    `room[n, i]` (tasks of n that still fit on server i) is kept up to date
-    incrementally: a placement on server i only changes column i, which costs
-    O(frameworks x resources) instead of recomputing every framework's row."""
+    `room` (tasks of each framework that still fit on each server) is kept
+    up to date incrementally.  It is stored server-major (`col(i)` is
+    contiguous), so a placement on server i rewrites one contiguous row of
+    frameworks x resources work; per-framework rows (`row(n)`) are a cache
+    synced lazily from a log of the servers touched since n last looked,
+    which avoids strided writes into a frameworks x servers matrix (10x
+    slower on the 10,000 x 1,000 bench).  `nz[n]` counts the servers where n
+    fits."""
 
     def __init__(self, problem: Problem, initial: np.ndarray | None = None, limit: np.ndarray | None = None,
                  log: list | None = None):
@@ -67,21 +72,48 @@ class FillState:
         self.x = self.x_server.sum(axis=1)
         self.limit = problem.max_tasks.copy() if limit is None else np.asarray(limit, dtype=np.int64)
         self.log = log
-        self._room: np.ndarray | None = None
+        self._rows: np.ndarray | None = None
         self._gamma_full: np.ndarray | None = None
         d = problem.demand
         pos = d > 0
         # free / d as free * inv + big: resources a framework does not need
         # never bind (1e300), and no division or masking per refresh.
-        self._inv = np.where(pos, 1.0 / np.where(pos, d, 1.0), 0.0)
-        self._big = np.where(pos, 0.0, 1e300)
-        self._elig = problem.eligible.astype(float)
+        self._invT = np.ascontiguousarray(np.where(pos, 1.0 / np.where(pos, d, 1.0), 0.0).T)
+        self._bigT = np.ascontiguousarray(np.where(pos, 0.0, 1e300).T)
 
-    @property
-    def room(self) -> np.ndarray:
-        if self._room is None:
-            self._room = self.problem.fit_counts(self.free).astype(np.int32)
-        return self._room
+    def _build(self) -> None:
+        self._rows = self.problem.fit_counts(self.free).astype(np.int32)
+        self._cols = np.ascontiguousarray(self._rows.T)
+        self._eligT = np.ascontiguousarray(self.problem.eligible.T).astype(float)
+        self.nz = (self._rows > 0).sum(axis=1)
+        self._dirty = np.empty(1024, dtype=np.int64)
+        self._n_dirty = 0
+        self._synced = np.zeros(self.problem.n_frameworks, dtype=np.int64)
+
+    def row(self, n: int) -> np.ndarray:
+        """Tasks of n that fit on each server (current)."""
+        if self._rows is None:
+            self._build()
+        start = self._synced[n]
+        if start < self._n_dirty:
+            touched = self._dirty[start:self._n_dirty]
+            if len(touched) > self.problem.n_servers // 4:
+                self._rows[n] = self._cols[:, n]
+            else:
+                self._rows[n, touched] = self._cols[touched, n]
+            self._synced[n] = self._n_dirty
+        return self._rows[n]
+
+    def col(self, i: int) -> np.ndarray:
+        """Tasks of every framework that fit on server i (current)."""
+        if self._rows is None:
+            self._build()
+        return self._cols[i]
+
+    def fits_somewhere(self) -> np.ndarray:
+        if self._rows is None:
+            self._build()
+        return self.nz > 0
 
     @property
     def gamma_full(self) -> np.ndarray:
@@ -90,14 +122,20 @@ class FillState:
         return self._gamma_full
 
     def _refresh(self, i: int) -> None:
-        if self._room is None:
+        if self._rows is None:
             return
-        ratio = (self.free[i] * self._inv + self._big).min(axis=1)
+        ratio = (self.free[i][:, None] * self._invT + self._bigT).min(axis=0)
         ratio += 1e-9
         np.floor(ratio, out=ratio)
         np.maximum(ratio, 0, out=ratio)
-        ratio *= self._elig[:, i]
-        self._room[:, i] = ratio
+        ratio *= self._eligT[i]
+        old = self._cols[i]
+        self.nz += (ratio > 0).astype(np.int64) - (old > 0)
+        old[:] = ratio
+        if self._n_dirty == len(self._dirty):
+            self._dirty = np.concatenate([self._dirty, np.empty_like(self._dirty)])
+        self._dirty[self._n_dirty] = i
+        self._n_dirty += 1
 
     def place(self, problem: Problem, n: int, i: int, count: int) -> None:
         self.x_server[n, i] += count
@@ -132,7 +170,7 @@ def fill(problem: Problem, crit: Criterion, state: FillState, active: np.ndarray
     # Frameworks that fit nowhere now can never fit during this fill (free
     # capacity only shrinks), so drop them before building the heap.
     idx = np.flatnonzero(act)
-    act[idx[~state.room[idx].any(axis=1)]] = False
+    act[idx[~state.fits_somewhere()[idx]]] = False
     if crit.server_specific:
         _fill_server_specific(problem, crit, state, act)
     else:
@@ -170,7 +208,6 @@ def _count_before_crossing(x: int, u: float, n: int, s_m: float, m: int) -> int:
 
 def _fill_pooled(problem, unit, sel, state, act) -> None:
     x, free = state.x, state.free
-    room = state.room
     heap = [(float(x[n] * unit[n]), int(n)) for n in np.flatnonzero(act)]
     heapq.heapify(heap)
     pick_one = getattr(sel, "pick_one", None)
@@ -182,9 +219,9 @@ def _fill_pooled(problem, unit, sel, state, act) -> None:
             count = min(_count_before_crossing(int(x[n]), float(unit[n]), n, s_m, m), limit)
         else:
             count = limit
-        fit = room[n]
-        if count <= 0 or not fit.any():
+        if count <= 0 or state.nz[n] == 0:
             continue
+        fit = state.row(n)
         if count == 1 and pick_one is not None:
             # The common case with many similar frameworks: one task, no
             # per-server count vector.
@@ -220,7 +257,9 @@ def _fill_server_specific(problem, crit, state, act) -> None:
     gamma_full = None if residual else state.gamma_full
 
     def key_of(n):
-        room = state.room[n]
+        if state.nz[n] == 0:
+            return None
+        room = state.row(n)
         gamma = room if residual else gamma_full[n]
         i, j, g2 = _best_server(room, gamma, residual)
         if i < 0:

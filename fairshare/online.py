@@ -28,17 +28,15 @@ def offer_cycle(problem: Problem, criterion: type[Criterion] | Criterion, seed: 
                 fill_server: bool = False, initial: np.ndarray | None = None,
                 active: np.ndarray | None = None, name: str | None = None,
                 max_rounds: int | None = None) -> Allocation:
+    from .filling import FillState
     crit = criterion(problem) if isinstance(criterion, type) else criterion
     rng = random.Random(seed)
-    x_server = (np.zeros((problem.n_frameworks, problem.n_servers), dtype=np.int64)
-                if initial is None else np.array(initial, dtype=np.int64))
-    free = problem.capacity - x_server.T @ problem.demand
-    x = x_server.sum(axis=1).astype(float)
+    state = FillState(problem, initial)
+    x = state.x
     act = np.ones(problem.n_frameworks, dtype=bool) if active is None else np.asarray(active, bool)
     w = problem.weight
-    d = problem.demand
     unit = None if crit.server_specific else crit.unit()
-    gamma_full = problem.fit_counts(problem.capacity) if (crit.server_specific and not crit.residual) else None
+    gamma_full = state.gamma_full if (crit.server_specific and not crit.residual) else None
     servers = list(range(problem.n_servers))
     rounds = 0
     while max_rounds is None or rounds < max_rounds:
@@ -47,26 +45,24 @@ def offer_cycle(problem: Problem, criterion: type[Criterion] | Criterion, seed: 
         placed_any = False
         for i in servers:
             while True:
-                room = problem.fit_counts(free, None, [i])[:, 0]
-                ok = act & (room > 0) & (x < problem.max_tasks)
-                if not ok.any():
-                    break
+                col = state.col(i)
+                ok = act & (col > 0) & (x < state.limit)
                 cand = np.flatnonzero(ok)
+                if len(cand) == 0:
+                    break
                 if unit is not None:
                     share = x[cand] * unit[cand]
                 else:
-                    g = room[cand] if crit.residual else gamma_full[cand, i]
+                    g = col[cand] if crit.residual else gamma_full[cand, i]
                     share = x[cand] / (w[cand] * g)
                 low = share.min()
                 # Equal shares (within float noise) go to the lowest framework index.
                 n = int(cand[np.flatnonzero(share <= low + 1e-12 * max(1.0, abs(low)))[0]])
-                x_server[n, i] += 1
-                x[n] += 1
-                free[i] -= d[n]
+                state.place(problem, n, i, 1)
                 placed_any = True
                 if not fill_server:
                     break
         if not placed_any:
             break
     label = name or f"{crit.name}_{'mesos' if fill_server else 'rr'}"
-    return Allocation(problem, x_server, label, {"rounds": rounds})
+    return Allocation(problem, state.x_server, label, {"rounds": rounds})
