@@ -13,7 +13,11 @@
  *    release vclock += hold * W_total / w (double; relative to the release
  *    time that is a ban of hold * (W/w) - hold when vclock started at the
  *    acquire time).  A thread with vclock > now sleeps (nanosleep, bounded by
- *    its deadline) before it may queue.  Banked credit is bounded on every
+ *    its deadline) before it may queue, unless every other participant is
+ *    banned as well and its own clock is the smallest: nobody the ban
+ *    protects could use the lock yet, and the ban would only leave it idle.
+ *    The debt stays in the clock, so the order of turns is unchanged (the
+ *    lock then runs as a stride scheduler over the virtual clocks).  Banked credit is bounded on every
  *    lock call: lag gained while away from the lock counts at most
  *    credit_cap_ns (cap_credit()).
  *  - Participants: slots in the lock (pshared-safe).  A thread joins W_total
@@ -282,6 +286,26 @@ static int slot_for(struct scl_mutex *m, pid_t me)
     return i;
 }
 
+/* Virtual time seen by participant `self`: now, or, when every other
+ * active participant is itself banned (virtual clock ahead of now), the
+ * smallest of their virtual clocks. */
+static uint64_t virtual_now(struct scl_mutex *m, int self, uint64_t now)
+{
+    uint64_t vmin = UINT64_MAX;
+    uint32_t n = LD(&m->nslots);
+    for (uint32_t i = 0; i < n; i++) {
+        struct scl_slot *o = &m->slots[i];
+        if ((int)i == self || !(LD(&o->flags) & SLOT_ACTIVE))
+            continue;
+        uint64_t v = LD(&o->vclock);
+        if (v <= now)
+            return now;
+        if (v < vmin)
+            vmin = v;
+    }
+    return vmin == UINT64_MAX ? now : vmin;
+}
+
 /* Joins W_total if needed and refreshes the weight (cached per thread). */
 static void ensure_active(struct scl_mutex *m, int slot, uint64_t now)
 {
@@ -523,7 +547,8 @@ static int lock_slow(struct scl_mutex *m, pid_t me, uint64_t now, uint64_t deadl
             struct scl_slot *s = &m->slots[slot];
             ensure_active(m, slot, now);
             uint64_t v = LD(&s->vclock);
-            if (v > now && wtotal(m) > slot_weight(s) * (1 + 1e-9)) {
+            if (v > now && wtotal(m) > slot_weight(s) * (1 + 1e-9) &&
+                v > virtual_now(m, slot, now)) {
                 /* Banned: sleep it off, unregistered so the slice is not
                  * handed to us.  last_use in the future keeps the idle scan
                  * from removing a thread that is only serving its ban. */
@@ -774,7 +799,8 @@ SCL_API int scl_mutex_trylock(scl_mutex_t *m)
             ensure_active(m, slot, now);
             cap_credit(m, s, now);
             uint64_t v = LD(&s->vclock);
-            if (v > now && wtotal(m) > slot_weight(s) * (1 + 1e-9))
+            if (v > now && wtotal(m) > slot_weight(s) * (1 + 1e-9) &&
+                v > virtual_now(m, slot, now))
                 return EBUSY;            /* banned */
         }
         if (sl && now < se) {
@@ -901,7 +927,7 @@ SCL_API int scl_mutex_unlock(scl_mutex_t *m)
         }
         changed = 1;
     } else if (s && sl && slice_tid(sl) == me && now >= se) {
-        if (banned) {
+        if (banned && LD(&s->vclock) > virtual_now(m, slot, now)) {
             /* Used up its share: give the slice up, so its next lock call
              * serves the ban (trylock says EBUSY) even with nobody waiting. */
             __atomic_store_n(&m->slice, 0, SEQ);
