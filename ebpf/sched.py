@@ -332,6 +332,17 @@ class SchedTracer:
             del table[table.Key(tgid)]
         for tgid in wanted - present:
             table[table.Key(tgid)] = table.Leaf(1)
+        # Threads of newly traced processes were cached as filtered out; drop
+        # that verdict so their very next switch-in is timed.
+        added = wanted - present
+        if added:
+            stats = self.bpf["stats"]
+            for key, s in list(stats.items()):
+                if s.verdict == 2 and s.tgid in added:
+                    try:
+                        del stats[key]
+                    except KeyError:
+                        pass
 
     def sample(self) -> dict[int, ThreadSample]:
         stats = self.bpf["stats"]

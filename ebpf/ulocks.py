@@ -53,6 +53,7 @@ struct tl_key {
 };
 
 struct tl_stats {
+    u64 probe_preempt_ns;
     u64 acquisitions;
     u64 failures;
     u64 hold_ns;
@@ -83,12 +84,21 @@ struct hist_key {
     u32 slot;
 };
 
+/* A hold that has not yet run a user instruction: the thread is still on
+ * the uretprobe's way back to the caller (ret_ip = where it resumes). */
+struct fresh {
+    u64 lock;
+    u64 ret_ip;
+    u64 off_since;
+};
+
 BPF_HASH(in_lock, u32, struct pending, 65536);
 BPF_HASH(holding, struct tl_key, u64, 65536);
 BPF_HASH(stats, struct tl_key, struct tl_stats, 65536);
 BPF_HASH(locks, u64, struct lock_state, 16384);
 BPF_HASH(hold_hist, struct hist_key, u64, 65536);
 BPF_HASH(wait_hist, struct hist_key, u64, 65536);
+BPF_HASH(fresh_holds, u32, struct fresh, 65536);
 /* Calibration: holds of process calib[0] in CALIB_BIN_NS bins (last = overflow). */
 BPF_ARRAY(calib_tgid, u32, 1);
 BPF_ARRAY(calib_hist, u64, CALIB_BINS);
@@ -188,6 +198,10 @@ int lock_return(struct pt_regs *ctx)
     key.lock = lock;
     key.tid = tid;
     holding.update(&key, &now);
+    struct fresh f = {};
+    f.lock = lock;
+    f.ret_ip = PT_REGS_IP(ctx);
+    fresh_holds.update(&tid, &f);
     struct lock_state *st = advance(lock, now, tgid);
     if (st)
         st->holder = tid;
@@ -209,6 +223,7 @@ int unlock_enter(struct pt_regs *ctx)
         return 0;   /* acquired before tracing began, or inside the library */
     u64 hold = now - *since;
     holding.delete(&key);
+    fresh_holds.delete(&tid);
     struct tl_stats *s = stats_of(key.lock, tid, tgid);
     if (s) {
         s->hold_ns += hold;
@@ -230,6 +245,46 @@ int unlock_enter(struct pt_regs *ctx)
     struct lock_state *st = advance(key.lock, now, tgid);
     if (st)
         st->holder = 0;
+    return 0;
+}
+
+/* The return from a uretprobe is a preemption point: a thread preempted
+ * there holds the lock off-CPU before its critical section starts, time no
+ * uninstrumented run would have in that place (its preemption would land
+ * anywhere).  Such stretches are cut out of the hold: a switch-out whose
+ * user IP is still the return address starts one, the switch-in ends it
+ * and moves the hold's start forward. */
+#define XOL_HI 0x7ffffffff000ULL            /* x86-64 TASK_SIZE */
+#define XOL_LO (XOL_HI - 4096 * 4)
+TRACEPOINT_PROBE(sched, sched_switch)
+{
+    u32 prev = args->prev_pid;
+    struct fresh *f = fresh_holds.lookup(&prev);
+    if (f && f->ret_ip) {
+        u64 ips[1] = {};
+        long got = bpf_get_stack(args, ips, sizeof(ips), BPF_F_USER_STACK);
+        /* still in the uretprobe trampoline (the [uprobes] page at the top
+         * of the address space), or back at the return address */
+        if (got > 0 && (ips[0] == f->ret_ip || (ips[0] >= XOL_LO && ips[0] < XOL_HI)))
+            f->off_since = bpf_ktime_get_ns();
+        else
+            f->ret_ip = 0;   /* ran user code since: later preemptions are the program's own */
+    }
+    u32 next = args->next_pid;
+    f = fresh_holds.lookup(&next);
+    if (f && f->off_since) {
+        u64 off = bpf_ktime_get_ns() - f->off_since;
+        f->off_since = 0;
+        struct tl_key key = {};
+        key.lock = f->lock;
+        key.tid = next;
+        u64 *since = holding.lookup(&key);
+        if (since)
+            *since += off;
+        struct tl_stats *s = stats.lookup(&key);
+        if (s)
+            s->probe_preempt_ns += off;
+    }
     return 0;
 }
 
@@ -271,6 +326,7 @@ class LockThreadSample:
     hold_max_ns: int
     own_slice_free_ns: int
     slices: int
+    probe_preempt_ns: int = 0     # cut out of hold_ns: preempted on the probe's return path
 
 
 @dataclass
@@ -325,7 +381,8 @@ class LockTracer:
         self.overhead_ns = 0
         if calibrate:
             try:
-                self.overhead_ns = self._calibrate()
+                # a run starved of CPU can yield no samples: try again once
+                self.overhead_ns = self._calibrate() or self._calibrate()
             except Exception:
                 self.bpf.cleanup()
                 raise
@@ -399,7 +456,7 @@ class LockTracer:
         self.bpf["calib_tgid"][ctypes.c_int(0)] = ctypes.c_uint32(0)
         self._allow(helper.pid, False)
         bins = [v.value for _k, v in sorted(self.bpf["calib_hist"].items(), key=lambda kv: kv[0].value)]
-        for name in ("stats", "locks", "holding", "in_lock", "hold_hist", "wait_hist"):
+        for name in ("stats", "locks", "holding", "in_lock", "hold_hist", "wait_hist", "fresh_holds"):
             _clear(self.bpf[name])
         worker = own["threads"][0]
         if not sum(bins) or not worker["acquisitions"]:
@@ -417,7 +474,7 @@ class LockTracer:
         for key, s in self.bpf["stats"].items():
             snap.threads[(key.lock, key.tid)] = LockThreadSample(
                 key.lock, key.tid, s.tgid, s.acquisitions, s.failures, s.hold_ns, s.wait_ns,
-                s.wait_max_ns, s.hold_max_ns, s.own_slice_free_ns, s.slices)
+                s.wait_max_ns, s.hold_max_ns, s.own_slice_free_ns, s.slices, s.probe_preempt_ns)
         for key, st in self.bpf["locks"].items():
             snap.locks[key.value] = LockSample(key.value, st.free_ns, st.handovers)
         for name, target in (("hold_hist", snap.hold_hist), ("wait_hist", snap.wait_hist)):
