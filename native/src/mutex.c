@@ -715,7 +715,7 @@ out:
     return r;
 }
 
-static inline int lock_common(scl_mutex_t *m, uint64_t deadline)
+static inline __attribute__((always_inline)) int lock_common(scl_mutex_t *m, uint64_t deadline)
 {
     if (unlikely(!m || LD(&m->magic) != SCL_MUTEX_MAGIC))
         return EINVAL;
