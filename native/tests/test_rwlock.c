@@ -94,13 +94,14 @@ TEST(rwlock_mutual_exclusion)
 TEST(rwlock_no_writer_starvation)
 {
     CHECK_EQ(scl_rwlock_init(&rw, NULL), 0);          /* 20 ms period: 10 ms phases */
-    run_mix(4, 200000, 1, 300);
+    run_mix(4, 200000, 1, 400);
     printf("  writes %lu, longest writer wait %.1f ms\n", (unsigned long)writes_done,
            (double)max_write_wait / 1e6);
     /* ideal: a write every ~10 ms; a starved writer gets none.  Wide margins:
-     * on a loaded 2-CPU machine the writer also waits for a CPU. */
+     * on a loaded 2-CPU machine (and under TSan) the writer also waits for a
+     * CPU. */
     CHECK(writes_done >= 3);
-    CHECK(max_write_wait < 200000000ull);
+    CHECK(max_write_wait < 300000000ull);
     CHECK_EQ(scl_rwlock_destroy(&rw), 0);
 }
 
