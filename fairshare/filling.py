@@ -60,8 +60,7 @@ class FillState:
     frameworks x resources work; per-framework rows (`row(n)`) are a cache
     synced lazily from a log of the servers touched since n last looked,
     which avoids strided writes into a frameworks x servers matrix (10x
-    slower on the 10,000 x 1,000 bench).  `nz[n]` counts the servers where n
-    fits."""
+    slower on the 10,000 x 1,000 bench)."""
 
     def __init__(self, problem: Problem, initial: np.ndarray | None = None, limit: np.ndarray | None = None,
                  log: list | None = None):
@@ -85,7 +84,6 @@ class FillState:
         self._rows = self.problem.fit_counts(self.free).astype(np.int32)
         self._cols = np.ascontiguousarray(self._rows.T)
         self._eligT = np.ascontiguousarray(self.problem.eligible.T).astype(float)
-        self.nz = (self._rows > 0).sum(axis=1)
         self._dirty = np.empty(1024, dtype=np.int64)
         self._n_dirty = 0
         self._synced = np.zeros(self.problem.n_frameworks, dtype=np.int64)
@@ -110,10 +108,10 @@ class FillState:
             self._build()
         return self._cols[i]
 
-    def fits_somewhere(self) -> np.ndarray:
+    def fits_somewhere(self, frameworks: np.ndarray) -> np.ndarray:
         if self._rows is None:
             self._build()
-        return self.nz > 0
+        return (self._cols[:, frameworks] > 0).any(axis=0)
 
     @property
     def gamma_full(self) -> np.ndarray:
@@ -124,14 +122,12 @@ class FillState:
     def _refresh(self, i: int) -> None:
         if self._rows is None:
             return
+        # free is clamped at 0 on placement, so the ratio is never negative.
         ratio = (self.free[i][:, None] * self._invT + self._bigT).min(axis=0)
         ratio += 1e-9
         np.floor(ratio, out=ratio)
-        np.maximum(ratio, 0, out=ratio)
         ratio *= self._eligT[i]
-        old = self._cols[i]
-        self.nz += (ratio > 0).astype(np.int64) - (old > 0)
-        old[:] = ratio
+        self._cols[i] = ratio
         if self._n_dirty == len(self._dirty):
             self._dirty = np.concatenate([self._dirty, np.empty_like(self._dirty)])
         self._dirty[self._n_dirty] = i
@@ -140,7 +136,9 @@ class FillState:
     def place(self, problem: Problem, n: int, i: int, count: int) -> None:
         self.x_server[n, i] += count
         self.x[n] += count
-        self.free[i] -= count * problem.demand[n]
+        f = self.free[i]
+        f -= count * problem.demand[n]
+        np.maximum(f, 0.0, out=f)  # float noise must not turn "exactly full" into negative
         self._refresh(i)
         if self.log is not None:
             self.log.append((n, i, count))
@@ -170,7 +168,7 @@ def fill(problem: Problem, crit: Criterion, state: FillState, active: np.ndarray
     # Frameworks that fit nowhere now can never fit during this fill (free
     # capacity only shrinks), so drop them before building the heap.
     idx = np.flatnonzero(act)
-    act[idx[~state.fits_somewhere()[idx]]] = False
+    act[idx[~state.fits_somewhere(idx)]] = False
     if crit.server_specific:
         _fill_server_specific(problem, crit, state, act)
     else:
@@ -207,34 +205,46 @@ def _count_before_crossing(x: int, u: float, n: int, s_m: float, m: int) -> int:
 
 
 def _fill_pooled(problem, unit, sel, state, act) -> None:
-    x, free = state.x, state.free
-    heap = [(float(x[n] * unit[n]), int(n)) for n in np.flatnonzero(act)]
+    # Python lists: numpy scalar arithmetic in this loop costs more than the work.
+    x = state.x.tolist()
+    u = unit.tolist()
+    lim = state.limit.tolist()
+    free = state.free
+    heap = [(x[n] * u[n], n) for n in np.flatnonzero(act).tolist()]
     heapq.heapify(heap)
     pick_one = getattr(sel, "pick_one", None)
     while heap:
         s, n = heapq.heappop(heap)
-        limit = int(state.limit[n] - x[n])
+        limit = lim[n] - x[n]
         if heap:
             s_m, m = heap[0]
-            count = min(_count_before_crossing(int(x[n]), float(unit[n]), n, s_m, m), limit)
+            count = min(_count_before_crossing(x[n], u[n], n, s_m, m), limit)
         else:
             count = limit
-        if count <= 0 or state.nz[n] == 0:
+        if count <= 0:
             continue
         fit = state.row(n)
         if count == 1 and pick_one is not None:
             # The common case with many similar frameworks: one task, no
             # per-server count vector.
-            state.place(problem, n, int(pick_one(n, fit)), 1)
-            placed_all = True
+            i = pick_one(n, fit)
+            if i < 0:
+                continue
+            state.place(problem, n, i, 1)
+            x[n] += 1
         else:
             count = min(count, int(fit.sum()))
+            if count <= 0:
+                continue
             placed = sel.place(n, count, fit, free)
-            for i in np.flatnonzero(placed):
-                state.place(problem, n, int(i), int(placed[i]))
-            placed_all = int(placed.sum()) == count
-        if placed_all and x[n] < state.limit[n]:
-            heapq.heappush(heap, (float(x[n] * unit[n]), n))
+            for i in np.flatnonzero(placed).tolist():
+                state.place(problem, n, i, int(placed[i]))
+            got = int(placed.sum())
+            x[n] += got
+            if got < count:
+                continue
+        if x[n] < lim[n]:
+            heapq.heappush(heap, (x[n] * u[n], n))
 
 
 def _best_server(room: np.ndarray, gamma: np.ndarray, runner_up: bool) -> tuple[int, int, int]:
@@ -257,8 +267,6 @@ def _fill_server_specific(problem, crit, state, act) -> None:
     gamma_full = None if residual else state.gamma_full
 
     def key_of(n):
-        if state.nz[n] == 0:
-            return None
         room = state.row(n)
         gamma = room if residual else gamma_full[n]
         i, j, g2 = _best_server(room, gamma, residual)

@@ -23,6 +23,8 @@ class RandomFit(Selection):
     def pick_one(self, n, fit) -> int:
         """One task: the same draw `place(n, 1, ...)` would make."""
         open_ = np.flatnonzero(fit)
+        if len(open_) == 0:
+            return -1
         return int(open_[self.py_rng._randbelow(len(open_))])
 
     def place(self, n, count, fit, free):

@@ -13,7 +13,8 @@ class ResidualFit(Selection):
     summary = "server with the most residual room for the task (largest residual gamma)"
 
     def pick_one(self, n, fit) -> int:
-        return int(np.argmax(fit))
+        i = int(np.argmax(fit))
+        return i if fit[i] > 0 else -1
 
     def place(self, n, count, fit, free):
         placed = np.zeros(len(fit), dtype=np.int64)
