@@ -108,3 +108,55 @@ TEST(randomised_operation_mix)
     CHECK_EQ(scl_cond_destroy(&sc), 0);
     CHECK_EQ(scl_mutex_destroy(&sm), 0);
 }
+
+static int guests_go, guests_arrived;
+static void *short_lived_user(void *p)
+{
+    (void)p;
+    while (!__atomic_load_n(&guests_go, __ATOMIC_ACQUIRE))
+        tl_sleep_ms(1);
+    unsigned seed = 1;
+    for (int i = 0; i < 50; i++) {
+        EXPECT(scl_mutex_lock(&sm) == 0);
+        critical(&seed);
+        EXPECT(scl_mutex_unlock(&sm) == 0);
+        if (i == 0) {
+            /* everyone stays a participant until all have arrived */
+            __atomic_add_fetch(&guests_arrived, 1, __ATOMIC_ACQ_REL);
+            while (__atomic_load_n(&guests_arrived, __ATOMIC_ACQUIRE) < SCL_MAX_THREADS + 6)
+                tl_sleep_ms(1);
+        }
+    }
+    return NULL;
+}
+
+/* More concurrent participants than the lock has slots: the extra threads
+ * become guests and everything still works. */
+TEST(more_threads_than_slots)
+{
+    CHECK_EQ(scl_mutex_init(&sm, NULL), 0);
+    protected_sum = expected_sum = 0;
+    enum { N = SCL_MAX_THREADS + 6 };
+    pthread_t t[N];
+    __atomic_store_n(&guests_go, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&guests_arrived, 0, __ATOMIC_RELAXED);
+    for (int i = 0; i < N; i++)
+        CHECK_EQ(pthread_create(&t[i], NULL, short_lived_user, NULL), 0);
+    __atomic_store_n(&guests_go, 1, __ATOMIC_RELEASE);
+    for (int i = 0; i < N; i++)
+        pthread_join(t[i], NULL);
+    CHECK_EQ(protected_sum, __atomic_load_n(&expected_sum, __ATOMIC_RELAXED));
+    scl_lock_stats_t st;
+    int n = scl_mutex_stats(&sm, &st, NULL, 0);
+    CHECK(n >= 1 && n <= SCL_MAX_THREADS);
+    uint64_t acq = 0;
+    scl_thread_stats_t th[SCL_MAX_THREADS];
+    n = scl_mutex_stats(&sm, NULL, th, SCL_MAX_THREADS);
+    for (int i = 0; i < n; i++)
+        acq += th[i].acquisitions;
+    uint64_t guest = __atomic_load_n(&sm.overflow_acquisitions, __ATOMIC_RELAXED);
+    printf("  %llu acquisitions by guests\n", (unsigned long long)guest);
+    CHECK(guest >= 6);               /* 6 threads found no free slot at first */
+    CHECK(acq + guest <= (uint64_t)N * 50);
+    CHECK_EQ(scl_mutex_destroy(&sm), 0);
+}
