@@ -59,9 +59,9 @@ typedef struct scl_mutexattr {
     uint64_t slice_ns;      /* lock slice; default 2 ms */
     uint64_t idle_ns;       /* a thread that has not touched the lock for this
                                long leaves W_total; default 100 ms */
-    uint64_t credit_cap_ns; /* bound on banked credit (how far a thread's
-                               virtual clock may lag behind now); default =
-                               slice_ns */
+    uint64_t credit_cap_ns; /* bound on banked credit: lag (now - virtual
+                               clock) gained while away from the lock counts
+                               at most this much; 0 (default) = slice_ns */
     uint32_t spin_ns;       /* bounded spinning before a futex sleep;
                                default 20 us */
     int weight_source;      /* scl_weight_source_t; default SCL_WEIGHT_NICE */
@@ -96,7 +96,8 @@ int scl_mutex_unlock(scl_mutex_t *m);
  * Unlocking without it makes the lock ENOTRECOVERABLE. */
 int scl_mutex_consistent(scl_mutex_t *m);
 
-/* Per-lock slice and weight source can be changed while unused. */
+/* Per-lock slice can be changed while unused (EBUSY while held or waited
+ * on; EINVAL for 0 or more than 10 s). */
 int scl_mutex_set_slice(scl_mutex_t *m, uint64_t slice_ns);
 
 /* ------------------------------------------------------------------ */
@@ -170,6 +171,8 @@ typedef struct scl_lock_stats {
 int scl_mutex_stats(scl_mutex_t *m, scl_lock_stats_t *out,
                     scl_thread_stats_t *threads, uint32_t cap);
 int scl_mutex_stats_reset(scl_mutex_t *m);
+/* RW-SCL statistics are per class: record 0 = readers, record 1 = writers
+ * (tid 0, weight = class weight); slices counts phase changes. */
 int scl_rwlock_stats(scl_rwlock_t *l, scl_lock_stats_t *out,
                      scl_thread_stats_t *threads, uint32_t cap);
 
