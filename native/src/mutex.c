@@ -2,13 +2,15 @@
  * mutex.c - u-SCL, the scheduler-cooperative mutex.
  *
  * Policy (EuroSys'20 SCL, with the public prototype's defects fixed):
- *  - Lock slices: the slice owner re-acquires with one CAS and no queueing
- *    until slice_end.  When its slice ends and others wait, the releaser
- *    hands the slice to the eligible waiter with the smallest virtual clock;
- *    with nobody waiting, a banned owner gives the slice up (its next lock
- *    call serves the ban) and an unbanned one renews it.  A free lock inside a slice whose owner is neither
- *    waiting nor back within grace_ns may be taken by anyone: the lock is
- *    work-conserving, unlike the prototype.
+ *  - Lock slices: the slice owner re-acquires with one CAS and no queueing.
+ *    When its slice ends and others wait, the releaser hands the slice to
+ *    the eligible waiter with the smallest virtual clock; with nobody
+ *    waiting, a banned owner gives the slice up (its next lock call serves
+ *    the ban) and an unbanned one renews it.  Bans are enforced at slice
+ *    boundaries, so there is one hand-over per slice.  A free lock inside a
+ *    slice whose owner is neither waiting nor back within grace_ns (or whose
+ *    handed-over owner has not woken within grace_ns) may be taken by
+ *    anyone: the lock is work-conserving, unlike the prototype.
  *  - Bans: each participant has a virtual clock vclock (= banned_until).  On
  *    release vclock += hold * W_total / w (double; relative to the release
  *    time that is a ban of hold * (W/w) - hold when vclock started at the
@@ -17,22 +19,24 @@
  *    banned as well and its own clock is the smallest: nobody the ban
  *    protects could use the lock yet, and the ban would only leave it idle.
  *    The debt stays in the clock, so the order of turns is unchanged (the
- *    lock then runs as a stride scheduler over the virtual clocks).  Banked credit is bounded on every
- *    lock call: lag gained while away from the lock counts at most
- *    credit_cap_ns (cap_credit()).
+ *    lock then runs as a stride scheduler over the virtual clocks).
+ *  - Credit: banked credit is bounded on every lock call: lag gained while
+ *    away from the lock counts at most credit_cap_ns (cap_credit()).
  *  - Participants: slots in the lock (pshared-safe).  A thread joins W_total
  *    on its first slow-path lock call and leaves on exit (TLS destructor,
  *    thread.c) or after idle_ns without touching the lock (scanned when a
- *    slice starts).
+ *    slice starts or is renewed).
  *
  * Waiting: eligible waiters register (slot flag SLOT_WAITING, nwaiters++).
  *  - In another thread's valid slice they sleep on the futex `slice_seq`
- *    with a timeout at slice_end (the head waiter really sleeps).
+ *    with a timeout at slice_end (the head waiter really sleeps; it wakes
+ *    3 * spin_ns early and spins through the hand-over).
  *  - When the slice is open (none, expired) or theirs but the word is held,
  *    they spin up to spin_ns, then sleep: the slice owner on `word` (value 2,
  *    Drepper's protocol), everyone else on `slice_seq`, which every slice
  *    change and every release of an open-slice lock with waiters bumps.
- *  - Banned threads are not registered; they nanosleep until the ban ends.
+ *  - Banned threads are not registered; they nanosleep until shortly before
+ *    the ban ends and spin the rest.
  *
  * Invariants:
  *  I1 word != 0 iff some thread holds the lock; owner/owner_slot/hold_start
