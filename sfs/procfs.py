@@ -36,7 +36,8 @@ def state(pid: int) -> str | None:
 
 
 def is_blocked(pid: int) -> bool:
-    return state(pid) in ("S", "D")
+    """Asleep (S, D) or stopped (T, t): not using the core it holds."""
+    return state(pid) in ("S", "D", "T", "t")
 
 
 def threads(pid: int) -> list[int]:

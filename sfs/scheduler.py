@@ -78,7 +78,7 @@ class SchedulerConfig:
     bypass_factor: float = 3.0        # queued longer than k*T -> straight to CFS
     block_check_s: float | None = 0.02  # re-check a running slice this often for blocking
     blocked_recheck_s: float = 0.005  # first re-check of a yielded (blocked) invocation; doubles
-    blocked_recheck_max_s: float = 0.2
+    blocked_recheck_max_s: float = 0.02  # so a woken invocation runs at most ~20 ms in CFS before re-queueing
     aging_s: float = 10.0             # CFS-resident longer than this -> re-filtered
     # A newcomer preempts the FILTER job that has attained this much more CPU than it
     # (least attained service first, stacked FIFO priorities); None = plain SFS (FCFS FILTER).
