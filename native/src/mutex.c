@@ -35,8 +35,9 @@
  *    they spin up to spin_ns, then sleep: the slice owner on `word` (value 2,
  *    Drepper's protocol), everyone else on `slice_seq`, which every slice
  *    change and every release of an open-slice lock with waiters bumps.
- *  - Banned threads are not registered; they nanosleep until shortly before
- *    the ban ends and spin the rest.
+ *  - Banned threads are not registered; they sleep on `slice_seq` until
+ *    shortly before the ban ends and spin the rest; a slice change wakes
+ *    them to re-evaluate.
  *
  * Invariants:
  *  I1 word != 0 iff some thread holds the lock; owner/owner_slot/hold_start
@@ -550,6 +551,9 @@ static int lock_slow(struct scl_mutex *m, pid_t me, uint64_t now, uint64_t deadl
         if (slot >= 0) {
             struct scl_slot *s = &m->slots[slot];
             ensure_active(m, slot, now);
+            /* D2: loaded before the ban decision, so a slice given up after
+             * it (which may make us the one to go) wakes the sleep below */
+            uint32_t ban_seq = __atomic_load_n(&m->slice_seq, SEQ);
             uint64_t v = LD(&s->vclock);
             if (v > now && wtotal(m) > slot_weight(s) * (1 + 1e-9) &&
                 v > virtual_now(m, slot, now)) {
@@ -562,14 +566,20 @@ static int lock_slow(struct scl_mutex *m, pid_t me, uint64_t now, uint64_t deadl
                 }
                 uint64_t until = v < deadline ? v : deadline;
                 ST(&s->last_use, until);
-                /* Sleep, waking BAN_EARLY_NS before the end (timer slack
-                 * plus a wake-up), then spin: a thread whose ban ends as the
-                 * current slice ends is awake to take the hand-over, instead
-                 * of leaving the lock idle for its wake-up latency. */
+                /* Sleep on slice_seq, waking BAN_EARLY_NS before the end
+                 * (timer slack plus a wake-up), then spin: a thread whose ban
+                 * ends as the current slice ends is awake to take the
+                 * hand-over.  A slice change wakes the sleep early: when the
+                 * owner gives its slice up banned, the banned thread with
+                 * the smallest clock may go (see virtual_now()). */
                 uint64_t early = BAN_EARLY_NS > 3ull * spin_ns ? BAN_EARLY_NS : 3ull * spin_ns;
                 if (until - now > early) {
-                    scl__sleep_ns(until - now - early);
+                    futex_wait_rel(&m->slice_seq, ban_seq, until - now - early, m->pshared);
                     now = scl_now();
+                    if (now + early < until) {
+                        spin_until = now + spin_ns;
+                        continue;                   /* woken: re-evaluate */
+                    }
                 }
                 while (now < until) {
                     for (int i = 0; i < 32; i++)
@@ -933,9 +943,11 @@ SCL_API int scl_mutex_unlock(scl_mutex_t *m)
     } else if (s && sl && slice_tid(sl) == me && now >= se) {
         if (banned && LD(&s->vclock) > virtual_now(m, slot, now)) {
             /* Used up its share: give the slice up, so its next lock call
-             * serves the ban (trylock says EBUSY) even with nobody waiting. */
+             * serves the ban (trylock says EBUSY) even with nobody waiting.
+             * Threads sleeping out their own bans re-evaluate (changed). */
             __atomic_store_n(&m->slice, 0, SEQ);
             scl_trace_slice_handover(m, me, 0);
+            changed = 1;
         } else {
             /* Nobody waits: the slice is renewed in place, and this is the
              * "slice start" where weights are refreshed and idle
