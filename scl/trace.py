@@ -7,8 +7,9 @@ wait time, lock opportunity (hold + time the lock was free, or free inside
 the thread's own slice), hold share vs CPU-weight share (weights from nice
 values), weighted Jain indices, and a SUBVERSION verdict when a hold share
 and the weight share differ by more than --threshold.  Hold and wait times
-are corrected for the probes' own cost, measured at start (--no-compensate
-shows raw numbers).
+are corrected for the probes' own cost, measured at start, and a holder
+preempted on the probe's own return path does not count that time as hold
+(--no-compensate shows the probe-overhead-uncorrected numbers).
 
 Kernel locks (--kernel): lock:contention_begin/end per task: waits, total
 and max wait time, log2 histogram, the lock address and its kind.
