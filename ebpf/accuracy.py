@@ -212,8 +212,14 @@ def main(argv=None) -> int:
     parser.add_argument("--replay-pairs", type=int, default=2,
                         help="replays with and without tracing (default 2 pairs; 0 skips the replay part)")
     parser.add_argument("--replay-limit", type=int, default=30, help="invocations per replay (default 30)")
+    parser.add_argument("--parts", default="locks,oncpu,cost",
+                        help="comma-separated subset of locks,oncpu,cost (default: all)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     args = parser.parse_args(argv)
+    parts = {p.strip() for p in args.parts.split(",") if p.strip()}
+    unknown = parts - {"locks", "oncpu", "cost"}
+    if unknown:
+        parser.error(f"--parts: unknown {', '.join(sorted(unknown))} (choose from locks, oncpu, cost)")
     if prereq.report("ebpf.accuracy"):
         return prereq.EXIT_MISSING
     report = {"lock_shares": [], "oncpu": []}
@@ -225,19 +231,20 @@ def main(argv=None) -> int:
         variants.append(("subversion_scl", str(KIT_NATIVE / "lib" / "libscl.so")))
     except NativeLibraryMissing as exc:
         report["libscl"] = f"skipped: {exc}"
-    for workload, library in variants:
+    for workload, library in variants if "locks" in parts else []:
         for _ in tqdm(range(args.runs), desc=f"lock shares ({workload})", unit="run"):
             report["lock_shares"].append(lock_share_run(workload, library))
 
-    from ebpf.sched import SchedTracer
-    tracer = SchedTracer(tgids=[])
-    try:
-        for _ in tqdm(range(args.runs), desc="on-CPU vs /proc", unit="run"):
-            report["oncpu"].extend(oncpu_run(tracer))
-    finally:
-        tracer.close()
+    if "oncpu" in parts:
+        from ebpf.sched import SchedTracer
+        tracer = SchedTracer(tgids=[])
+        try:
+            for _ in tqdm(range(args.runs), desc="on-CPU vs /proc", unit="run"):
+                report["oncpu"].extend(oncpu_run(tracer))
+        finally:
+            tracer.close()
 
-    if args.replay_pairs > 0:
+    if "cost" in parts and args.replay_pairs > 0:
         report["cost"] = cost(args.replay_pairs, args.replay_limit)
 
     if args.json:
@@ -248,6 +255,15 @@ def main(argv=None) -> int:
 
 
 def _print(report: dict) -> None:
+    if report["lock_shares"]:
+        _print_locks(report)
+    if report["oncpu"]:
+        _print_oncpu(report)
+    if "cost" in report:
+        _print_cost(report)
+
+
+def _print_locks(report: dict) -> None:
     print("1. lock hold share of the 1 us thread (program's own clock vs scl trace)")
     print(f"   {'workload':<15} {'program':>8} {'traced':>8} {'error pp':>9} {'raw':>8} {'raw err':>8} "
           f"{'probe ns':>9} {'acq prog':>9} {'acq traced':>10}")
@@ -261,13 +277,19 @@ def _print(report: dict) -> None:
               f"(target <= 3), within 3 pp in {sum(e <= 3 for e in errs)}/{len(errs)} runs")
     if "libscl" in report:
         print(f"   libscl: {report['libscl']}")
+
+
+def _print_oncpu(report: dict) -> None:
     print("\n2. on-CPU time per process (sfs trace vs /proc schedstat)")
     print(f"   {'process':<10} {'traced ms':>10} {'/proc ms':>10} {'error %':>8}")
     for r in report["oncpu"]:
         print(f"   {r['process']:<10} {r['traced_ms']:>10.1f} {r['proc_ms']:>10.1f} {r['error_pct']:>8.2f}")
     errs = [r["error_pct"] for r in report["oncpu"]]
     print(f"   error median {statistics.median(errs):.2f} %, max {max(errs):.2f} % (target <= 5)")
-    if "cost" in report:
+
+
+def _print_cost(report: dict) -> None:
+    if True:
         b = report["cost"]["bpf"]
         print("\n3. cost of sfs trace (system-wide) during `sfs replay synthetic --policy cfs --load 2`")
         print(f"   BPF: {b['events']} events in {b['wall_s']:.1f} s ({b['events_per_s']:.0f}/s), "
