@@ -255,12 +255,15 @@ def main(argv=None) -> int:
 
 
 def _print(report: dict) -> None:
-    if report["lock_shares"]:
-        _print_locks(report)
-    if report["oncpu"]:
-        _print_oncpu(report)
-    if "cost" in report:
-        _print_cost(report)
+    sections = [(report["lock_shares"], _print_locks), (report["oncpu"], _print_oncpu),
+                (report.get("cost"), _print_cost)]
+    printed = False
+    for present, show in sections:
+        if present:
+            if printed:
+                print()
+            show(report)
+            printed = True
 
 
 def _print_locks(report: dict) -> None:
@@ -280,7 +283,7 @@ def _print_locks(report: dict) -> None:
 
 
 def _print_oncpu(report: dict) -> None:
-    print("\n2. on-CPU time per process (sfs trace vs /proc schedstat)")
+    print("2. on-CPU time per process (sfs trace vs /proc schedstat)")
     print(f"   {'process':<10} {'traced ms':>10} {'/proc ms':>10} {'error %':>8}")
     for r in report["oncpu"]:
         print(f"   {r['process']:<10} {r['traced_ms']:>10.1f} {r['proc_ms']:>10.1f} {r['error_pct']:>8.2f}")
@@ -289,15 +292,14 @@ def _print_oncpu(report: dict) -> None:
 
 
 def _print_cost(report: dict) -> None:
-    if True:
-        b = report["cost"]["bpf"]
-        print("\n3. cost of sfs trace (system-wide) during `sfs replay synthetic --policy cfs --load 2`")
-        print(f"   BPF: {b['events']} events in {b['wall_s']:.1f} s ({b['events_per_s']:.0f}/s), "
-              f"{b['bpf_ns_per_event']:.0f} ns per event, {b['bpf_cpu_share_pct']:.3f}% of {b['cores']} cores; "
-              f"tracer user space {b['tracer_user_cpu_s']:.2f} s CPU")
-        for p in report["cost"]["pairs"]:
-            print(f"   throughput plain {p['plain_per_s']:.3f}/s, traced {p['traced_per_s']:.3f}/s: "
-                  f"cost {p['cost_pct']:+.1f}% (target <= 5)")
+    b = report["cost"]["bpf"]
+    print("3. cost of sfs trace (system-wide) during `sfs replay synthetic --policy cfs --load 2`")
+    print(f"   BPF: {b['events']} events in {b['wall_s']:.1f} s ({b['events_per_s']:.0f}/s), "
+          f"{b['bpf_ns_per_event']:.0f} ns per event, {b['bpf_cpu_share_pct']:.3f}% of {b['cores']} cores; "
+          f"tracer user space {b['tracer_user_cpu_s']:.2f} s CPU")
+    for p in report["cost"]["pairs"]:
+        print(f"   throughput plain {p['plain_per_s']:.3f}/s, traced {p['traced_per_s']:.3f}/s: "
+              f"cost {p['cost_pct']:+.1f}% (target <= 5)")
 
 
 if __name__ == "__main__":

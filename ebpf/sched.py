@@ -21,7 +21,6 @@ filtered-out threads cost a single lookup.
 """
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 

@@ -247,6 +247,7 @@ def _run_user(args) -> int:
 
 
 def _pid_alive(pid):
+    """poll() for loop.run: False once the traced process is gone."""
     if pid is None:
         return None
     return lambda: os.path.exists(f"/proc/{pid}")
