@@ -212,15 +212,16 @@ class _RtBudget:
 class TenantCgroup:
     """One tenant's cgroup(s).  Build with `create`; always `remove` (or use `with`)."""
 
-    def __init__(self, name: str, parent: str, version: int, root: Path, created_parent_dirs: list[Path]):
+    def __init__(self, name: str, parent: str, version: int, root: Path, cpu_controller: bool = True):
         self.name = name
         self.parent = parent
         self.version = version
         self.root = root
-        self._created_parents = created_parent_dirs
         self.removed = False
         if version == 1:
             self.dirs = _v1_dirs(root, f"{parent}/{name}")
+            if not cpu_controller:
+                del self.dirs["cpu"]
         else:
             self.dirs = {"cpu": _v2_root(root) / parent / name}
             self.dirs["cpuacct"] = self.dirs["memory"] = self.dirs["cpu"]
@@ -228,8 +229,16 @@ class TenantCgroup:
     # -- construction --------------------------------------------------------
     @classmethod
     def create(cls, name: str, cpu_weight: int = 100, memory_max: int | None = None,
-               parent: str = DEFAULT_PARENT, root: Path | None = None) -> "TenantCgroup":
-        """Create (or adopt, if it exists) the tenant group `parent/name`."""
+               parent: str = DEFAULT_PARENT, root: Path | None = None,
+               cpu_controller: bool = True) -> "TenantCgroup":
+        """Create (or adopt, if it exists) the tenant group `parent/name`.
+
+        cpu_controller=False (v1 only) leaves the tenant's processes in their
+        current cpu cgroup: accounting (cpuacct) and memory stay per tenant, but
+        there is no weight, and no cap on the tenant's SCHED_FIFO time (with RT
+        group scheduling every tenant cpu group gets only its share of the
+        parent's RT budget, enforced per CPU).
+        """
         for label, value in (("tenant name", name), ("parent name", parent)):
             if not _NAME.match(value):
                 raise CgroupError(f"invalid {label} {value!r}: use 1-64 of [A-Za-z0-9_.-], not starting with '.' or '-'")
@@ -240,6 +249,8 @@ class TenantCgroup:
         created: list[Path] = []
         if version == 1:
             for controller, directory in _v1_dirs(root, parent).items():
+                if controller == "cpu" and not cpu_controller:
+                    continue
                 if not directory.is_dir():
                     directory.mkdir()
                     created.append(directory)
@@ -251,9 +262,10 @@ class TenantCgroup:
                 created.append(parent_dir)
             for level in (base, parent_dir):
                 _write(level / "cgroup.subtree_control", "+cpu +memory")
-        group = cls(name, parent, version, root, created)
+        group = cls(name, parent, version, root, cpu_controller)
+        use_cpu = "cpu" in group.dirs
         try:
-            if version == 1:
+            if version == 1 and use_cpu:
                 budget = _RtBudget(root / "cpu" / parent)
                 if budget.available() and (root / "cpu" / parent in created
                                            or int(_read(root / "cpu" / parent / "cpu.rt_runtime_us")) == 0):
@@ -262,13 +274,14 @@ class TenantCgroup:
                 directory.mkdir(exist_ok=True)
             if version == 1:
                 budget = _RtBudget(root / "cpu" / parent)
-                if budget.available():
+                if use_cpu and budget.available():
                     budget.rebalance(joining=group.dirs["cpu"])
                 if (group.dirs["memory"] / "memory.oom_control").exists():
                     # Kill on OOM rather than pausing the group (the v1 default is already
                     # to kill; make it explicit in case the parent was set otherwise).
                     _write(group.dirs["memory"] / "memory.oom_control", "0")
-            group.set_cpu_weight(cpu_weight)
+            if use_cpu:
+                group.set_cpu_weight(cpu_weight)
             if memory_max is not None:
                 group.set_memory_max(memory_max)
         except BaseException:
@@ -283,7 +296,13 @@ class TenantCgroup:
         self.remove()
 
     # -- knobs ---------------------------------------------------------------
+    def _cpu_dir(self) -> Path:
+        if "cpu" not in self.dirs:
+            raise CgroupError(f"{self} was created without the cpu controller: it has no weight")
+        return self.dirs["cpu"]
+
     def set_cpu_weight(self, weight: int) -> None:
+        self._cpu_dir()
         if not 1 <= weight <= 10000:
             raise CgroupError(f"cpu_weight {weight} out of range 1..10000")
         if self.version == 1:
@@ -292,6 +311,7 @@ class TenantCgroup:
             _write(self.dirs["cpu"] / "cpu.weight", str(weight))
 
     def cpu_weight(self) -> int:
+        self._cpu_dir()
         if self.version == 1:
             return round(int(_read(self.dirs["cpu"] / "cpu.shares")) * 100 / 1024)
         return int(_read(self.dirs["cpu"] / "cpu.weight"))
@@ -359,8 +379,8 @@ class TenantCgroup:
         self.removed = True
         existing = [d for d in dict.fromkeys(self.dirs.values()) if d.is_dir()]
         _kill_all([d / "cgroup.procs" for d in existing])
-        rt_file = self.dirs["cpu"] / "cpu.rt_runtime_us"
-        if self.version == 1 and rt_file.exists():
+        rt_file = self.dirs["cpu"] / "cpu.rt_runtime_us" if "cpu" in self.dirs else None
+        if self.version == 1 and rt_file is not None and rt_file.exists():
             # Release the RT budget now: rmdir frees it only when the kernel
             # gets round to destroying the group, and siblings grow right away.
             try:
@@ -369,7 +389,7 @@ class TenantCgroup:
                 pass
         for directory in existing:
             _rmdir(directory)
-        if self.version == 1:
+        if self.version == 1 and "cpu" in self.dirs:
             budget = _RtBudget(self.root / "cpu" / self.parent)
             if budget.available() and (self.root / "cpu" / self.parent).is_dir():
                 budget.rebalance()

@@ -127,7 +127,9 @@ class Gateway:
         dead = [n for n, z in self.sandboxes.zygotes.items() if not z.alive]
         return web.json_response({"status": "ok" if not dead else "degraded", "policy": self.policy.name,
                                   "functions": len(self.specs), "warm": len(self.sandboxes.zygotes) - len(dead),
-                                  "running": self.running, "queued": self.queued, "records": self.results.count},
+                                  "running": self.running, "queued": self.queued, "records": self.results.count,
+                                  "cgroup_parent": self.sandboxes.tenants.parent if self.sandboxes.tenants.enabled
+                                  else None},
                                  status=200)
 
     async def prometheus(self, request: web.Request) -> web.Response:

@@ -42,8 +42,13 @@ def add_arguments(parser) -> None:
     parser.add_argument("--rt-priority", type=int, default=None,
                         help="SCHED_FIFO priority of the gateway and templates (default: between the "
                              "functions and the scheduler; 0 = none)")
-    parser.add_argument("--cgroup-parent", default="sharekit-faas", help="parent of the tenant cgroups")
+    parser.add_argument("--cgroup-parent", default=None,
+                        help="parent of the tenant cgroups (default sharekit-faas-<pid>: two servers never "
+                             "share, and so never remove, each other's tenant groups)")
     parser.add_argument("--no-cgroups", action="store_true", help="do not put sandboxes in tenant cgroups")
+    parser.add_argument("--tenant-cpu-weights", action="store_true",
+                        help="also give each tenant a cpu cgroup (weights); on cgroup v1 with RT group "
+                             "scheduling this caps each tenant's SCHED_FIFO time at an equal share")
     parser.add_argument("--no-tenant-header", action="store_true", help="ignore X-Tenant; functions' TENANT only")
     parser.add_argument("--log-level", default="WARNING")
 
@@ -104,8 +109,8 @@ async def _serve(args, specs, cores) -> int:
         policy = make_policy(args.policy, cores, lambda record: holder["gateway"].on_scheduler_record(record))
     except (RuntimeError, ValueError) as exc:
         raise UsageError(str(exc)) from None
-    tenants = TenantGroups(args.cgroup_parent, args.tenant_memory_max << 20,
-                           enabled=not args.no_cgroups and os.geteuid() == 0)
+    tenants = TenantGroups(args.cgroup_parent or f"sharekit-faas-{os.getpid()}", args.tenant_memory_max << 20,
+                           enabled=not args.no_cgroups and os.geteuid() == 0, cpu_groups=args.tenant_cpu_weights)
     priority = gateway_priority(policy) if args.rt_priority is None else args.rt_priority
     sandboxes = SandboxManager(specs, tenants, policy, user=args.user, rt_priority=priority,
                                memory_max=args.memory_max << 20, timeout_s=args.timeout)

@@ -26,8 +26,13 @@ class TenantGroup:
 class TenantGroups:
     """tenant name -> cgroup under one parent; `enabled=False` (or no cgroups) places nothing."""
 
-    def __init__(self, parent: str, memory_max: int | None, cpu_weight: int = 100, enabled: bool = True):
+    def __init__(self, parent: str, memory_max: int | None, cpu_weight: int = 100, enabled: bool = True,
+                 cpu_groups: bool = False):
         self.parent, self.memory_max, self.cpu_weight = parent, memory_max, cpu_weight
+        # Per-tenant cpu groups give weights but, on v1 with RT group scheduling, also
+        # cap each tenant's SCHED_FIFO time at its share of the RT budget per CPU:
+        # a short function of a busy tenant would then stall in its SFS filter.
+        self.cpu_groups = cpu_groups
         self.enabled = enabled
         self.groups: dict[str, TenantGroup] = {}
         self._lock = threading.Lock()
@@ -41,7 +46,8 @@ class TenantGroups:
             if group is None:
                 try:
                     group = TenantGroup(TenantCgroup.create(tenant, cpu_weight=self.cpu_weight,
-                                                            memory_max=self.memory_max, parent=self.parent))
+                                                            memory_max=self.memory_max, parent=self.parent,
+                                                            cpu_controller=self.cpu_groups))
                 except (CgroupError, OSError) as exc:
                     # No cgroups (not root, or none mounted): keep serving, say so once.
                     self.enabled, self.disabled_reason = False, str(exc)

@@ -6,6 +6,7 @@ guard checks that no SCHED_FIFO task is left.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -122,12 +123,17 @@ class Server:
         return self.proc.returncode
 
 
+_servers = itertools.count()
+
+
 def start_server(tmp: Path, functions: Path, *extra: str, policy: str = "cfs", timeout_s: float = 60) -> Server:
+    # Each server its own cgroup parent: servers sharing tenant groups would remove each other's.
+    parent = f"sharekit-test-{os.getpid()}-{next(_servers)}"
     results = tmp / "results.csv"
     log = tmp / "server.log"
     cmd = [sys.executable, "-c", "import sys; from sfs.cli import main; sys.exit(main())", "serve", "--port", "0", "--policy", policy,
            "--functions", str(functions), "--results", str(results),
-           "--cgroup-parent", f"sharekit-test-{os.getpid()}", *extra]
+           "--cgroup-parent", parent, *extra]
     out = open(log, "w")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=out, text=True, cwd=ROOT,
                             env=dict(os.environ, PYTHONUNBUFFERED="1"))
@@ -142,7 +148,9 @@ def start_server(tmp: Path, functions: Path, *extra: str, policy: str = "cfs", t
         proc.wait()
         raise RuntimeError(f"server did not start: {line!r}\n{log.read_text()}")
     url = line.split("listening on ")[1].split()[0]
-    return Server(proc, url, results, log)
+    server = Server(proc, url, results, log)
+    server.cgroup_parent = parent
+    return server
 
 
 @pytest.fixture
@@ -158,6 +166,7 @@ def shared_server(tmp_path_factory):
                           "--timeout", "5")
     yield server
     assert server.stop() == 0, server.log.read_text()
+    assert cgroup_dirs(server.cgroup_parent) == [], "tenant cgroups left behind"
 
 
 def cgroup_dirs(parent: str) -> list[Path]:

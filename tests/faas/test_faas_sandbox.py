@@ -18,7 +18,7 @@ def server(tmp_path_factory):
     server = start_server(tmp, make_functions_dir(tmp), "--timeout", "2", "--memory-max", "128")
     yield server
     assert server.stop() == 0, server.log.read_text()
-    assert cgroup_dirs(f"sharekit-test-{os.getpid()}") == [], "tenant cgroups left behind"
+    assert cgroup_dirs(server.cgroup_parent) == [], "tenant cgroups left behind"
 
 
 def test_function_runs_unprivileged_in_a_fresh_process_and_the_tenant_cgroup(server):
@@ -31,7 +31,7 @@ def test_function_runs_unprivileged_in_a_fresh_process_and_the_tenant_cgroup(ser
     assert first["no_new_privs"] == "1"
     assert first["pid"] != second["pid"] and first["pid"] != server.proc.pid
     assert first["ppid"] == second["ppid"] != server.proc.pid  # both forked by the warm template
-    assert f"/sharekit-test-{os.getpid()}/testers" in first["cgroup"]
+    assert f"/{server.cgroup_parent}/testers" in first["cgroup"]
     # The sandbox sees none of root's home, only the read-only interpreter tree.
     assert not isinstance(first["root_listing"], list) or set(first["root_listing"]) <= {".pyenv"}
 
@@ -73,3 +73,23 @@ def test_failures_are_recorded_with_their_reason(server):
     reasons = {r["reason"] for r in rows}
     assert {"crash", "oom", "timeout"} <= reasons
     assert all(r["status"] == "error" and r["http_status"] in ("500", "504") for r in rows if r["reason"])
+
+
+def test_tenant_cpu_weights_put_sandboxes_in_a_tenant_cpu_group(tmp_path, functions_dir):
+    server = start_server(tmp_path, functions_dir, "--tenant-cpu-weights")
+    try:
+        status, _, who = server.run("whoami")
+        assert status == 200
+        cpu_lines = [line for line in who["cgroup"].splitlines() if line.split(":")[1] in ("cpu", "cpu,cpuacct", "")]
+        assert any(line.endswith(f"/{server.cgroup_parent}/testers") for line in cpu_lines), who["cgroup"]
+    finally:
+        assert server.stop() == 0
+    assert cgroup_dirs(server.cgroup_parent) == []
+
+
+def test_by_default_tenants_get_accounting_and_memory_but_keep_the_rt_budget(server):
+    status, _, who = server.run("whoami")
+    assert status == 200, who
+    lines = dict(line.split(":", 2)[1:] for line in who["cgroup"].splitlines())
+    assert lines["memory"].endswith("/testers") and lines["cpuacct"].endswith("/testers")
+    assert not lines.get("cpu", "/").endswith("/testers")

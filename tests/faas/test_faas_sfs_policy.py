@@ -33,7 +33,7 @@ def test_sfs_policy_records_fifo_time_and_leaves_no_rt_task(tmp_path, functions_
     assert all(abs(float(r["fifo_s"]) + float(r["cfs_s"]) - float(r["cpu_s"])) < 1e-3 for r in rows)
     time.sleep(0.2)
     assert not [t for t in realtime_tasks() if t.pid in pids]
-    assert cgroup_dirs(f"sharekit-test-{os.getpid()}") == []
+    assert cgroup_dirs(server.cgroup_parent) == []
 
 
 def test_sandbox_starts_under_sched_other_with_cfs_policy(tmp_path, functions_dir):

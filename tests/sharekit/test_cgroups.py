@@ -89,3 +89,28 @@ def test_context_manager_removes_on_error():
     with pytest.raises(RuntimeError):
         with TenantCgroup.create("ctx", parent=PARENT):
             raise RuntimeError("boom")
+
+
+def test_without_cpu_controller_only_accounting_and_memory():
+    group = TenantCgroup.create("acct", memory_max=128 << 20, parent=PARENT, cpu_controller=False)
+    child = _busy_child()
+    try:
+        group.add(child.pid)
+        assert group.pids() == [child.pid]
+        if group.version == 1:
+            assert "cpu" not in group.dirs
+            assert not (CGROUP_ROOT / "cpu" / PARENT / "acct").exists()
+            own = open(f"/proc/{child.pid}/cgroup").read()
+            assert f"{PARENT}/acct" in own and f":cpu:/{PARENT}" not in own
+            with pytest.raises(CgroupError, match="without the cpu controller"):
+                group.set_cpu_weight(200)
+            os.sched_setscheduler(child.pid, os.SCHED_FIFO, os.sched_param(1))  # no RT cap, no EPERM
+            os.sched_setscheduler(child.pid, os.SCHED_OTHER, os.sched_param(0))
+        assert group.memory_max() == 128 << 20
+        deadline = time.monotonic() + 10
+        while group.usage().cpu_seconds < 0.02 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert group.usage().cpu_seconds >= 0.02
+    finally:
+        group.remove()
+        child.wait(10)
