@@ -210,6 +210,9 @@ def _run_user(args) -> int:
         return 1
     report = LockReport(tracer.overhead_ns, args.threshold)
     source = "glibc pthread_mutex_*" if library is None else library
+    if args.pid is None and library is None:
+        print(f"{TOOL}: note: without -p every pthread_mutex call on the machine traps into the probes",
+              file=sys.stderr)
     if not args.json:
         print(f"Tracing {', '.join(tracer.attached)} in {source}"
               f"{f' of pid {args.pid}' if args.pid else ' (all processes)'}; probe overhead "
