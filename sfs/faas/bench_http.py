@@ -18,7 +18,6 @@ cfs short p99; gateway overhead p50 < 2 ms; 0 lost.
 from __future__ import annotations
 
 import asyncio
-import math
 import os
 import random
 import signal

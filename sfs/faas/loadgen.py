@@ -24,7 +24,6 @@ import importlib
 import json
 import math
 import statistics
-import time
 import urllib.request
 from dataclasses import dataclass, field
 

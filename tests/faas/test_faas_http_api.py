@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import re
 
-from conftest import needs_root  # noqa: F401  (shared helpers live in conftest)
 
 
 def test_run_returns_the_function_result_with_invocation_headers(shared_server):

@@ -1,7 +1,6 @@
 """Sandboxes: unprivileged, in the tenant cgroup, limited in memory and time, crash-isolated."""
 from __future__ import annotations
 
-import os
 import pwd
 
 import pytest
