@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import needs_bpf
+from bpf_testlib import needs_bpf
 from ebpf.klocks import EVENTS
 from workloads.locks import binary
 

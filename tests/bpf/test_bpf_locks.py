@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import needs_bpf
+from bpf_testlib import needs_bpf
 from workloads.locks import NativeLibraryMissing, binary
 
 pytestmark = needs_bpf()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import needs_bpf, python_child, wait_for
+from bpf_testlib import needs_bpf, python_child, wait_for
 from ebpf.sched import EVENTS
 
 pytestmark = needs_bpf(EVENTS)
