@@ -229,35 +229,52 @@ def pf_fluid(problem: Problem, lp: FluidLP | None = None, tol: float = 1e-6, max
                        "per_class": lp.per_class(sol)})
 
 
+def _largest_remainder(split: np.ndarray, total: int) -> np.ndarray:
+    """Integers summing to `total` in proportion to `split` (largest remainder)."""
+    if total <= 0 or split.sum() <= 0:
+        return np.zeros(len(split), dtype=np.int64)
+    exact = split * (total / split.sum())
+    out = np.floor(exact + 1e-9).astype(np.int64)
+    rest = total - int(out.sum())
+    if rest > 0:
+        out[np.argsort(-(exact - out), kind="stable")[:rest]] += 1
+    return out
+
+
 def round_down_fill(fluid: Allocation, lp: FluidLP, unit_criterion: str = "drf", name: str = "") -> Allocation:
-    """Floor each class's fluid tasks, spread them over the class's servers
-    (most residual room first), then fill what is left by progressive filling
-    with `unit_criterion` and residual-based server choice."""
+    """Integer rounding, floor then greedy fill.
+
+    Each framework keeps floor(x_n) tasks, split over server classes in
+    proportion to its fluid split (largest remainder) and spread over each
+    class's servers (most residual room first).  Frameworks are placed lowest
+    fluid share first, so the ones that bound the max-min level are not
+    crowded out by others' floors.  What does not fit, and all remaining
+    capacity, is then filled by progressive filling with `unit_criterion`."""
     from .criteria import CRITERIA
     from .filling import progressive_fill
-    from .selection import ResidualFit  # noqa: F401  (documented dependency)
-    from .selection.residual import ResidualFit as RF
     p = fluid.problem
     per_class = fluid.meta["per_class"]
+    totals = per_class.sum(axis=1)
     X = np.zeros((p.n_frameworks, p.n_servers), dtype=np.int64)
     free = p.capacity.copy()
-    spreader = RF(p, np.random.default_rng(0))
+    members = [np.flatnonzero(lp.server_class == c) for c in range(lp.n_classes)]
     order = np.argsort(-(p.demand / p.total).max(axis=1), kind="stable")
-    for c in range(lp.n_classes):
-        members = np.flatnonzero(lp.server_class == c)
+    targets = np.zeros_like(per_class, dtype=np.int64)
+    for n in order:
+        targets[n] = _largest_remainder(per_class[n], min(int(math.floor(totals[n] + 1e-7)), int(p.max_tasks[n])))
+    # A tight fluid solution does not pack exactly; placing the targets in
+    # growing fractions spreads the shortfall over all frameworks instead of
+    # starving whoever comes last in the order.
+    for frac in (0.5, 0.8, 0.9, 1.0):
         for n in order:
-            want = int(math.floor(per_class[n, c] + 1e-7))
-            if want <= 0:
-                continue
-            fit = np.zeros(p.n_servers, dtype=np.int64)
-            fit[members] = p.fit_counts(free, [n], members)[0]
-            placed = spreader.place(n, want, fit, free)
-            X[n] += placed
-            free -= placed[:, None] * p.demand[n][None, :]
-    X = np.minimum(X, X)  # keep int dtype
-    over = X.sum(axis=1) - p.max_tasks
-    for n in np.flatnonzero(over > 0):  # floors never exceed caps, but stay safe
-        X[n, np.flatnonzero(X[n])[-1]] -= over[n]
+            for c in np.flatnonzero(targets[n]):
+                want = int(math.floor(targets[n, c] * frac + 1e-9)) - int(X[n, members[c]].sum())
+                if want <= 0:
+                    continue
+                fit = p.fit_counts(free, [n], members[c])[0]
+                take = np.minimum(fit, np.maximum(0, want - (np.cumsum(fit) - fit)))
+                X[n, members[c]] += take
+                free[members[c]] -= take[:, None] * p.demand[n][None, :]
     filled = progressive_fill(p, CRITERIA[unit_criterion], "residual", initial=X)
     return Allocation(p, filled.x, name or fluid.policy.replace("_fluid", ""), {"rounded_from": fluid.policy})
 
