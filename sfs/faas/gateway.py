@@ -180,6 +180,9 @@ class Gateway:
                 outcome = await self.sandboxes.invoke(invocation, json.dumps(event).encode(), t_received)
             except SandboxError as exc:
                 outcome = Outcome(False, reason="crash", error=f"sandbox unavailable: {exc}")
+            except Exception as exc:  # a host fault still owes this request its response and record
+                log.exception("invocation %s failed in the host", invocation.id)
+                outcome = Outcome(False, reason="crash", error=f"host error: {type(exc).__name__}: {exc}")
         finally:
             self.running -= 1
             self._slots.release()
@@ -217,7 +220,7 @@ class Gateway:
                 await outcome.completion
             except Exception as exc:  # the answer was sent; the record says what went wrong after
                 log.warning("exit of %s not collected: %s", invocation.id, exc)
-        if outcome.pid:
+        if outcome.admitted:
             fut = self._expect_record(invocation.id)
             try:
                 record = await asyncio.wait_for(fut, RECORD_WAIT_S)

@@ -59,6 +59,7 @@ class Outcome:
     ended: float = 0.0              # monotonic exit time from the reaper (0 until known)
     timings: dict = field(default_factory=dict)
     completion: asyncio.Future | None = None  # set when the answer came before the exit
+    admitted: bool = False          # handed to the scheduler, which then sends a record
 
 
 class Zygote:
@@ -323,8 +324,12 @@ class SandboxManager:
             child_end.close()
         timings["t_forked"] = time.monotonic()
         exit_fut = zygote.exit_future(pid)
-        pidfd = os.pidfd_open(pid)
+        try:
+            pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            raise SandboxError(f"sandbox {pid} of {spec.name} died before it was used") from None
         writer = None
+        admitted = False
         try:
             if group is not None:
                 try:
@@ -336,6 +341,7 @@ class SandboxManager:
                                    pid=pid)
             timings["t_placed"] = time.monotonic()
             self.policy.admit(pid, invocation, arrival)
+            admitted = True
             timings["t_admitted"] = time.monotonic()
             reader, writer = await asyncio.open_unix_connection(sock=host_end)
             writer.write(FRAME.pack(len(event_bytes)) + event_bytes)
@@ -359,7 +365,7 @@ class SandboxManager:
                 # is collected in the background and the record waits for it.
                 out = Outcome(True, result=reply["result"], pid=pid, cpu_s=float(reply.get("cpu", 0.0)),
                               exec_start=reply["t0"], exec_end=reply["t1"], released=released,
-                              exited=answered, timings=timings)
+                              exited=answered, timings=timings, admitted=admitted)
                 out.completion = asyncio.ensure_future(self._collect_exit(out, exit_fut, pidfd))
                 pidfd = -1  # owned by the completion now
                 return out
@@ -367,7 +373,8 @@ class SandboxManager:
             cpu = float(status_msg["cpu"])
             self.policy.report_cpu(pid, cpu, status_msg["t"])
             out = Outcome(False, pid=pid, cpu_s=cpu, released=released, exited=time.monotonic(),
-                          maxrss_kb=status_msg.get("maxrss_kb", 0), ended=status_msg["t"], timings=timings)
+                          maxrss_kb=status_msg.get("maxrss_kb", 0), ended=status_msg["t"], timings=timings,
+                          admitted=admitted)
             if killed_by_timeout:
                 out.reason, out.error = "timeout", f"wall-clock timeout of {self.timeout_s:g} s exceeded; killed"
                 return out
