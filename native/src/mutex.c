@@ -32,9 +32,11 @@
  *    with a timeout at slice_end (the head waiter really sleeps; it wakes
  *    3 * spin_ns early and spins through the hand-over).
  *  - When the slice is open (none, expired) or theirs but the word is held,
- *    they spin up to spin_ns, then sleep: the slice owner on `word` (value 2,
- *    Drepper's protocol), everyone else on `slice_seq`, which every slice
- *    change and every release of an open-slice lock with waiters bumps.
+ *    they spin up to spin_ns, then sleep: the slice owner, and everyone
+ *    while an expired slice's owner holds the word, on `word` (value 2,
+ *    Drepper's protocol); with no slice at all, on `slice_seq`, which every
+ *    slice change and every release of an open-slice lock with waiters
+ *    bumps.
  *  - Banned threads are not registered; they sleep on `slice_seq` until
  *    shortly before the ban ends and spin the rest; a slice change wakes
  *    them to re-evaluate.
@@ -45,7 +47,9 @@
  *     releasing it), so they are read race-free by the holder.
  *  I2 slice/slice_end are written by the holder (acquired(), unlock) or, for
  *     a slice whose owner left, by that owner's own timeout/exit path.
- *  I3 sleepers on `word` are only slice owners; whenever the slice changes
+ *  I3 sleepers on `word` (which they set to 2 first) are the slice owner
+ *     and waiters that saw the slice expire while its owner held the word;
+ *     every release of a 2 wakes all of them, and whenever the slice changes
  *     hands, all `word` and `slice_seq` sleepers are woken.
  *  I4 a sleeper on `slice_seq` without a timeout exists only while the
  *     slice is open and the word held; the holder's release then bumps
@@ -70,6 +74,14 @@
  *    slice_seq after changing the condition.  The kernel compares under its
  *    hash-bucket lock, so a bump between the check and the sleep makes the
  *    wait return EAGAIN.
+ *  - D3 (batched release with waiters): the batched unlock reads no clock
+ *    and wakes only `word` sleepers.  It runs only while the releaser owns
+ *    the slice, so every other waiter either sleeps with a timeout no later
+ *    than the slice end (valid slice), or saw the slice expire with the
+ *    word held and then sleeps on the word: it exchanges a 2 into the word
+ *    (SEQ_CST RMW) before FUTEX_WAIT compares it, and the release is an
+ *    exchange that returns that 2, so either the sleeper finds 0 (and takes
+ *    the lock) or the releaser sees the 2 and wakes it.
  *  - Statistics are relaxed atomics: exact values are only needed once the
  *    threads have stopped, approximate ones are fine while they run.
  */
@@ -651,8 +663,13 @@ static int lock_slow(struct scl_mutex *m, pid_t me, uint64_t now, uint64_t deadl
             if (cap < wake_at)
                 wake_at = cap;
             uint64_t tmo = wake_at == NO_DEADLINE ? UINT64_MAX : sat_sub(wake_at, now);
-            if (mine && now < se) {
-                /* I3: the slice owner sleeps on the word itself. */
+            if (sl && (mine ? now < se : w != 0)) {
+                /* I3: the slice owner, and waiters for a slice that expired
+                 * while its owner still holds the word, sleep on the word
+                 * itself (value 2).  The latter matters because the owner
+                 * may be batching (no clock read, so it notices the end of
+                 * its slice up to one batch late) and its batched unlock
+                 * only looks at the word: a 2 makes it wake us. */
                 if (__atomic_exchange_n(&m->word, 2, __ATOMIC_ACQUIRE) == 0) {
                     now = scl_now();
                     set_waiting(m, slot, 0);
@@ -850,8 +867,13 @@ SCL_API int scl_mutex_trylock(scl_mutex_t *m)
  * unlocks; a thread whose lock-to-lock period is >= PRECISE_OP_NS (or was,
  * in the last sample, or has fewer than two samples since it last waited)
  * times every critical section exactly.  A batch much longer than expected means the owner spent time
- * away from the lock; its charge is capped at 4x the expected length.  With
- * waiters present every unlock takes the full path.
+ * away from the lock; its charge is capped at 4x the expected length.
+ * Waiters do not stop batching: inside its slice the owner would keep the
+ * lock anyway, and timing every release of a contended lock (a clock read,
+ * the vclock update, the hand-over decision) cost 5-10x a batched one.  The
+ * price is that the end of the slice is noticed up to one batch (<=
+ * batch_target_ns) late, which the head waiter spins through (D3 for the
+ * wake-ups).
  */
 SCL_API int scl_mutex_unlock(scl_mutex_t *m)
 {
@@ -864,17 +886,18 @@ SCL_API int scl_mutex_unlock(scl_mutex_t *m)
     struct scl_slot *s = slot >= 0 ? &m->slots[slot] : NULL;
     if (likely(s)) {
         uint32_t k = LD(&s->batch_k), n = LD(&s->batch_n) + 1;
-        if (k > 1 && n < k && LD(&m->nwaiters) == 0 && slice_tid(LD(&m->slice)) == me &&
-            !LD(&m->state)) {
+        if (k > 1 && n < k && slice_tid(LD(&m->slice)) == me && !LD(&m->state)) {
+            /* Batched release, also with waiters present (see above).  The
+             * slice is ours and stays ours until our next full unlock, so
+             * no sleeper needs this release except those on the word (I3,
+             * D3): waiters in our valid slice sleep with its end as the
+             * timeout, waiters that saw it expire sleep on the word. */
             ST(&s->batch_n, n);
             ST(&m->owner_slot, -1);
             ST(&m->owner, 0);
             uint32_t prev = __atomic_exchange_n(&m->word, 0, SEQ);
             if (unlikely(prev == 2))
-                futex_wake(&m->word, 1, m->pshared);
-            /* D1: a waiter that registered meanwhile may sleep untimed */
-            if (unlikely(__atomic_load_n(&m->nwaiters, SEQ)))
-                wake_all(m);
+                futex_wake(&m->word, INT_MAX, m->pshared);
             return 0;
         }
     }
@@ -962,8 +985,8 @@ SCL_API int scl_mutex_unlock(scl_mutex_t *m)
     ST(&m->last_release, now);
     ST(&m->owner, 0);
     uint32_t prev = __atomic_exchange_n(&m->word, 0, SEQ);
-    if (prev == 2)
-        futex_wake(&m->word, 1, m->pshared);
+    if (prev == 2 && !(changed || poison))
+        futex_wake(&m->word, INT_MAX, m->pshared);   /* I3: all, not one */
     if (changed || poison) {
         wake_all(m);
     } else if (__atomic_load_n(&m->nwaiters, SEQ) > 0) {
