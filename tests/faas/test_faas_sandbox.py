@@ -1,6 +1,7 @@
 """Sandboxes: unprivileged, in the tenant cgroup, limited in memory and time, crash-isolated."""
 from __future__ import annotations
 
+import os
 import pwd
 
 import pytest
@@ -92,3 +93,37 @@ def test_by_default_tenants_get_accounting_and_memory_but_keep_the_rt_budget(ser
     lines = dict(line.split(":", 2)[1:] for line in who["cgroup"].splitlines())
     assert lines["memory"].endswith("/testers") and lines["cpuacct"].endswith("/testers")
     assert not lines.get("cpu", "/").endswith("/testers")
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(p) for p in f.read().split()]
+
+
+def test_a_killed_spare_or_template_is_replaced_and_the_request_still_served(tmp_path, functions_dir):
+    # Its own server: the restarted template is a new RT task, gone when the server stops.
+    server = start_server(tmp_path, functions_dir)
+    try:
+        _kill_spare_then_template(server)
+    finally:
+        assert server.stop() == 0
+
+
+def _kill_spare_then_template(server):
+    import signal
+    import time
+    status, _, who = server.run("whoami")
+    zygote = who["ppid"]
+    for spare in _children(zygote):  # the child forked ahead for the next call
+        os.kill(spare, signal.SIGKILL)
+    time.sleep(0.2)
+    status, _, again = server.run("whoami")
+    assert status == 200 and again["ppid"] == zygote and again["pid"] != who["pid"]
+    os.kill(zygote, signal.SIGKILL)  # the template itself: restarted on the next call
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        status, _, third = server.run("whoami")
+        if status == 200:
+            break
+        time.sleep(0.2)
+    assert status == 200 and third["ppid"] != zygote and third["uid"] != 0
