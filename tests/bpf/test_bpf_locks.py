@@ -14,7 +14,7 @@ from workloads.locks import NativeLibraryMissing, binary
 pytestmark = needs_bpf()
 
 RUN_S = "1.5"
-SHARE_TOLERANCE = 0.08
+SHARE_TOLERANCE = 0.05
 
 
 def traced_run(gated, workload: str, library: str | None, cs: str = "1000,3000"):
