@@ -1,0 +1,57 @@
+"""Least-attained-service preemption inside FILTER (root, one core)."""
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from sfs.scheduler import Scheduler, SchedulerConfig
+from sfs.slice import SliceConfig
+from workloads.invocation import Invocation
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="SCHED_FIFO needs root")
+
+# Waits for a byte on stdin (asleep, so admission costs nothing), then burns CPU.
+PROGRAM = ("import sys, time\nsys.stdin.buffer.read(1)\nt = time.thread_time() + {s}\n"
+           "while time.thread_time() < t: pass\n")
+
+
+def spawn(seconds):
+    return subprocess.Popen([sys.executable, "-c", PROGRAM.format(s=seconds)], stdin=subprocess.PIPE)
+
+
+def go(proc):
+    proc.stdin.write(b"x")
+    proc.stdin.close()
+
+
+def run_pair(preempt_after_s):
+    records = {}
+    config = SchedulerConfig(slice=SliceConfig(initial_s=1.0, min_samples=10_000),
+                             preempt_after_s=preempt_after_s)
+    old, new = spawn(0.3), spawn(0.03)
+    with Scheduler("sfs", [0], config, on_complete=lambda r: records.update({r.invocation_id: r})) as s:
+        s.admit(old.pid, Invocation("old", "f", "t", 0.0, 0.3))
+        go(old)
+        time.sleep(0.1)   # the old one has attained well over preempt_after_s
+        s.admit(new.pid, Invocation("new", "f", "t", 0.0, 0.03))
+        go(new)
+        assert s.wait_idle(timeout=20)
+        stats = dict(s.stats)
+    old.wait()
+    new.wait()
+    return records, stats
+
+
+def test_newcomer_preempts_the_job_with_more_attained_service():
+    records, stats = run_pair(0.01)
+    assert stats["preemptions"] >= 1
+    assert records["new"].end_s < records["old"].end_s
+    assert not records["old"].demoted and records["old"].fifo_s > 0.25
+
+
+def test_plain_sfs_makes_the_newcomer_wait_for_the_slice():
+    records, stats = run_pair(None)
+    assert stats["preemptions"] == 0
+    assert records["new"].start_s >= records["old"].end_s - 0.01
