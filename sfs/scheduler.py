@@ -373,7 +373,10 @@ class Scheduler:
         self._by_fd[job.pidfd] = job
         self._epoll.register(job.pidfd, select.EPOLLIN)
         # Confine every admitted process to the scheduler's cores, queued ones included.
-        procfs.set_policy(job.pid, os.SCHED_OTHER, 0, self._all_cores)
+        try:
+            procfs.set_policy(job.pid, os.SCHED_OTHER, 0, self._all_cores)
+        except PermissionError:
+            log.warning("cannot set the affinity of pid %d (not ours); it runs where it is", job.pid)
         if self.policy == "cfs":
             job.state = CFS
             job.start = time.monotonic()

@@ -109,6 +109,6 @@ def read_azure2019(invocations_path, durations_path=None, seed: int = 0,
                 for k in range(count):
                     arrival = 60.0 * (minute - 1) + rng.random() * 60.0
                     duration = max(sample_duration(points, rng.random()), min_duration_s)
-                    out.append(Invocation(f"{function[:8]}-{minute}-{k}", function, owner, arrival, duration))
+                    out.append(Invocation(f"{function[:8]}-{line_no}-{minute}-{k}", function, owner, arrival, duration))
     out.sort(key=lambda i: (i.arrival_s, i.id))
     return out
