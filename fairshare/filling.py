@@ -31,6 +31,7 @@ from .model import Problem
 from .selection import SELECTIONS
 
 TOL = 1e-12
+LARGE_CLUSTER = 2000  # servers; above this the random rule samples by rejection
 
 
 def _before(a: np.ndarray | float, n: int, b: float, m: int) -> np.ndarray | bool:
@@ -101,6 +102,13 @@ class FillState:
                 self._rows[n, touched] = self._cols[touched, n]
             self._synced[n] = self._n_dirty
         return self._rows[n]
+
+    @property
+    def cols(self) -> np.ndarray:
+        """servers x frameworks: tasks that fit (current, authoritative)."""
+        if self._rows is None:
+            self._build()
+        return self._cols
 
     def col(self, i: int) -> np.ndarray:
         """Tasks of every framework that fit on server i (current)."""
@@ -192,6 +200,30 @@ def progressive_fill(problem: Problem, criterion: type[Criterion] | Criterion, s
     return Allocation(problem, state.x_server, label)
 
 
+def _q(v: float) -> float:
+    """Heap key: the share rounded to 12 significant digits, so that shares
+    equal up to float noise compare equal and the tuple order (key, index)
+    applies the tie rule, also for the runner-up at the top of the heap."""
+    return float(f"{v:.12g}")
+
+
+def _pop_min(heap: list) -> tuple[float, int]:
+    """Pop the entry with the lowest key, treating keys within a relative TOL
+    as equal (then the lowest framework index wins); float noise such as
+    3 * (1/30) vs 0.1 must not reorder a tie."""
+    s, n = heapq.heappop(heap)
+    if not heap or heap[0][0] > s + TOL * max(1.0, abs(s)):
+        return s, n
+    tied = [(s, n)]
+    while heap and heap[0][0] <= s + TOL * max(1.0, abs(s)):
+        tied.append(heapq.heappop(heap))
+    best = min(tied, key=lambda e: e[1])
+    for e in tied:
+        if e is not best:
+            heapq.heappush(heap, e)
+    return best
+
+
 def _count_before_crossing(x: int, u: float, n: int, s_m: float, m: int) -> int:
     """Tasks n takes before its share x*u passes the runner-up's (s_m, m)."""
     c = max(0, int((s_m - x * u) / u) - 1)
@@ -210,11 +242,14 @@ def _fill_pooled(problem, unit, sel, state, act) -> None:
     u = unit.tolist()
     lim = state.limit.tolist()
     free = state.free
-    heap = [(x[n] * u[n], n) for n in np.flatnonzero(act).tolist()]
+    heap = [(_q(x[n] * u[n]), n) for n in np.flatnonzero(act).tolist()]
     heapq.heapify(heap)
     pick_one = getattr(sel, "pick_one", None)
+    # On large clusters the random rule samples by rejection straight from
+    # the authoritative server-major matrix (same distribution, no row sync).
+    pick_state = getattr(sel, "pick_one_state", None) if problem.n_servers > LARGE_CLUSTER else None
     while heap:
-        s, n = heapq.heappop(heap)
+        s, n = _pop_min(heap)
         limit = lim[n] - x[n]
         if heap:
             s_m, m = heap[0]
@@ -223,16 +258,16 @@ def _fill_pooled(problem, unit, sel, state, act) -> None:
             count = limit
         if count <= 0:
             continue
-        fit = state.row(n)
-        if count == 1 and pick_one is not None:
+        if count == 1 and (pick_one is not None or pick_state is not None):
             # The common case with many similar frameworks: one task, no
             # per-server count vector.
-            i = pick_one(n, fit)
+            i = pick_state(n, state) if pick_state is not None else pick_one(n, state.row(n))
             if i < 0:
                 continue
             state.place(problem, n, i, 1)
             x[n] += 1
         else:
+            fit = state.row(n)
             count = min(count, int(fit.sum()))
             if count <= 0:
                 continue
@@ -244,7 +279,7 @@ def _fill_pooled(problem, unit, sel, state, act) -> None:
             if got < count:
                 continue
         if x[n] < lim[n]:
-            heapq.heappush(heap, (x[n] * u[n], n))
+            heapq.heappush(heap, (_q(x[n] * u[n]), n))
 
 
 def _best_server(room: np.ndarray, gamma: np.ndarray, runner_up: bool) -> tuple[int, int, int]:
@@ -266,30 +301,49 @@ def _fill_server_specific(problem, crit, state, act) -> None:
     residual = crit.residual
     gamma_full = None if residual else state.gamma_full
 
+    cols = state.cols
+    order: dict[int, np.ndarray] = {}
+    cursor: dict[int, int] = {}
+
     def key_of(n):
-        room = state.row(n)
-        gamma = room if residual else gamma_full[n]
-        i, j, g2 = _best_server(room, gamma, residual)
-        if i < 0:
+        if residual:
+            room = state.row(n)
+            i, j, g2 = _best_server(room, room, True)
+            if i < 0:
+                return None
+            return (x[n] + 1) / (w[n] * room[i]), i, j, g2, room, room
+        # PS-DSF: gamma is static and capacity only shrinks during a fill, so
+        # the best fitting server is found by a cursor that only moves forward
+        # over the servers sorted by gamma (ties: lowest index).
+        if n not in order:
+            g = gamma_full[n]
+            order[n] = np.flatnonzero(g > 0)[np.argsort(-g[g > 0], kind="stable")]
+            cursor[n] = 0
+        srv, k = order[n], cursor[n]
+        while k < len(srv) and cols[srv[k], n] <= 0:
+            k += 1
+        cursor[n] = k
+        if k == len(srv):
             return None
-        return (x[n] + 1) / (w[n] * gamma[i]), i, j, g2, room, gamma
+        i = int(srv[k])
+        return (x[n] + 1) / (w[n] * gamma_full[n, i]), i, -1, -1, None, gamma_full[n]
 
     heap = []
     for n in np.flatnonzero(act):
         k = key_of(n)
         if k is not None:
-            heap.append((k[0], int(n)))
+            heap.append((_q(k[0]), int(n)))
     heapq.heapify(heap)
     while heap:
-        stored, n = heapq.heappop(heap)
+        stored, n = _pop_min(heap)
         k = key_of(n)
         if k is None:
             continue
         key, i, j, g2, room, gamma = k
-        if key > stored * (1 + TOL) + TOL:
-            heapq.heappush(heap, (key, n))
+        if _q(key) > stored:
+            heapq.heappush(heap, (_q(key), n))
             continue
-        limit = int(min(room[i], state.limit[n] - x[n]))
+        limit = int(min(cols[i, n], state.limit[n] - x[n]))
         g_i0 = int(gamma[i])
         if not residual:
             # gamma on full capacity is static: i stays best while it fits.
@@ -315,8 +369,8 @@ def _fill_server_specific(problem, crit, state, act) -> None:
             # are unchanged and i's gamma dropped by `count` (residual) or not.
             best = max(g_i0 - count, g2) if residual else g_i0
             if best > 0:
-                heapq.heappush(heap, ((x[n] + 1) / (w[n] * best), n))
+                heapq.heappush(heap, (_q((x[n] + 1) / (w[n] * best)), n))
             else:
                 nxt = key_of(n)
                 if nxt is not None:
-                    heapq.heappush(heap, (nxt[0], n))
+                    heapq.heappush(heap, (_q(nxt[0]), n))

@@ -19,6 +19,37 @@ class RandomFit(Selection):
     def __init__(self, problem, rng, seed: int = 0):
         super().__init__(problem, rng)
         self.py_rng = random.Random(seed)
+        self._cand: dict[int, list] = {}
+
+    def pick_one_state(self, n, state) -> int:
+        """One task by rejection sampling (large clusters).
+
+        Candidates are n's eligible servers; a drawn server that no longer
+        fits is removed for good (capacity only shrinks during a fill), so
+        accepted draws are uniform over the fitting servers.  After 32 misses
+        in a row the candidate list is rebuilt from the current matrix."""
+        cols = state.cols
+        entry = self._cand.get(n)
+        if entry is None:
+            entry = self._cand[n] = [np.flatnonzero(self.problem.eligible[n]).astype(np.int32), 0]
+            entry[1] = len(entry[0])
+        arr, size = entry
+        below = self.py_rng._randbelow
+        misses = 0
+        while size > 0:
+            k = below(size)
+            i = int(arr[k])
+            if cols[i, n] > 0:
+                entry[1] = size
+                return i
+            size -= 1
+            arr[k] = arr[size]
+            misses += 1
+            if misses >= 32:
+                arr = np.flatnonzero(cols[:, n] > 0).astype(np.int32)
+                entry[0], size, misses = arr, len(arr), 0
+        entry[1] = 0
+        return -1
 
     def pick_one(self, n, fit) -> int:
         """One task: the same draw `place(n, 1, ...)` would make."""
