@@ -153,7 +153,10 @@ def _verdict(loads, results, rows) -> int:
     ok = True
     for name, passed, value in checks:
         ok &= passed
-        print(f"{'PASS' if passed else 'MISS'}  {name}  {value}")
+        verdict = "PASS" if passed else "MISS"
+        if value.startswith("nan"):
+            verdict, value = "N/A ", "(no invocation of that class in this trace)"
+        print(f"{verdict}  {name}  {value}")
     return 0 if ok else 1
 
 
