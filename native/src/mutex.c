@@ -227,15 +227,52 @@ static void recompute_wtotal(struct scl_mutex *m)  /* under reg */
     ST(&m->wtotal_bits, double_to_bits(w));
 }
 
-/* Removes a participant from W_total, banking the free time it saw.  Under reg. */
-static void leave_locked(struct scl_mutex *m, struct scl_slot *s, uint32_t extra_flags)
+/* A departure shrinks W_total.  The survivors' outstanding bans were
+ * charged at the old rate (hold * W_old / w): sized to let a participant
+ * that is gone use the lock.  Each future debt (vclock - now) is scaled by
+ * W_new / W_old, i.e. to what the same holds cost without the leaver, so
+ * the survivors do not sit out turns nobody will take.  Under reg.  The
+ * holder's unlock updates its own vclock without reg (load, add, store),
+ * so this uses a CAS: losing that race loses only this rescale (the longer
+ * ban stands), never the holder's charge.  Returns whether a ban shrank
+ * (the caller then wakes ban sleepers, which sleep until the old end). */
+static int rescale_bans(struct scl_mutex *m, double w_old, double w_new)
+{
+    if (!(w_new > 0) || !(w_new < w_old * (1 - 1e-9)))
+        return 0;
+    double f = w_new / w_old;
+    uint64_t now = scl_now();
+    int any = 0;
+    uint32_t n = LD(&m->nslots);
+    for (uint32_t i = 0; i < n; i++) {
+        struct scl_slot *o = &m->slots[i];
+        if (!(LD(&o->flags) & SLOT_ACTIVE))
+            continue;
+        uint64_t v = LD(&o->vclock);
+        while (v > now) {
+            uint64_t nv = now + (uint64_t)((double)(v - now) * f);
+            if (__atomic_compare_exchange_n(&o->vclock, &v, nv, 0, __ATOMIC_RELAXED,
+                                            __ATOMIC_RELAXED)) {
+                any = 1;
+                break;
+            }
+        }
+    }
+    return any;
+}
+
+/* Removes a participant from W_total, banking the free time it saw, and
+ * re-scales the survivors' bans.  Under reg.  Returns rescale_bans(). */
+static int leave_locked(struct scl_mutex *m, struct scl_slot *s, uint32_t extra_flags)
 {
     uint32_t f = LD(&s->flags);
+    double w_old = wtotal(m);
     if (f & SLOT_ACTIVE) {
         ST(&s->free_banked, LD(&s->free_banked) + sat_sub(LD(&m->free_ns), LD(&s->free_mark)));
     }
     ST(&s->flags, (f & ~(SLOT_ACTIVE | SLOT_WAITING)) | extra_flags);
     recompute_wtotal(m);
+    return (f & SLOT_ACTIVE) ? rescale_bans(m, w_old, wtotal(m)) : 0;
 }
 
 static int find_slot(struct scl_mutex *m, pid_t me)
@@ -346,6 +383,8 @@ static void ensure_active(struct scl_mutex *m, int slot, uint64_t now)
     spin_unlock32(&m->reg);
 }
 
+static void wake_all(struct scl_mutex *m);
+
 /* Removes participants idle for idle_ns.  Called by the holder when a slice
  * starts, at most twice per idle_ns. */
 static void idle_scan(struct scl_mutex *m, uint64_t now, int holder_slot)
@@ -356,14 +395,17 @@ static void idle_scan(struct scl_mutex *m, uint64_t now, int holder_slot)
     ST(&m->last_scan, now);
     spin_lock32(&m->reg);
     uint32_t n = LD(&m->nslots);
+    int shrank = 0;
     for (uint32_t i = 0; i < n; i++) {
         struct scl_slot *s = &m->slots[i];
         uint32_t f = LD(&s->flags);
         if ((f & SLOT_ACTIVE) && !(f & SLOT_WAITING) && (int)i != holder_slot &&
             LD(&s->last_use) + idle < now)
-            leave_locked(m, s, 0);
+            shrank |= leave_locked(m, s, 0);
     }
     spin_unlock32(&m->reg);
+    if (shrank)
+        wake_all(m);   /* D2: ban sleepers re-evaluate their shorter bans */
 }
 
 /* Bounded credit.  A thread's lag (now - vclock) is credit for lock time it
@@ -524,8 +566,10 @@ static int try_take_dead(struct scl_mutex *m, int slot, pid_t me, uint64_t now, 
     int ds = LD(&m->owner_slot);
     if (ds >= 0 && LD(&m->slots[ds].tid) == o) {
         spin_lock32(&m->reg);
-        leave_locked(m, &m->slots[ds], SLOT_EXITED);
+        int shrank = leave_locked(m, &m->slots[ds], SLOT_EXITED);
         spin_unlock32(&m->reg);
+        if (shrank)
+            wake_all(m);
     }
     __atomic_or_fetch(&m->state, MSTATE_OWNER_DIED, SEQ);
     __atomic_store_n(&m->slice, 0, SEQ);
@@ -1019,16 +1063,20 @@ void scl__mutex_thread_exit(struct scl_mutex *m, int slot, pid_t tid)
         LD(&m->slots[slot].tid) != tid)
         return;
     spin_lock32(&m->reg);
-    leave_locked(m, &m->slots[slot], SLOT_EXITED);
+    int shrank = leave_locked(m, &m->slots[slot], SLOT_EXITED);
     spin_unlock32(&m->reg);
     uint64_t sl = __atomic_load_n(&m->slice, SEQ);
     if (sl && slice_tid(sl) == tid && LD(&m->owner) != tid) {
         uint64_t expect = sl;
         if (__atomic_compare_exchange_n(&m->slice, &expect, 0, 0, SEQ, SEQ)) {
             scl_trace_slice_handover(m, tid, 0);
-            wake_all(m);
+            shrank = 1;
         }
     }
+    /* The leaver stops counting at once; survivors sleeping out bans sized
+     * with it in W_total wake to re-evaluate the shorter ones (D2). */
+    if (shrank)
+        wake_all(m);
 }
 
 void scl__mutex_after_fork(struct scl_mutex *m, pid_t old_tid, pid_t new_tid)

@@ -302,3 +302,69 @@ TEST(cgroup_weight_source)
     CHECK(removed);
     CHECK(w == 2048.0);
 }
+
+/* Participants that only join, then either stay (not banned) or exit on
+ * request. */
+static volatile int leave_now;
+static void *join_then_wait(void *p)
+{
+    int exit_early = *(int *)p;
+    EXPECT(scl_mutex_lock(&fm) == 0);
+    EXPECT(scl_mutex_unlock(&fm) == 0);
+    while (!__atomic_load_n(exit_early ? &leave_now : &stop, __ATOMIC_ACQUIRE))
+        tl_sleep_ms(1);
+    return NULL;
+}
+
+/* A ban charged while four threads shared the lock is re-scaled when two
+ * of them exit: 60 ms held with W = 4w puts the virtual clock about 180 ms
+ * ahead, about 90 ms once W = 2w (without the re-scale the thread would sit
+ * out all 180 ms, leaving the lock idle for turns nobody takes).  Probed
+ * with trylock, whose answer depends only on the clock: at 130 ms the
+ * re-scaled ban is over and the old one is not.  A probe that the loaded
+ * machine delays out of its window is reported, not judged. */
+TEST(exit_rescales_survivor_bans)
+{
+    scl_mutexattr_t a;
+    scl_mutexattr_init(&a);
+    a.idle_ns = 5000000000ull;   /* nobody leaves by idleness here */
+    CHECK_EQ(scl_mutex_init(&fm, &a), 0);
+    __atomic_store_n(&stop, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&leave_now, 0, __ATOMIC_RELAXED);
+    int stays = 0, leaves = 1;
+    pthread_t t[3];
+    pthread_create(&t[0], NULL, join_then_wait, &stays);
+    pthread_create(&t[1], NULL, join_then_wait, &leaves);
+    pthread_create(&t[2], NULL, join_then_wait, &leaves);
+    scl_lock_stats_t st;
+    for (int i = 0; i < 2000 && scl_mutex_stats(&fm, &st, NULL, 0) < 3; i++)
+        tl_sleep_ms(1);
+    CHECK_EQ(scl_mutex_stats(&fm, &st, NULL, 0), 3);   /* all three joined */
+
+    CHECK_EQ(scl_mutex_lock(&fm), 0);
+    tl_spin_ns(60000000);
+    CHECK_EQ(scl_mutex_unlock(&fm), 0);
+    uint64_t released = tl_now_ns();
+    int early = scl_mutex_trylock(&fm);
+    double early_ms = (tl_now_ns() - released) / 1e6;
+    if (early == 0)
+        CHECK_EQ(scl_mutex_unlock(&fm), 0);
+    __atomic_store_n(&leave_now, 1, __ATOMIC_RELEASE);
+    pthread_join(t[1], NULL);
+    pthread_join(t[2], NULL);
+
+    tl_sleep_ms(130 - (tl_now_ns() - released) / 1e6);
+    double probe_ms = (tl_now_ns() - released) / 1e6;
+    int probe = scl_mutex_trylock(&fm);
+    if (probe == 0)
+        CHECK_EQ(scl_mutex_unlock(&fm), 0);
+    printf("  trylock %.1f ms after the release: %s; %.1f ms after two of four left: %s\n",
+           early_ms, early ? "busy" : "free", probe_ms, probe ? "busy" : "free");
+    __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+    pthread_join(t[0], NULL);
+    if (early_ms < 70)
+        CHECK_EQ(early, EBUSY);          /* the ban is still enforced */
+    if (probe_ms > 100 && probe_ms < 170)
+        CHECK_EQ(probe, 0);              /* ... but re-scaled */
+    CHECK_EQ(scl_mutex_destroy(&fm), 0);
+}

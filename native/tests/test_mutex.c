@@ -274,3 +274,94 @@ TEST(jain_helper)
     CHECK(fabs(scl_jain_weighted(z, w3, 2) - 1.0) < 1e-12);
     CHECK(scl_jain_weighted(NULL, NULL, 0) == 1.0);
 }
+
+/* Tight loops (the owner batches its releases, reading no clock) with a
+ * 100 us slice: hand-overs to the spinning head waiter keep mutual
+ * exclusion, every increment is counted, both threads get turns. */
+static volatile int tight_stop;
+static long tight_acq[2];
+static void *tight_loop(void *p)
+{
+    long *acq = p;
+    while (!__atomic_load_n(&tight_stop, __ATOMIC_RELAXED)) {
+        EXPECT(scl_mutex_lock(&mx) == 0);
+        EXPECT(__atomic_add_fetch(&inside, 1, __ATOMIC_RELAXED) == 1);
+        counter++;
+        __atomic_sub_fetch(&inside, 1, __ATOMIC_RELAXED);
+        EXPECT(scl_mutex_unlock(&mx) == 0);
+        (*acq)++;
+    }
+    return NULL;
+}
+
+TEST(batched_handover_with_waiter)
+{
+    scl_mutexattr_t a;
+    scl_mutexattr_init(&a);
+    a.slice_ns = 100000;
+    CHECK_EQ(scl_mutex_init(&mx, &a), 0);
+    counter = 0;
+    tight_stop = 0;
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) {
+        tight_acq[i] = 0;
+        pthread_create(&t[i], NULL, tight_loop, &tight_acq[i]);
+    }
+    tl_sleep_ms(200);
+    __atomic_store_n(&tight_stop, 1, __ATOMIC_RELAXED);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    scl_lock_stats_t st;
+    CHECK_EQ(scl_mutex_stats(&mx, &st, NULL, 0), 2);
+    printf("  acquisitions %ld + %ld, %llu slices\n", tight_acq[0], tight_acq[1],
+           (unsigned long long)st.slices);
+    CHECK_EQ(counter, tight_acq[0] + tight_acq[1]);
+    CHECK(tight_acq[0] > 0 && tight_acq[1] > 0);
+    CHECK(st.slices >= 3);
+    CHECK_EQ(scl_mutex_destroy(&mx), 0);
+}
+
+/* A waiter that finds the slice expired while its owner still holds the
+ * word sleeps on the word; the owner's release (batched or not) must wake
+ * it even though the owner then stops using the lock. */
+static volatile int owner_holding;
+static void *late_waiter(void *p)
+{
+    double *got_after_ms = p;
+    while (!__atomic_load_n(&owner_holding, __ATOMIC_ACQUIRE))
+        tl_sleep_ms(0.1);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += 10;
+    EXPECT(scl_mutex_clocklock(&mx, CLOCK_MONOTONIC, &ts) == 0);
+    *got_after_ms = tl_now_ns() / 1e6;
+    EXPECT(scl_mutex_unlock(&mx) == 0);
+    return NULL;
+}
+
+TEST(expired_slice_waiter_woken_by_release)
+{
+    scl_mutexattr_t a;
+    scl_mutexattr_init(&a);
+    a.slice_ns = 2000000;
+    CHECK_EQ(scl_mutex_init(&mx, &a), 0);
+    owner_holding = 0;
+    double got_ms = 0;
+    pthread_t t;
+    pthread_create(&t, NULL, late_waiter, &got_ms);
+    uint64_t end = tl_now_ns() + 1000000;
+    while (tl_now_ns() < end) {            /* learn a fast period: batching */
+        CHECK_EQ(scl_mutex_lock(&mx), 0);
+        CHECK_EQ(scl_mutex_unlock(&mx), 0);
+    }
+    CHECK_EQ(scl_mutex_lock(&mx), 0);
+    __atomic_store_n(&owner_holding, 1, __ATOMIC_RELEASE);
+    tl_spin_ns(30000000);                  /* well past the 2 ms slice */
+    double released_ms = tl_now_ns() / 1e6;
+    CHECK_EQ(scl_mutex_unlock(&mx), 0);
+    pthread_join(t, NULL);                 /* the owner never locks again */
+    printf("  waiter got the lock %.2f ms after the release\n", got_ms - released_ms);
+    CHECK(got_ms >= released_ms);
+    CHECK(got_ms - released_ms < 2000);
+    CHECK_EQ(scl_mutex_destroy(&mx), 0);
+}

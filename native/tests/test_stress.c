@@ -134,7 +134,13 @@ static void *short_lived_user(void *p)
  * become guests and everything still works. */
 TEST(more_threads_than_slots)
 {
-    CHECK_EQ(scl_mutex_init(&sm, NULL), 0);
+    /* Nobody may leave by idleness while the others arrive (on a loaded
+     * machine that can take longer than the default 100 ms): a slot freed
+     * that way would be reused and hide the guests. */
+    scl_mutexattr_t a;
+    scl_mutexattr_init(&a);
+    a.idle_ns = 20000000000ull;
+    CHECK_EQ(scl_mutex_init(&sm, &a), 0);
     protected_sum = expected_sum = 0;
     enum { N = SCL_MAX_THREADS + 6 };
     pthread_t t[N];
