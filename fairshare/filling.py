@@ -207,23 +207,6 @@ def _q(v: float) -> float:
     return float(f"{v:.12g}")
 
 
-def _pop_min(heap: list) -> tuple[float, int]:
-    """Pop the entry with the lowest key, treating keys within a relative TOL
-    as equal (then the lowest framework index wins); float noise such as
-    3 * (1/30) vs 0.1 must not reorder a tie."""
-    s, n = heapq.heappop(heap)
-    if not heap or heap[0][0] > s + TOL * max(1.0, abs(s)):
-        return s, n
-    tied = [(s, n)]
-    while heap and heap[0][0] <= s + TOL * max(1.0, abs(s)):
-        tied.append(heapq.heappop(heap))
-    best = min(tied, key=lambda e: e[1])
-    for e in tied:
-        if e is not best:
-            heapq.heappush(heap, e)
-    return best
-
-
 def _count_before_crossing(x: int, u: float, n: int, s_m: float, m: int) -> int:
     """Tasks n takes before its share x*u passes the runner-up's (s_m, m)."""
     c = max(0, int((s_m - x * u) / u) - 1)
@@ -249,7 +232,7 @@ def _fill_pooled(problem, unit, sel, state, act) -> None:
     # the authoritative server-major matrix (same distribution, no row sync).
     pick_state = getattr(sel, "pick_one_state", None) if problem.n_servers > LARGE_CLUSTER else None
     while heap:
-        s, n = _pop_min(heap)
+        s, n = heapq.heappop(heap)
         limit = lim[n] - x[n]
         if heap:
             s_m, m = heap[0]
@@ -335,7 +318,7 @@ def _fill_server_specific(problem, crit, state, act) -> None:
             heap.append((_q(k[0]), int(n)))
     heapq.heapify(heap)
     while heap:
-        stored, n = _pop_min(heap)
+        stored, n = heapq.heappop(heap)
         k = key_of(n)
         if k is None:
             continue
