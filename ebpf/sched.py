@@ -151,6 +151,7 @@ TRACEPOINT_PROBE(sched, sched_switch)
             }
         } else if (s) {
             s->verdict = VERDICT_SKIPPED;
+            s->tgid = tgid;   /* set_tgids() finds it by process when it becomes traced */
             queued_since.delete(&prev);
             if (dying)
                 stats.delete(&prev);
@@ -336,12 +337,27 @@ class SchedTracer:
         added = wanted - present
         if added:
             stats = self.bpf["stats"]
+            dropped = set()
             for key, s in list(stats.items()):
                 if s.verdict == 2 and s.tgid in added:
+                    dropped.add(key.value)
                     try:
                         del stats[key]
                     except KeyError:
                         pass
+            # and what they left from before they were filtered out
+            hist = self.bpf["runq_hist"]
+            for key in [k for k in hist.keys() if k.tid in dropped]:
+                try:
+                    del hist[key]
+                except KeyError:
+                    pass
+            window = self.bpf["runq_max_window"]
+            for key in [k for k in window.keys() if k.value in dropped]:
+                try:
+                    del window[key]
+                except KeyError:
+                    pass
 
     def sample(self) -> dict[int, ThreadSample]:
         stats = self.bpf["stats"]
