@@ -244,11 +244,10 @@ def run(args) -> int:
             raise UsageError(str(exc)) from None
     if args.comm is not None and not args.comm:
         raise UsageError("--comm: empty name")
-    status = prereq.report(TOOL, __import__("ebpf.sched", fromlist=["EVENTS"]).EVENTS)
+    from ebpf.sched import EVENTS, CgroupFilter, SchedTracer   # bcc itself loads only when compiling
+    status = prereq.report(TOOL, EVENTS)
     if status:
         return status
-
-    from ebpf.sched import CgroupFilter, SchedTracer
 
     def v1_tgids() -> set[int]:
         members = v1_member_tgids(cgroup)
