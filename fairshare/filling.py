@@ -78,8 +78,11 @@ class FillState:
         pos = d > 0
         # free / d as free * inv + big: resources a framework does not need
         # never bind (1e300), and no division or masking per refresh.
-        self._invT = np.ascontiguousarray(np.where(pos, 1.0 / np.where(pos, d, 1.0), 0.0).T)
-        self._bigT = np.ascontiguousarray(np.where(pos, 0.0, 1e300).T)
+        self._inv = np.where(pos, 1.0 / np.where(pos, d, 1.0), 0.0)
+        self._big = np.where(pos, 0.0, 1e300)
+        self._invT = np.ascontiguousarray(self._inv.T)
+        self._bigT = np.ascontiguousarray(self._big.T)
+        self._need = [np.flatnonzero(pos[n]) for n in range(problem.n_frameworks)]
 
     def _build(self) -> None:
         self._rows = self.problem.fit_counts(self.free).astype(np.int32)
@@ -102,6 +105,18 @@ class FillState:
                 self._rows[n, touched] = self._cols[touched, n]
             self._synced[n] = self._n_dirty
         return self._rows[n]
+
+    # Direct per-pair checks: policies that only ever ask about one
+    # (framework, server) pair (PS-DSF's cursor, the large-cluster random
+    # rule) never build the room matrix, so placements cost one subtraction.
+    def room_one(self, n: int, i: int) -> int:
+        v = float((self.free[i] * self._inv[n] + self._big[n]).min())
+        return int(v + 1e-9) if self.problem.eligible[n, i] else 0
+
+    def fits_one(self, n: int, i: int) -> bool:
+        need = self._need[n]
+        return bool(self.problem.eligible[n, i]) and bool(
+            (self.free[i, need] >= self.problem.demand[n, need] - 1e-9).all())
 
     @property
     def cols(self) -> np.ndarray:
@@ -176,7 +191,7 @@ def fill(problem: Problem, crit: Criterion, state: FillState, active: np.ndarray
     # Frameworks that fit nowhere now can never fit during this fill (free
     # capacity only shrinks), so drop them before building the heap.
     idx = np.flatnonzero(act)
-    act[idx[~state.fits_somewhere(idx)]] = False
+    act[idx[~problem.fits_any(state.free, idx)]] = False
     if crit.server_specific:
         _fill_server_specific(problem, crit, state, act)
     else:
@@ -284,7 +299,6 @@ def _fill_server_specific(problem, crit, state, act) -> None:
     residual = crit.residual
     gamma_full = None if residual else state.gamma_full
 
-    cols = state.cols
     order: dict[int, np.ndarray] = {}
     cursor: dict[int, int] = {}
 
@@ -303,7 +317,8 @@ def _fill_server_specific(problem, crit, state, act) -> None:
             order[n] = np.flatnonzero(g > 0)[np.argsort(-g[g > 0], kind="stable")]
             cursor[n] = 0
         srv, k = order[n], cursor[n]
-        while k < len(srv) and cols[srv[k], n] <= 0:
+        fits_one = state.fits_one
+        while k < len(srv) and not fits_one(n, int(srv[k])):
             k += 1
         cursor[n] = k
         if k == len(srv):
@@ -326,7 +341,7 @@ def _fill_server_specific(problem, crit, state, act) -> None:
         if _q(key) > stored:
             heapq.heappush(heap, (_q(key), n))
             continue
-        limit = int(min(cols[i, n], state.limit[n] - x[n]))
+        limit = int(min(room[i] if residual else state.room_one(n, i), state.limit[n] - x[n]))
         g_i0 = int(gamma[i])
         if not residual:
             # gamma on full capacity is static: i stays best while it fits.

@@ -27,8 +27,7 @@ class RandomFit(Selection):
         Candidates are n's eligible servers; a drawn server that no longer
         fits is removed for good (capacity only shrinks during a fill), so
         accepted draws are uniform over the fitting servers.  After 32 misses
-        in a row the candidate list is rebuilt from the current matrix."""
-        cols = state.cols
+        in a row the candidate list is rebuilt from the current free capacity."""
         entry = self._cand.get(n)
         if entry is None:
             entry = self._cand[n] = [np.flatnonzero(self.problem.eligible[n]).astype(np.int32), 0]
@@ -39,14 +38,14 @@ class RandomFit(Selection):
         while size > 0:
             k = below(size)
             i = int(arr[k])
-            if cols[i, n] > 0:
+            if state.fits_one(n, i):
                 entry[1] = size
                 return i
             size -= 1
             arr[k] = arr[size]
             misses += 1
             if misses >= 32:
-                arr = np.flatnonzero(cols[:, n] > 0).astype(np.int32)
+                arr = np.flatnonzero(self.problem.fit_row(state.free, n) > 0).astype(np.int32)
                 entry[0], size, misses = arr, len(arr), 0
         entry[1] = 0
         return -1
