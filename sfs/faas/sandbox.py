@@ -74,10 +74,10 @@ class Zygote:
         self._early_exits: dict[int, dict] = {}
         self._ready: asyncio.Future | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        # spare pid -> (tenant, future of its move into that tenant's cgroup)
-        self.placements: dict[int, tuple[str, asyncio.Future]] = {}
         self.spares: deque[tuple[int, socket.socket]] = deque()  # (pid, assignment socket)
-        self.place_spare = None  # set by the manager: pid -> (tenant, future) or None
+        # Called with the template's pid before it runs anything: its children are
+        # then born in the function's tenant cgroup and need no move of their own.
+        self.place_template = None
 
     async def start(self, timeout: float = 60.0) -> None:
         self._loop = asyncio.get_running_loop()
@@ -86,6 +86,14 @@ class Zygote:
             [sys.executable, "-m", "sfs.faas.zygote", str(zygote_end.fileno()), str(self.spec.path), self.user],
             pass_fds=[zygote_end.fileno()], env=self.env, stdin=subprocess.DEVNULL)
         zygote_end.close()
+        if self.place_template is not None:
+            try:
+                self.place_template(self.proc.pid)
+            except Exception:
+                self.proc.kill()
+                self.proc.wait()
+                host_end.close()
+                raise
         host_end.setblocking(False)
         self.sock = host_end
         self._ready = self._loop.create_future()
@@ -133,10 +141,6 @@ class Zygote:
             elif kind == "spare" and len(fds) == 1:
                 self.spares.append((msg["pid"], socket.socket(fileno=fds[0])))
                 fds = []
-                if self.place_spare is not None:
-                    placement = self.place_spare(msg["pid"])
-                    if placement is not None:
-                        self.placements[msg["pid"]] = placement
             elif kind == "forked":
                 fut = self._forked.pop(msg["id"], None)
                 if fut is not None and not fut.done():
@@ -157,7 +161,6 @@ class Zygote:
             if entry[0] == pid:
                 self.spares.remove(entry)
                 entry[1].close()
-                self.placements.pop(pid, None)
                 return True
         return False
 
@@ -190,7 +193,6 @@ class Zygote:
             try:
                 socket.send_fds(sock, [assignment], [child_end.fileno()])
             except OSError:
-                self.placements.pop(pid, None)
                 continue  # died unused; its exit report is dropped
             finally:
                 sock.close()
@@ -276,7 +278,9 @@ class SandboxManager:
         task = self._starting.get(name)
         if task is None:
             zygote = Zygote(self.specs[name], self.user, self.rt_priority, self.env)
-            zygote.place_spare = lambda pid, tenant=self.specs[name].tenant: self._place_ahead(pid, tenant)
+            group = self.tenants.get(self.specs[name].tenant)
+            if group is not None:
+                zygote.place_template = group.add
             task = asyncio.ensure_future(zygote.start())
             self._starting[name] = task
             try:
@@ -288,26 +292,17 @@ class SandboxManager:
         await task
         return self.zygotes[name]
 
-    def _place_ahead(self, pid: int, tenant: str):
-        group = self.tenants.get(tenant)
-        if group is None:
-            return None
-        fut = asyncio.get_running_loop().run_in_executor(self._executor, group.add, pid)
-        fut.add_done_callback(lambda f: f.exception())  # a spare that died is not an error
-        return tenant, fut
-
     async def _place(self, zygote: "Zygote", pid: int, tenant: str) -> None:
-        """Make sure `pid` is in `tenant`'s cgroup, moving it off the event loop if needed."""
+        """Make sure `pid` is in `tenant`'s cgroup.
+
+        Children inherit the template's cgroup, which is their function's
+        tenant: the usual call needs no move.  A tenant chosen by X-Tenant does,
+        off the event loop: a cgroup v1 move waits for an RCU grace period,
+        which functions holding the cores under SCHED_FIFO can stretch a lot.
+        """
+        if tenant == zygote.spec.tenant and zygote.place_template is not None:
+            return
         group = self.tenants.get(tenant)
-        ahead = zygote.placements.pop(pid, None)
-        if ahead is not None:
-            placed_tenant, fut = ahead
-            try:
-                await fut
-                if placed_tenant == tenant or group is None:
-                    return
-            except Exception:
-                pass
         if group is not None:
             await asyncio.get_running_loop().run_in_executor(self._executor, group.add, pid)
 
