@@ -301,6 +301,7 @@ def _fill_server_specific(problem, crit, state, act) -> None:
 
     order: dict[int, np.ndarray] = {}
     cursor: dict[int, int] = {}
+    demand_tol = problem.demand - 1e-9
 
     def key_of(n):
         if residual:
@@ -317,9 +318,21 @@ def _fill_server_specific(problem, crit, state, act) -> None:
             order[n] = np.flatnonzero(g > 0)[np.argsort(-g[g > 0], kind="stable")]
             cursor[n] = 0
         srv, k = order[n], cursor[n]
-        fits_one = state.fits_one
-        while k < len(srv) and not fits_one(n, int(srv[k])):
+        # free is never negative, so resources n does not need always pass.
+        dn = demand_tol[n]
+        free_ = state.free
+        if k < len(srv) and not (free_[srv[k]] >= dn).all():
+            # Scan forward in growing blocks: many servers ahead may be full.
             k += 1
+            block = 8
+            while k < len(srv):
+                chunk = srv[k:k + block]
+                ok = (free_[chunk] >= dn).all(axis=1)
+                if ok.any():
+                    k += int(np.argmax(ok))
+                    break
+                k += len(chunk)
+                block = min(block * 2, 1024)
         cursor[n] = k
         if k == len(srv):
             return None
