@@ -36,6 +36,7 @@ GATEWAY_TARGET_MS = 2.0
 # comes back as a 504 (answered and recorded), not as a client-side loss.
 SERVER_TIMEOUT_S = 60
 CLIENT_TIMEOUT_S = SERVER_TIMEOUT_S + 15
+CLIENT_PRIORITY = 25  # the gateway's default: above the functions, below the scheduler
 
 
 class ServerProcess:
@@ -197,11 +198,14 @@ def run_http_bench(args) -> int:
         if progress:
             from tqdm import tqdm
             bar = tqdm(total=len(requests), desc=f"{policy:>4}", unit="req", file=sys.stderr, leave=False)
-        realtime.raise_to(25)
+        rt_ok = realtime.raise_to(CLIENT_PRIORITY)
+        stats: dict = {}
         try:
             fresh = [loadgen.Request(r.index, r.trace_id, r.trace_function, r.variant, r.arrival_s, r.clamped)
                      for r in requests]
-            responses = asyncio.run(loadgen.send_all(server.url, fresh, timeout_s=CLIENT_TIMEOUT_S, progress=bar))
+            responses = asyncio.run(loadgen.send_all(server.url, fresh, timeout_s=CLIENT_TIMEOUT_S, progress=bar,
+                                                     rt_priority=CLIENT_PRIORITY if rt_ok else 0, stats=stats))
+            health = loadgen._get_json(f"{server.url}/healthz")
         finally:
             realtime.normal()
             if bar is not None:
@@ -209,6 +213,11 @@ def run_http_bench(args) -> int:
             server.stop()
         loadgen.write_csv(out_dir / f"client-{policy}.csv", responses)
         results[policy] = _policy_result(responses, _records_by_id(records_path))
+        restored = stats.get("rt_restored", 0) + health.get("rt_restored", 0)
+        if restored:
+            print(f"warning ({policy}): another process took the client or the gateway off SCHED_FIFO "
+                  f"{restored} time(s) during the run (restored each time; RT hygiene checks of other "
+                  "programs on this machine do this)", file=sys.stderr)
 
     print()
     print(f"{'policy':<6} {'short p50':>9} {'short p99':>9} {'long p50':>8} {'long mean':>9} "

@@ -84,6 +84,9 @@ class Gateway:
         self._record_waiters: dict[str, asyncio.Future] = {}
         self._pending_records: set[asyncio.Task] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.rt_priority = 0  # set by serve once the loop runs at it
+        self.rt_restored = 0
+        self._rt_guard: asyncio.Task | None = None
 
     # -- scheduler records (arrive on the scheduler thread) -------------------
     def on_scheduler_record(self, record: dict) -> None:
@@ -114,10 +117,28 @@ class Gateway:
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/metrics", self.prometheus)
         app.on_startup.append(self._on_startup)
+        app.on_cleanup.append(self._on_cleanup)
         return app
 
     async def _on_startup(self, app) -> None:
         self._loop = asyncio.get_running_loop()
+        if self.rt_priority > 0:
+            self._rt_guard = asyncio.ensure_future(self._keep_rt())
+
+    async def _on_cleanup(self, app) -> None:
+        if self._rt_guard is not None:
+            self._rt_guard.cancel()
+
+    async def _keep_rt(self) -> None:
+        """Restore the arrival path's RT priority if another process demoted it."""
+        from sfs.faas import realtime
+        while True:
+            await asyncio.sleep(0.1)
+            if realtime.ensure(self.rt_priority):
+                self.rt_restored += 1
+            for zygote in list(self.sandboxes.zygotes.values()):
+                if zygote.alive and realtime.ensure(self.rt_priority, zygote.proc.pid):
+                    self.rt_restored += 1
 
     async def functions(self, request: web.Request) -> web.Response:
         return web.json_response({"functions": [
@@ -128,6 +149,7 @@ class Gateway:
         return web.json_response({"status": "ok" if not dead else "degraded", "policy": self.policy.name,
                                   "functions": len(self.specs), "warm": len(self.sandboxes.zygotes) - len(dead),
                                   "running": self.running, "queued": self.queued, "records": self.results.count,
+                                  "rt_priority": self.rt_priority, "rt_restored": self.rt_restored,
                                   "cgroup_parent": self.sandboxes.tenants.parent if self.sandboxes.tenants.enabled
                                   else None},
                                  status=200)

@@ -120,9 +120,11 @@ def run(args) -> int:
     if not args.no_progress:
         from tqdm import tqdm
         bar = tqdm(total=len(requests), desc="requests", unit="req", file=sys.stderr, leave=False)
-    realtime.raise_to(priority)
+    realtime_ok = realtime.raise_to(priority)
     try:
-        responses = asyncio.run(loadgen.send_all(url, requests, args.timeout, bar, args.tenant_from_trace))
+        stats: dict = {}
+        responses = asyncio.run(loadgen.send_all(url, requests, args.timeout, bar, args.tenant_from_trace,
+                                                 priority if realtime_ok else 0, stats))
     finally:
         realtime.normal()
         if bar is not None:
@@ -131,4 +133,8 @@ def run(args) -> int:
     summary = loadgen.summarize(responses)
     print(loadgen.format_summary(summary, f"sfs load: {url}, trace {args.trace}"))
     print(f"per-request results: {args.out}")
+    if stats.get("rt_restored"):
+        print(f"warning: another process took the client off SCHED_FIFO {stats['rt_restored']} time(s); "
+              "it was restored each time, but latencies around then include the client's own delay",
+              file=sys.stderr)
     return 0 if summary["lost"] == 0 else 1

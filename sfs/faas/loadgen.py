@@ -206,9 +206,18 @@ def to_load(requests: list[Request], load: float, cores: int) -> None:
 
 
 async def send_all(url: str, requests: list[Request], timeout_s: float = 120.0, progress=None,
-                   tenant_header: bool = False) -> list[Response]:
-    """Send each request at its arrival time (open loop); wait at most timeout_s after the last."""
+                   tenant_header: bool = False, rt_priority: int = 0, stats: dict | None = None) -> list[Response]:
+    """Send each request at its arrival time (open loop); wait at most timeout_s after the last.
+
+    With `rt_priority` the client checks before each send that it still runs
+    at that SCHED_FIFO priority and restores it if another process demoted it
+    (counted in stats["rt_restored"]).
+    """
     import aiohttp
+
+    from sfs.faas import realtime
+    stats = stats if stats is not None else {}
+    stats.setdefault("rt_restored", 0)
     loop = asyncio.get_running_loop()
     responses = [Response(r) for r in requests]
     connector = aiohttp.TCPConnector(limit=0, force_close=False)
@@ -247,6 +256,8 @@ async def send_all(url: str, requests: list[Request], timeout_s: float = 120.0, 
             delay = t0 + resp.request.arrival_s - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
+            if rt_priority and realtime.ensure(rt_priority):
+                stats["rt_restored"] += 1
             tasks.append(asyncio.ensure_future(one(resp)))
         if tasks:
             await asyncio.wait(tasks, timeout=timeout_s + 5)

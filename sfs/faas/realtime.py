@@ -18,7 +18,12 @@ log = logging.getLogger(__name__)
 RTTIME_SOFT_US = 2_000_000
 
 
+_tripped = False
+
+
 def _on_sigxcpu(signum, frame) -> None:
+    global _tripped
+    _tripped = True
     normal()
     log.error("RT time limit hit: the arrival path now runs under SCHED_OTHER")
 
@@ -45,3 +50,22 @@ def normal() -> None:
         os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
     except OSError:
         pass
+
+
+def ensure(priority: int, pid: int = 0) -> bool:
+    """Put `pid` (0: this thread) back at SCHED_FIFO `priority` if something demoted it.
+
+    On a shared machine other tools demote RT tasks they did not start (RT
+    hygiene checks); a demoted arrival path would be starved by the functions
+    and measure its own delay.  Returns True when it had to act.  Never undoes
+    our own SIGXCPU guard.
+    """
+    if priority <= 0 or (pid == 0 and _tripped):
+        return False
+    try:
+        if os.sched_getscheduler(pid) & ~os.SCHED_RESET_ON_FORK == os.SCHED_FIFO:
+            return False
+        os.sched_setscheduler(pid, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK, os.sched_param(priority))
+        return True
+    except OSError:
+        return False

@@ -132,7 +132,8 @@ async def _serve(args, specs, cores) -> int:
         except Exception as exc:
             raise UsageError(f"cannot start policy {args.policy!r}: {exc}") from None
         started = True
-        realtime.raise_to(priority)
+        if realtime.raise_to(priority):
+            gateway.rt_priority = priority
         failed = await sandboxes.warm()
         for name, error in failed.items():
             print(f"sfs serve: function {name} not warm: {error}", file=sys.stderr)
