@@ -34,9 +34,23 @@ def _stat_fields(path: str) -> list[str] | None:
     return [comm] + tail.split()
 
 
-def realtime_tasks() -> list[RealtimeTask]:
-    """Every user-space thread currently under SCHED_FIFO or SCHED_RR."""
+def _has_environ_entry(pid: str, entry: bytes) -> bool:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return entry in f.read().split(b"\0")
+    except OSError:
+        return False
+
+
+def realtime_tasks(marker: str | None = None) -> list[RealtimeTask]:
+    """Every user-space thread currently under SCHED_FIFO or SCHED_RR.
+
+    With `marker` ("NAME=value"), only threads of processes whose environment
+    holds that entry: the processes one run started, told apart from other
+    real-time work on the machine.
+    """
     found = []
+    entry = marker.encode() if marker else None
     for pid_name in os.listdir("/proc"):
         if not pid_name.isdigit():
             continue
@@ -51,6 +65,8 @@ def realtime_tasks() -> list[RealtimeTask]:
             # fields[0] = comm, then state(1), ppid(2), ..., flags(7), ... rt_priority(38), policy(39)
             flags, rt_priority, policy = int(fields[7]), int(fields[38]), int(fields[39])
             if flags & _PF_KTHREAD or policy not in _RT_POLICIES:
+                continue
+            if entry is not None and not _has_environ_entry(pid_name, entry):
                 continue
             found.append(RealtimeTask(int(pid_name), int(tid_name), fields[0],
                                       _RT_POLICIES[policy], rt_priority))
