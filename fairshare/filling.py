@@ -259,7 +259,7 @@ def _fill_pooled(problem, unit, sel, state, act) -> None:
         if count == 1 and (pick_one is not None or pick_state is not None):
             # The common case with many similar frameworks: one task, no
             # per-server count vector.
-            i = pick_state(n, state) if pick_state is not None else pick_one(n, state.row(n))
+            i = pick_state(n, state) if pick_state is not None else pick_one(n, state.row(n), free)
             if i < 0:
                 continue
             state.place(problem, n, i, 1)

@@ -22,6 +22,13 @@ class BestFit(Selection):
     name = "bestfit"
     summary = "best fit: fitting server whose free shape is closest (L1) to the demand shape"
 
+    def pick_one(self, n, fit, free) -> int:
+        """One task: the fitting server with the smallest distance (lowest index on ties)."""
+        cand = np.flatnonzero(fit)
+        if len(cand) == 0:
+            return -1
+        return int(cand[np.argmin(_distance(free[cand], self.problem.demand[n], self.problem.total))])
+
     def place(self, n, count, fit, free):
         p = self.problem
         d = p.demand[n]

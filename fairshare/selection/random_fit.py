@@ -50,7 +50,7 @@ class RandomFit(Selection):
         entry[1] = 0
         return -1
 
-    def pick_one(self, n, fit) -> int:
+    def pick_one(self, n, fit, free=None) -> int:
         """One task: the same draw `place(n, 1, ...)` would make."""
         open_ = np.flatnonzero(fit)
         if len(open_) == 0:

@@ -12,7 +12,7 @@ class ResidualFit(Selection):
     name = "residual"
     summary = "server with the most residual room for the task (largest residual gamma)"
 
-    def pick_one(self, n, fit) -> int:
+    def pick_one(self, n, fit, free=None) -> int:
         i = int(np.argmax(fit))
         return i if fit[i] > 0 else -1
 
