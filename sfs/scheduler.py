@@ -82,8 +82,8 @@ class SchedulerConfig:
     aging_s: float = 10.0             # CFS-resident longer than this -> re-filtered
     # A newcomer preempts the FILTER job that has attained this much more CPU than it
     # (least attained service first, stacked FIFO priorities); None = plain SFS (FCFS FILTER).
-    preempt_after_s: float | None = 0.01
-    reorder_after_s: float = 0.05     # a preempted job gets its core back this far behind
+    preempt_after_s: float | None = 0.02
+    reorder_after_s: float = 0.03     # a preempted job gets its core back this far behind
     max_preemption_depth: int = 8
     cpu_report_timeout_s: float = 1.0
     watchdog: bool = True
