@@ -407,3 +407,35 @@ class TenantCgroup:
 
     def __repr__(self) -> str:
         return f"TenantCgroup({self.parent}/{self.name}, v{self.version})"
+
+
+def remove_empty_parent(parent: str, root: Path | None = None) -> bool:
+    """Remove `parent` and its tenant groups in every hierarchy if no task is left in them.
+
+    For groups whose owner died without removing them (SIGKILL); True when
+    nothing of `parent` remains.
+    """
+    if not _NAME.match(parent):
+        raise CgroupError(f"invalid parent name {parent!r}")
+    root = root or CGROUP_ROOT
+    try:
+        version = detect_version(root)
+    except CgroupError:
+        return True
+    tops = list(_v1_dirs(root, parent).values()) if version == 1 else [_v2_root(root) / parent]
+    clean = True
+    for top in tops:
+        if not top.is_dir():
+            continue
+        for group in [p for p in top.iterdir() if p.is_dir()] + [top]:
+            rt = group / "cpu.rt_runtime_us"
+            try:
+                if (group / "cgroup.procs").read_text().strip():
+                    clean = False
+                    continue
+                if rt.exists() and group != top:
+                    rt.write_text("0")
+                group.rmdir()
+            except OSError:
+                clean = False
+    return clean

@@ -109,6 +109,9 @@ async def _serve(args, specs, cores) -> int:
         policy = make_policy(args.policy, cores, lambda record: holder["gateway"].on_scheduler_record(record))
     except (RuntimeError, ValueError) as exc:
         raise UsageError(str(exc)) from None
+    if not args.no_cgroups and os.geteuid() == 0:
+        for name in TenantGroups.remove_stale():
+            print(f"sfs serve: removed the tenant cgroups of a server that is gone ({name})", file=sys.stderr)
     tenants = TenantGroups(args.cgroup_parent or f"sharekit-faas-{os.getpid()}", args.tenant_memory_max << 20,
                            enabled=not args.no_cgroups and os.geteuid() == 0, cpu_groups=args.tenant_cpu_weights)
     priority = gateway_priority(policy) if args.rt_priority is None else args.rt_priority

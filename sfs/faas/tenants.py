@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 from sharekit.cgroups import CgroupError, TenantCgroup
@@ -37,6 +38,23 @@ class TenantGroups:
         self.groups: dict[str, TenantGroup] = {}
         self._lock = threading.Lock()
         self.disabled_reason = None if enabled else "disabled by option"
+
+    @staticmethod
+    def remove_stale(prefix: str = "sharekit-faas-") -> list[str]:
+        """Remove the tenant groups of servers that died without cleaning up (SIGKILL)."""
+        from sharekit.cgroups import CGROUP_ROOT, remove_empty_parent
+        removed = []
+        seen = {p.name for p in CGROUP_ROOT.glob(f"*/{prefix}*")} | {p.name for p in CGROUP_ROOT.glob(f"{prefix}*")}
+        for name in sorted(seen):
+            pid = name[len(prefix):]
+            if not pid.isdigit() or os.path.exists(f"/proc/{pid}"):
+                continue
+            try:
+                if remove_empty_parent(name):
+                    removed.append(name)
+            except CgroupError as exc:
+                log.warning("stale cgroup parent %s not removed: %s", name, exc)
+        return removed
 
     def get(self, tenant: str) -> TenantGroup | None:
         if not self.enabled:

@@ -100,6 +100,21 @@ def _children(pid: int) -> list[int]:
         return [int(p) for p in f.read().split()]
 
 
+def _descendants(pid: int) -> set[int]:
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            kids = [int(p) for task in os.listdir(f"/proc/{current}/task")
+                    for p in open(f"/proc/{current}/task/{task}/children").read().split()]
+        except OSError:
+            continue
+        found.update(kids)
+        todo.extend(kids)
+    return found
+
+
 def test_a_killed_spare_or_template_is_replaced_and_the_request_still_served(tmp_path, functions_dir):
     # Its own server: the restarted template is a new RT task, gone when the server stops.
     server = start_server(tmp_path, functions_dir)
@@ -127,3 +142,44 @@ def _kill_spare_then_template(server):
             break
         time.sleep(0.2)
     assert status == 200 and third["ppid"] != zygote and third["uid"] != 0
+
+
+def test_sigkilled_server_leaves_no_rt_task_and_its_cgroups_are_reaped(tmp_path, functions_dir):
+    import subprocess
+    import sys
+    import time
+    from sharekit.rt import realtime_tasks
+    server = start_server(tmp_path, functions_dir, "--cores", "0", "--cgroup-parent", "sharekit-faas-999999",
+                          policy="sfs")
+    spin = subprocess.Popen([sys.executable, "-c", "import json, sys, urllib.request; "
+                             f"urllib.request.urlopen(urllib.request.Request('{server.url}/run/spinner', "
+                             "data=b'{}', method='POST'), timeout=30)"],
+                            stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.0)  # the spinner is running (FIFO in its filter, or demoted)
+        tree = _descendants(server.proc.pid) | {server.proc.pid}
+        assert len(tree) > 3  # templates, their spares and the running sandbox
+        server.proc.kill()
+        server.proc.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            alive = [p for p in tree if os.path.exists(f"/proc/{p}")]
+            left = [t for t in realtime_tasks() if t.pid in tree]
+            if not alive and not left:
+                break
+            time.sleep(0.1)
+        assert not left and not alive  # templates and sandboxes went with the server
+    finally:
+        spin.kill()
+        spin.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(p.read_text().strip() for d in cgroup_dirs("sharekit-faas-999999")
+                                              for p in d.glob("*/cgroup.procs")):
+        time.sleep(0.1)
+    assert cgroup_dirs("sharekit-faas-999999")  # SIGKILL gave the server no chance to clean up
+    (tmp_path / "again").mkdir()
+    second = start_server(tmp_path / "again", functions_dir)
+    try:
+        assert cgroup_dirs("sharekit-faas-999999") == []  # the next server reaped them
+    finally:
+        assert second.stop() == 0
