@@ -114,3 +114,21 @@ def test_without_cpu_controller_only_accounting_and_memory():
     finally:
         group.remove()
         child.wait(10)
+
+
+def test_remove_empty_parent_reaps_groups_left_by_a_dead_owner():
+    from sharekit.cgroups import remove_empty_parent
+    TenantCgroup.create("orphan-a", parent=PARENT, cpu_controller=False)
+    group = TenantCgroup.create("orphan-b", parent=PARENT)
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(20)"])
+    try:
+        group.add(child.pid)
+        assert remove_empty_parent(PARENT) is False  # a task is still inside: left alone
+        assert _leftovers()
+    finally:
+        child.kill()
+        child.wait()
+    deadline = time.monotonic() + 5
+    while not remove_empty_parent(PARENT) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _leftovers() == []
