@@ -38,8 +38,10 @@ def _bench(problem, names, seed, target, reference):
     from ..exact import default_unit
     from .compare import gap_metrics
     unit = default_unit(problem)
+    from tqdm import tqdm
     rows = []
-    for name in names:
+    for name in tqdm(names, desc=f"bench {problem.n_servers}x{problem.n_frameworks}", unit="policy",
+                     leave=False):
         run = policy_runner(name)
         gc.collect()
         c0, w0 = time.process_time(), time.perf_counter()
