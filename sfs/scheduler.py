@@ -423,32 +423,41 @@ class Scheduler:
         return best_core
 
     def _dispatch(self) -> None:
-        while self._queue:
-            job = self._queue[0]
-            if job.state != QUEUED:
-                self._queue.popleft()
-                continue
-            now = time.monotonic()
-            if self.policy == "sfs":
-                t = self.slice.value
-                if should_bypass(now, job.enqueued_at, t, self.config.bypass_factor,
-                                 aged=job.aged > 0, resumed=job.remaining is not None):
-                    self._queue.popleft()
-                    self.stats["bypasses"] += 1
-                    job.bypassed = True
-                    self._to_cfs(job, now)
+        """Place queued invocations: on free cores, else by LAS preemption.
+
+        Fresh arrivals go first (FCFS among them), then re-queued ones (woken
+        or aged), which have attained service already.  One that cannot be
+        placed does not hold up the others behind it.
+        """
+        if self._queue:
+            ordered = sorted(self._queue, key=lambda j: (j.aged > 0 or j.remaining is not None, j.enqueued_at))
+            self._queue.clear()
+            kept = deque()
+            for job in ordered:
+                if job.state != QUEUED:
                     continue
-                budget = job.remaining if job.remaining is not None else t
-            else:
-                budget = math.inf
-            core = self._free_core()
-            if core is None:
-                core = self._preemptible_core(job)
+                now = time.monotonic()
+                if self.policy == "sfs":
+                    t = self.slice.value
+                    if should_bypass(now, job.enqueued_at, t, self.config.bypass_factor,
+                                     aged=job.aged > 0, resumed=job.remaining is not None):
+                        self.stats["bypasses"] += 1
+                        job.bypassed = True
+                        self._to_cfs(job, now)
+                        continue
+                    budget = job.remaining if job.remaining is not None else t
+                else:
+                    budget = math.inf
+                core = self._free_core()
                 if core is None:
-                    return
-                self.stats["preemptions"] += 1
-            self._queue.popleft()
-            self._promote(job, core, budget, now)
+                    core = self._preemptible_core(job)
+                    if core is None:
+                        kept.append(job)
+                        continue
+                    self.stats["preemptions"] += 1
+                self._promote(job, core, budget, now)
+            kept.extend(self._queue)  # nothing is queued meanwhile, but keep it safe
+            self._queue = kept
         self._steal()
 
     def _steal(self) -> None:
