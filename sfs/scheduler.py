@@ -27,6 +27,11 @@ Policies: ``sfs`` (FILTER under SCHED_FIFO for an adaptive slice, then CFS),
 FIFO, one per core, from the global queue).  The SRTF oracle is a
 simulator: :mod:`sfs.oracle`.
 
+Extension over the published design (``preempt_after_s``; None turns it
+off): when every core holds a FILTER job, a newcomer preempts the one that
+has attained the most CPU (least attained service first), at the next FIFO
+priority on that core; idle cores take preempted jobs back.
+
 Design: one scheduler thread at SCHED_FIFO ``scheduler_priority`` (above
 the functions' ``function_priority``) with SCHED_RESET_ON_FORK, sleeping in
 epoll on process pidfds, an eventfd for admissions and a timer heap (slice
