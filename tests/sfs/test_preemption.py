@@ -54,4 +54,7 @@ def test_newcomer_preempts_the_job_with_more_attained_service():
 def test_plain_sfs_makes_the_newcomer_wait_for_the_slice():
     records, stats = run_pair(None)
     assert stats["preemptions"] == 0
-    assert records["new"].start_s >= records["old"].end_s - 0.01
+    new = records["new"]
+    # never promoted over the old one: it waited for the core, or finished on the
+    # kernel's small CFS share (the fair server) without ever being promoted
+    assert new.start_s >= records["old"].end_s - 0.01 or new.fifo_s == 0
