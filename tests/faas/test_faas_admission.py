@@ -7,7 +7,7 @@ import time
 
 import aiohttp
 
-from conftest import start_server
+from faas_support import start_server
 from sfs.faas.records import read_results
 
 

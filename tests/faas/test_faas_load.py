@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, start_server
+from faas_support import ROOT, start_server
 from sfs.faas import loadgen
 from sfs.faas.records import read_results
 from workloads.invocation import Invocation

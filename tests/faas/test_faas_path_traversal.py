@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from conftest import make_functions_dir, start_server
+from faas_support import make_functions_dir, start_server
 from sfs.faas.functions import discover, resolve
 
 

@@ -6,14 +6,14 @@ import pwd
 
 import pytest
 
-from conftest import cgroup_dirs, needs_root, start_server
+from faas_support import cgroup_dirs, needs_root, start_server
 
 pytestmark = needs_root
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from conftest import make_functions_dir
+    from faas_support import make_functions_dir
     tmp = tmp_path_factory.mktemp("sandbox")
     server = start_server(tmp, make_functions_dir(tmp), "--timeout", "2", "--memory-max", "128")
     yield server

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from conftest import ROOT, needs_root, start_server
+from faas_support import ROOT, needs_root, start_server
 
 
 def _serve(*args):

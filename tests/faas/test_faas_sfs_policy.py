@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import time
 
-from conftest import cgroup_dirs, needs_root, start_server
+from faas_support import cgroup_dirs, needs_root, start_server
 from sfs.faas.records import read_results
 from sharekit.rt import realtime_tasks
 
