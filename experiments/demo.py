@@ -38,31 +38,6 @@ def cluster_decision(policy: str = "psdsf") -> dict:
     return allocate(load_problem(PROBLEM), policy).per_server()
 
 
-def cfs_shares(node, tenants: list[str], seconds: float = 1.5) -> dict[str, float]:
-    """CPU each tenant's spinner got while all of them share core 0."""
-    spin = f"import sys, time\nsys.stdin.read(1)\nend = time.time() + {seconds}\nwhile time.time() < end: pass\n"
-    procs = {}
-    try:
-        for tenant in tenants:
-            proc = subprocess.Popen([sys.executable, "-c", spin], stdin=subprocess.PIPE)
-            os.sched_setaffinity(proc.pid, {0})
-            node.group(tenant).add(proc.pid)
-            procs[tenant] = proc
-        before = {t: node.group(t).usage().cpu_seconds for t in tenants}
-        for proc in procs.values():
-            proc.stdin.write(b"go")
-            proc.stdin.flush()
-        for proc in procs.values():
-            proc.wait(timeout=60)
-        used = {t: node.group(t).usage().cpu_seconds - before[t] for t in tenants}
-    finally:
-        for proc in procs.values():
-            proc.kill()
-            proc.wait()
-    total = sum(used.values()) or 1.0
-    return {t: used[t] / total for t in tenants}
-
-
 def lock_shares(node, tenants: list[str], seconds: float = 1.5) -> dict[str, float]:
     """Hold share per tenant of a u-SCL lock that reads weights from cgroups.
 
@@ -119,6 +94,7 @@ def _lock_workload(node, tenants: list[str], seconds: float, results) -> None:
 
 def node_level(decision: dict) -> None:
     from agent import NodeAgent
+    from agent.check import cpu_shares
 
     with NodeAgent(THIS_NODE, parent="sharekit-demo") as node:
         heading(f"2. Node agent on {THIS_NODE}: per-tenant cgroup weights")
@@ -129,7 +105,7 @@ def node_level(decision: dict) -> None:
             print(f"  {t:<8} cpu weight {weights[t]:>5}   target share {weights[t] / total:.3f}")
 
         heading("3. CFS follows the weights: one spinner per tenant on core 0")
-        for t, share in cfs_shares(node, tenants).items():
+        for t, share in cpu_shares(node, tenants).items():
             print(f"  {t:<8} CPU share {share:.3f}   (target {weights[t] / total:.3f})")
 
         heading("4. SCL follows the weights: u-SCL with the cgroup weight source")

@@ -1,11 +1,11 @@
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
 from agent import NodeAgent, plan_weights
+from agent.check import cpu_shares
 
 DECISION = {
     "s1": {"alice": {"cpu": 6.0, "mem": 2.0}, "bob": {"cpu": 2.0, "mem": 8.0}},
@@ -68,23 +68,8 @@ def test_agent_applies_updates_and_removes_tenant_groups():
 @pytest.mark.skipif(os.geteuid() != 0, reason="creating cgroups needs root")
 def test_cfs_divides_a_core_by_the_agents_weights():
     """Two spinning tenants pinned to one core get CPU time in the ratio of their weights."""
-    code = "import time\nend = time.time() + 1.5\nwhile time.time() < end: pass\n"
     with NodeAgent("s1", parent="sharekit-agent-test") as node:
         node.apply({"s1": {"a": {"cpu": 3.0}, "b": {"cpu": 1.0}}})
-        procs = {}
-        for tenant in ("a", "b"):
-            proc = subprocess.Popen([sys.executable, "-c", "import os, sys; sys.stdin.read(1)\n" + code],
-                                    stdin=subprocess.PIPE)
-            os.sched_setaffinity(proc.pid, {0})
-            node.group(tenant).add(proc.pid)
-            procs[tenant] = proc
-        start = {t: node.group(t).usage().cpu_seconds for t in procs}
-        for proc in procs.values():
-            proc.stdin.write(b"x")
-            proc.stdin.flush()
-        for proc in procs.values():
-            proc.wait(timeout=30)
-        used = {t: node.group(t).usage().cpu_seconds - start[t] for t in procs}
-    ratio = used["a"] / max(used["b"], 1e-9)
-    # Ideal 3:1.  The other core's load and timer noise move it, never to even.
-    assert 1.8 < ratio < 5.0, used
+        shares = cpu_shares(node, ["a", "b"], seconds=1.5)
+    # Ideal 0.75.  Other load on the machine moves it, never to an even split.
+    assert 0.6 < shares["a"] < 0.9, shares
