@@ -43,6 +43,7 @@ class GatewayConfig:
     max_queue: int = 256
     retry_after_s: int = 1
     tenant_header: bool = True
+    max_tenants: int = 64
 
 
 def _json_error(status: int, error: str, **extra) -> web.Response:
@@ -87,6 +88,7 @@ class Gateway:
         self.rt_priority = 0  # set by serve once the loop runs at it
         self.rt_restored = 0
         self._rt_guard: asyncio.Task | None = None
+        self._tenants = {spec.tenant for spec in specs.values()}
 
     # -- scheduler records (arrive on the scheduler thread) -------------------
     def on_scheduler_record(self, record: dict) -> None:
@@ -174,7 +176,12 @@ class Gateway:
         if header is not None and self.config.tenant_header:
             if not TENANT_RE.match(header):
                 return self._refuse(400, "bad_tenant", f"invalid X-Tenant {header!r}: use 1-64 of [A-Za-z0-9_.-]")
+            if header not in self._tenants and len(self._tenants) >= self.config.max_tenants:
+                # Each tenant costs a cgroup: clients must not be able to make unbounded numbers.
+                return self._refuse(400, "tenant_limit", f"X-Tenant {header!r}: this server already has "
+                                    f"{self.config.max_tenants} tenants (--max-tenants)")
             tenant = header
+            self._tenants.add(tenant)
         body = await request.read()  # 413 past client_max_size (raised by aiohttp)
         try:
             event = json.loads(body) if body.strip() else {}

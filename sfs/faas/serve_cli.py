@@ -50,6 +50,8 @@ def add_arguments(parser) -> None:
                         help="also give each tenant a cpu cgroup (weights); on cgroup v1 with RT group "
                              "scheduling this caps each tenant's SCHED_FIFO time at an equal share")
     parser.add_argument("--no-tenant-header", action="store_true", help="ignore X-Tenant; functions' TENANT only")
+    parser.add_argument("--max-tenants", type=int, default=64,
+                        help="tenants (each a cgroup) this server accepts, registered ones included (default 64)")
     parser.add_argument("--log-level", default="WARNING")
 
 
@@ -84,7 +86,7 @@ def run(args) -> int:
                 raise UsageError(f"--user {args.user} is root; sandboxes must run unprivileged")
         except KeyError:
             raise UsageError(f"--user {args.user}: no such user") from None
-    for flag in ("max_running", "max_queue", "max_body", "memory_max", "tenant_memory_max"):
+    for flag in ("max_running", "max_queue", "max_body", "memory_max", "tenant_memory_max", "max_tenants"):
         if getattr(args, flag) <= 0:
             raise UsageError(f"--{flag.replace('_', '-')} must be positive")
     if not 0 < args.timeout <= 3600:
@@ -119,7 +121,8 @@ async def _serve(args, specs, cores) -> int:
                                memory_max=args.memory_max << 20, timeout_s=args.timeout)
     gateway = Gateway(specs, sandboxes, policy, results,
                       GatewayConfig(max_body=args.max_body, max_running=args.max_running,
-                                    max_queue=args.max_queue, tenant_header=not args.no_tenant_header))
+                                    max_queue=args.max_queue, tenant_header=not args.no_tenant_header,
+                                    max_tenants=args.max_tenants))
     holder["gateway"] = gateway
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

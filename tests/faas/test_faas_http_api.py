@@ -126,3 +126,16 @@ def test_metrics_parse_and_count_invocations_per_tenant(shared_server):
     assert after["sfs_faas_queue_length"][0][1] == 0
     cpu = {labels["tenant"]: v for labels, v in after["sfs_faas_cpu_seconds_total"]}
     assert cpu["metrics-tenant"] > 0
+
+
+def test_new_tenants_are_bounded(tmp_path, functions_dir):
+    from faas_support import start_server
+    server = start_server(tmp_path, functions_dir, "--max-tenants", "3")  # fib's alice, testers, +1
+    try:
+        assert server.run("echo", {}, headers={"X-Tenant": "third"})[0] == 200
+        status, _, body = server.run("echo", {}, headers={"X-Tenant": "fourth"})
+        assert status == 400 and "--max-tenants" in body["error"]
+        assert server.run("echo", {}, headers={"X-Tenant": "third"})[0] == 200  # known ones still work
+        assert server.run("fib", {"n": 3})[0] == 200
+    finally:
+        assert server.stop() == 0
