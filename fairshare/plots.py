@@ -20,15 +20,19 @@ def plot_results(results, out: Path) -> list[Path]:
     scale, unit = (3600.0, "h")
     # Utilisation over time, one panel per resource, one line per policy.
     res = results[0].resources
-    fig, axes = plt.subplots(len(res), 1, figsize=(9, 2.2 * len(res)), sharex=True)
+    fig, axes = plt.subplots(len(res) + 1, 1, figsize=(9, 2.2 * (len(res) + 1)), sharex=True)
     for ax, (k, r) in zip(np.atleast_1d(axes), enumerate(res)):
         for sim in results:
             ax.step(sim.times / scale, 100 * sim.utilisation[:, k], where="post", label=sim.policy, lw=0.9)
         ax.set_ylabel(f"{r} used %")
         ax.grid(alpha=0.3)
+    for sim in results:
+        axes[-1].step(sim.times / scale, sim.running, where="post", lw=0.9, label=sim.policy)
+    axes[-1].set_ylabel("tasks running")
+    axes[-1].grid(alpha=0.3)
     np.atleast_1d(axes)[0].legend(fontsize=8, ncol=4)
     np.atleast_1d(axes)[-1].set_xlabel(f"time ({unit})")
-    fig.suptitle("Utilisation over time")
+    fig.suptitle("Utilisation and running tasks over time")
     fig.tight_layout()
     files.append(out / "utilisation.png")
     fig.savefig(files[-1], dpi=110)

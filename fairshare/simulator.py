@@ -56,6 +56,7 @@ class SimResult:
                 "p95_jct": float(np.nanpercentile(j, 95)) if self.jct else math.nan,
                 "mean_rho": float(np.nanmean(r)), "max_rho": float(np.nanmax(r)),
                 "mean_jain": float(np.nanmean(self.jain)) if len(self.jain) else math.nan,
+                "max_running": int(self.running.max()) if len(self.running) else 0,
                 **{f"util_{k}": v for k, v in util.items()}}
 
 
