@@ -46,7 +46,7 @@ def problems(draw, max_servers=3, max_frameworks=4, integer=False, max_cap=12):
         assume(False)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=25, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(problems())
 def test_fluid_filling_equals_maxmin_lp(p):
     unit = default_unit(p)
@@ -67,7 +67,7 @@ def _maximal(alloc):
 DISCRETE = ["drf", "drfh", "bfdrf", "tsf", "psdsf", "rpsdsf", "psdsf_rr", "drf_rr", "rpsdsf_mesos", "maxmin", "pf"]
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=20, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(problems(max_servers=2, max_frameworks=3, integer=True, max_cap=6))
 def test_discrete_policies_against_brute_force(p):
     unit = default_unit(p)
