@@ -363,16 +363,22 @@ def _fill_server_specific(problem, crit, state, act) -> None:
                 count = min(count, max(1, _count_before_crossing(int(x[n]) + 1, 1.0 / (w[n] * g_i0), n,
                                                                  heap[0][0], heap[0][1])))
         else:
-            steps = np.arange(limit)
-            g_i = g_i0 - steps
-            ok = g_i > 0
-            if j >= 0 and g2 > 0:
-                ok &= (g_i > g2) | ((g_i == g2) & (i < j))
-            keys = (x[n] + steps + 1) / (w[n] * np.maximum(g_i, 1))
-            if heap:
-                ok &= _before(keys, n, heap[0][0], heap[0][1])
-            ok[0] = True
-            count = max(1, _leading_true(ok))
+            # Residual gamma on i drops by one per task: stay while i is still
+            # the best server and the key stays below the runner-up's.  A plain
+            # loop: batches here are short and numpy call overhead dominates.
+            xn, wn = int(x[n]), float(w[n])
+            s_m, m = heap[0] if heap else (None, None)
+            tol = TOL * max(1.0, abs(s_m)) if heap else 0.0
+            count = 1
+            while count < limit:
+                gi = g_i0 - count
+                if gi <= 0 or (j >= 0 and g2 > 0 and not (gi > g2 or (gi == g2 and i < j))):
+                    break
+                if heap:
+                    key_c = (xn + count + 1) / (wn * gi)
+                    if not (key_c < s_m - tol or (abs(key_c - s_m) <= tol and n < m)):
+                        break
+                count += 1
         state.place(problem, n, i, count)
         if x[n] < state.limit[n]:
             # A lower bound of the new key is enough: the heap re-keys on pop.
