@@ -34,18 +34,6 @@ TOL = 1e-12
 LARGE_CLUSTER = 2000  # servers; above this the random rule samples by rejection
 
 
-def _before(a: np.ndarray | float, n: int, b: float, m: int) -> np.ndarray | bool:
-    """(a, n) < (b, m) with float ties within a relative TOL."""
-    scale = TOL * max(1.0, abs(b)) if np.isfinite(b) else 0.0
-    return (a < b - scale) | ((np.abs(a - b) <= scale) & (n < m))
-
-
-def _leading_true(mask: np.ndarray) -> int:
-    if mask.all():
-        return len(mask)
-    return int(np.argmin(mask))
-
-
 class FillState:
     """Mutable allocation state the fill routines update in place.
 

@@ -11,7 +11,6 @@ import gc
 import resource
 import time
 
-import numpy as np
 
 from .common import policy_runner, table
 

@@ -7,7 +7,6 @@
   whose minimum share in turn cannot beat the fluid max-min level.
 """
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
