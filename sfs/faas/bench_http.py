@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from sharekit.cli import UsageError
+from sfs.records import quantile
 
 AZURE_SAMPLE = Path(__file__).resolve().parents[2] / "workloads" / "data" / "azure" / "azure-functions-2021-sample200.csv"
 LOAD = 0.8
@@ -85,7 +86,6 @@ def duration_scale(durations: list[float], variants) -> float:
     1 ms - 1 s.  Scaling keeps the shape of the distribution (its heavy tail,
     the share of short calls relative to the rest) inside what can be run.
     """
-    from sfs.faas.loadgen import quantile
     p95 = quantile(durations, 0.95)
     return min(1.0, variants[-1].service_s / p95) if p95 > 0 else 1.0
 
@@ -127,7 +127,7 @@ def _policy_result(responses, records: dict[str, dict]) -> dict:
     cpu = [float(r["cpu_s"] or 0) for r in records.values()]
     summary["fifo_share"] = sum(fifo) / sum(cpu) if sum(cpu) > 0 else 0.0
     server_slow = [float(r["slowdown"]) for r in records.values() if r.get("slowdown") not in ("", None)]
-    summary["server_slowdown_p99"] = loadgen.quantile(server_slow, 0.99)
+    summary["server_slowdown_p99"] = quantile(server_slow, 0.99)
     return summary
 
 

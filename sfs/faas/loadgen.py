@@ -27,6 +27,8 @@ import statistics
 import urllib.request
 from dataclasses import dataclass, field
 
+from sfs.records import quantile
+
 SIZES = ("small", "medium", "large")
 SHORT_S, LONG_S = 0.25, 1.0
 NEAR_FACTOR = 1.5
@@ -264,16 +266,6 @@ async def send_all(url: str, requests: list[Request], timeout_s: float = 120.0, 
         for task in tasks:
             task.cancel()
     return responses
-
-
-def quantile(values, q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return math.nan
-    rank = (len(ordered) - 1) * q
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def summarize(responses: list[Response]) -> dict:
