@@ -33,6 +33,8 @@ def add_arguments(p) -> None:
     p.add_argument("--limit", type=int, default=500, help="with --trace: first K requests (default 500)")
     p.add_argument("--fib-table", help="with an SFS trace: the fib table")
     p.add_argument("--slice-rule", choices=["iat", "percentile"], default="iat")
+    from sfs.replay_cli import add_preemption_arguments
+    add_preemption_arguments(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--plot", default="sfs-bench-cdf.png", help="CDF plot of short-invocation slowdowns")
     p.add_argument("--out-dir", help="write each run's records CSV here")
@@ -97,7 +99,11 @@ def run(args) -> int:
         raise UsageError("--loads must be positive")
     base = _base_trace(args, ncores)
     services = {str(i.id): i.duration_s for i in base}
-    config = SchedulerConfig(slice=SliceConfig(rule=args.slice_rule))
+    from sfs.replay_cli import preemption_options
+    try:
+        config = SchedulerConfig(slice=SliceConfig(rule=args.slice_rule), **preemption_options(args))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     started = time.monotonic()
     demand = sum(services.values())
     print(f"trace: {args.trace or 'synthetic cpu-bound mix'}, {len(base)} invocations, "

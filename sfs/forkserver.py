@@ -101,12 +101,19 @@ def main() -> int:
                     try:
                         _die_with_parent()
                         gc.disable()
-                        os.sched_setaffinity(0, cores)
                         _run_child(job, functions)
                     except BaseException:
                         status = 1
                     os._exit(status)
                 forked = time.monotonic()
+                # Confine the child from here, before the scheduler hears of it.  Done by the
+                # child itself, it raced with the promotion: a child first run after the
+                # scheduler pinned it to one core widened its own affinity again, and that
+                # FIFO job then ran on (and starved) another core's FILTER job.
+                try:
+                    os.sched_setaffinity(pid, cores)
+                except ProcessLookupError:
+                    pass
                 pidfd = os.pidfd_open(pid)
                 children[pidfd] = (job["i"], pid)
                 poller.register(pidfd, select.EPOLLIN)

@@ -36,8 +36,56 @@ def add_arguments(p) -> None:
     p.add_argument("--slice-floor", type=float, default=0.006, help="floor of T in seconds")
     p.add_argument("--bypass-factor", type=float, default=3.0, help="k: queued longer than k*T -> CFS")
     p.add_argument("--aging", type=float, default=10.0, help="seconds in CFS before a re-filter")
+    add_preemption_arguments(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true")
+
+
+_CONFIG_DEFAULT = object()  # not a string: argparse would run it through the type converter
+
+
+def _milliseconds_or_off(text: str) -> float | None:
+    import argparse
+    if text.strip().lower() in ("none", "off", "0"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of milliseconds (or 0/none): {text!r}") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of milliseconds (or 0/none): {text!r}")
+    return value / 1000.0
+
+
+def add_preemption_arguments(p) -> None:
+    """The least-attained-service preemption knobs inside FILTER (shared with `sfs bench`)."""
+    from sfs.scheduler import SchedulerConfig
+    d = SchedulerConfig()
+    after = "none" if d.preempt_after_s is None else f"{d.preempt_after_s * 1000:g}"
+    p.add_argument("--preempt-after", type=_milliseconds_or_off, default=_CONFIG_DEFAULT, metavar="MS",
+                   help="a newcomer preempts a FILTER job that has attained MS more CPU than it "
+                        f"(least attained service first); 0 or none = plain SFS, FCFS FILTER (default {after})")
+    p.add_argument("--reorder-after", type=float, metavar="MS",
+                   help="a preempted job gets its core back once it has attained MS less CPU than "
+                        f"the job running there (default {d.reorder_after_s * 1000:g})")
+    p.add_argument("--max-preemption-depth", type=int, metavar="N",
+                   help=f"at most N jobs stacked above another on a core (0-19; default {d.max_preemption_depth})")
+
+
+def preemption_options(args) -> dict:
+    """SchedulerConfig keyword arguments for the preemption options given on the command line."""
+    options = {}
+    if args.preempt_after is not _CONFIG_DEFAULT:
+        options["preempt_after_s"] = args.preempt_after
+    if args.reorder_after is not None:
+        if not args.reorder_after >= 0:
+            raise UsageError(f"--reorder-after must be at least 0 ms (got {args.reorder_after:g})")
+        options["reorder_after_s"] = args.reorder_after / 1000.0
+    if args.max_preemption_depth is not None:
+        if not 0 <= args.max_preemption_depth <= 19:
+            raise UsageError(f"--max-preemption-depth must be between 0 and 19 (got {args.max_preemption_depth})")
+        options["max_preemption_depth"] = args.max_preemption_depth
+    return options
 
 
 def scheduler_config(args):
@@ -46,7 +94,8 @@ def scheduler_config(args):
     try:
         return SchedulerConfig(slice=SliceConfig(rule=args.slice_rule, initial_s=args.initial_slice,
                                                  floor_s=args.slice_floor),
-                               bypass_factor=args.bypass_factor, aging_s=args.aging)
+                               bypass_factor=args.bypass_factor, aging_s=args.aging,
+                               **preemption_options(args))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 
