@@ -31,7 +31,6 @@ from .model import Problem
 from .selection import SELECTIONS
 
 TOL = 1e-12
-LARGE_CLUSTER = 2000  # servers; above this the random rule samples by rejection
 
 
 class FillState:
@@ -71,14 +70,27 @@ class FillState:
         self._invT = np.ascontiguousarray(self._inv.T)
         self._bigT = np.ascontiguousarray(self._big.T)
         self._need = [np.flatnonzero(pos[n]) for n in range(problem.n_frameworks)]
+        # Log of the servers whose capacity changed, in order; `clock` is its
+        # length and stamp[i] the clock right after server i's last change.
+        # The room matrix's rows and the selection rules' per-framework
+        # caches use it to recompute only what changed.
+        self._dirty = np.empty(1024, dtype=np.int64)
+        self._n_dirty = 0
+        self.stamp = [0] * problem.n_servers
+
+    @property
+    def clock(self) -> int:
+        return self._n_dirty
+
+    def touched_since(self, clock: int) -> np.ndarray:
+        """Servers changed after `clock` (in order, possibly repeated)."""
+        return self._dirty[clock:self._n_dirty]
 
     def _build(self) -> None:
         self._rows = self.problem.fit_counts(self.free).astype(np.int32)
         self._cols = np.ascontiguousarray(self._rows.T)
         self._eligT = np.ascontiguousarray(self.problem.eligible.T).astype(float)
-        self._dirty = np.empty(1024, dtype=np.int64)
-        self._n_dirty = 0
-        self._synced = np.zeros(self.problem.n_frameworks, dtype=np.int64)
+        self._synced = np.full(self.problem.n_frameworks, self._n_dirty, dtype=np.int64)
 
     def row(self, n: int) -> np.ndarray:
         """Tasks of n that fit on each server (current)."""
@@ -100,6 +112,23 @@ class FillState:
     def room_one(self, n: int, i: int) -> int:
         v = float((self.free[i] * self._inv[n] + self._big[n]).min())
         return int(v + 1e-9) if self.problem.eligible[n, i] else 0
+
+    def room_row(self, n: int, servers: np.ndarray | None = None) -> np.ndarray:
+        """Tasks of n that fit on each server (or on `servers`), computed
+        afresh from `free` with the same arithmetic as `room_one` and the
+        incremental columns, for callers that want one row without the room
+        matrix's upkeep."""
+        free = self.free if servers is None else self.free[servers]
+        ratio = (free * self._inv[n] + self._big[n]).min(axis=1)
+        ratio += 1e-9
+        np.floor(ratio, out=ratio)
+        out = ratio.astype(np.int64)
+        out[~(self.problem.eligible[n] if servers is None else self.problem.eligible[n, servers])] = 0
+        return out
+
+    @property
+    def has_rows(self) -> bool:
+        return self._rows is not None
 
     def fits_one(self, n: int, i: int) -> bool:
         need = self._need[n]
@@ -131,6 +160,11 @@ class FillState:
         return self._gamma_full
 
     def _refresh(self, i: int) -> None:
+        if self._n_dirty == len(self._dirty):
+            self._dirty = np.concatenate([self._dirty, np.empty_like(self._dirty)])
+        self._dirty[self._n_dirty] = i
+        self._n_dirty += 1
+        self.stamp[i] = self._n_dirty
         if self._rows is None:
             return
         # free is clamped at 0 on placement, so the ratio is never negative.
@@ -139,10 +173,6 @@ class FillState:
         np.floor(ratio, out=ratio)
         ratio *= self._eligT[i]
         self._cols[i] = ratio
-        if self._n_dirty == len(self._dirty):
-            self._dirty = np.concatenate([self._dirty, np.empty_like(self._dirty)])
-        self._dirty[self._n_dirty] = i
-        self._n_dirty += 1
 
     def place(self, problem: Problem, n: int, i: int, count: int) -> None:
         self.x_server[n, i] += count
@@ -231,9 +261,15 @@ def _fill_pooled(problem, unit, sel, state, act) -> None:
     heap = [(_q(x[n] * u[n]), n) for n in np.flatnonzero(act).tolist()]
     heapq.heapify(heap)
     pick_one = getattr(sel, "pick_one", None)
-    # On large clusters the random rule samples by rejection straight from
-    # the authoritative server-major matrix (same distribution, no row sync).
-    pick_state = getattr(sel, "pick_one_state", None) if problem.n_servers > LARGE_CLUSTER else None
+    # Rules that keep their own state-aware caches pick straight from the
+    # FillState; the random rule does so (rejection sampling: same
+    # distribution, another stream) only on large clusters.
+    pick_state = getattr(sel, "pick_one_state", None)
+    if pick_state is not None and problem.n_servers < getattr(sel, "state_pick_min_servers", 0):
+        pick_state = None
+    begin = getattr(sel, "begin_fill", None)
+    if begin is not None:
+        begin(state)
     while heap:
         s, n = heapq.heappop(heap)
         limit = lim[n] - x[n]
@@ -253,7 +289,9 @@ def _fill_pooled(problem, unit, sel, state, act) -> None:
             state.place(problem, n, i, 1)
             x[n] += 1
         else:
-            fit = state.row(n)
+            # Without the room matrix (rules that pick from their own caches)
+            # one fresh row is cheaper than building and maintaining it.
+            fit = state.row(n) if state.has_rows else state.room_row(n)
             count = min(count, int(fit.sum()))
             if count <= 0:
                 continue
@@ -297,7 +335,7 @@ def _fill_server_specific(problem, crit, state, act) -> None:
             i, j, g2 = _best_server(room, room, True)
             if i < 0:
                 return None
-            return (x[n] + 1) / (w[n] * room[i]), i, j, g2, room, room
+            return (x[n] + 1) / (w[n] * room[i]), i, j, g2, int(room[i])
         # PS-DSF: gamma is static and capacity only shrinks during a fill, so
         # the best fitting server is found by a cursor that only moves forward
         # over the servers sorted by gamma (ties: lowest index).
@@ -325,7 +363,7 @@ def _fill_server_specific(problem, crit, state, act) -> None:
         if k == len(srv):
             return None
         i = int(srv[k])
-        return (x[n] + 1) / (w[n] * gamma_full[n, i]), i, -1, -1, None, gamma_full[n]
+        return (x[n] + 1) / (w[n] * gamma_full[n, i]), i, -1, -1, int(gamma_full[n, i])
 
     heap = []
     for n in np.flatnonzero(act):
@@ -338,12 +376,11 @@ def _fill_server_specific(problem, crit, state, act) -> None:
         k = key_of(n)
         if k is None:
             continue
-        key, i, j, g2, room, gamma = k
+        key, i, j, g2, g_i0 = k
         if _q(key) > stored:
             heapq.heappush(heap, (_q(key), n))
             continue
-        limit = int(min(room[i] if residual else state.room_one(n, i), state.limit[n] - x[n]))
-        g_i0 = int(gamma[i])
+        limit = int(min(g_i0 if residual else state.room_one(n, i), state.limit[n] - x[n]))
         if not residual:
             # gamma on full capacity is static: i stays best while it fits.
             count = limit

@@ -38,6 +38,18 @@ def offer_cycle(problem: Problem, criterion: type[Criterion] | Criterion, seed: 
     unit = None if crit.server_specific else crit.unit()
     gamma_full = state.gamma_full if (crit.server_specific and not crit.residual) else None
     servers = list(range(problem.n_servers))
+    # Per-framework quantities kept up to date as tasks are placed, so a
+    # visit costs a few whole-vector operations over the frameworks instead
+    # of gathering candidates first.  `share` is pooled x_n * unit_n, or for
+    # server-specific criteria x_n / (weight_n gamma_{n,i}) per server; the
+    # arithmetic is the one of the candidate-wise form, so ties resolve alike.
+    limit = state.limit
+    open_ = act & (x < limit)
+    share = x * unit if unit is not None else None
+    inf = np.inf
+    wg = None
+    if gamma_full is not None:
+        wg = np.ascontiguousarray((w[:, None] * gamma_full).T)  # servers x frameworks
     rounds = 0
     while max_rounds is None or rounds < max_rounds:
         rounds += 1
@@ -46,19 +58,23 @@ def offer_cycle(problem: Problem, criterion: type[Criterion] | Criterion, seed: 
         for i in servers:
             while True:
                 col = state.col(i)
-                ok = act & (col > 0) & (x < state.limit)
-                cand = np.flatnonzero(ok)
-                if len(cand) == 0:
-                    break
+                ok = col > 0
+                ok &= open_
                 if unit is not None:
-                    share = x[cand] * unit[cand]
+                    masked = np.where(ok, share, inf)
                 else:
-                    g = col[cand] if crit.residual else gamma_full[cand, i]
-                    share = x[cand] / (w[cand] * g)
-                low = share.min()
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        masked = np.where(ok, x / (wg[i] if wg is not None else w * col), inf)
+                low = masked.min()
+                if low == inf:
+                    break
                 # Equal shares (within float noise) go to the lowest framework index.
-                n = int(cand[np.flatnonzero(share <= low + 1e-12 * max(1.0, abs(low)))[0]])
+                n = int(np.argmax(masked <= low + 1e-12 * max(1.0, abs(low))))
                 state.place(problem, n, i, 1)
+                if share is not None:
+                    share[n] = x[n] * unit[n]
+                if x[n] >= limit[n]:
+                    open_[n] = False
                 placed_any = True
                 if not fill_server:
                     break

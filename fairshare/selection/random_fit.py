@@ -15,6 +15,9 @@ from .base import Selection
 class RandomFit(Selection):
     name = "random"
     summary = "uniformly random eligible server that fits, per task"
+    # Above 2,000 servers single tasks are drawn by rejection sampling
+    # (`pick_one_state`): same distribution, different random stream.
+    state_pick_min_servers = 2001
 
     def __init__(self, problem, rng, seed: int = 0):
         super().__init__(problem, rng)

@@ -104,3 +104,94 @@ def test_large_cluster_random_path_is_feasible_and_maximal():
     assert p.fit_counts(free).sum() == 0  # nobody fits anywhere any more
     # Uniform server choice: tasks land on many servers, not packed on the first ones.
     assert (a.x.sum(axis=0) > 0).mean() > 0.9
+
+
+def shaped_problem(seed, n_servers=24, n_frameworks=4):
+    """Servers drawn from three shapes, so many are identical and tie on room
+    and best-fit distance: the tie rule decides most placements."""
+    rng = np.random.default_rng(seed)
+    shapes = [{"cpu": 6.0, "mem": 8.0}, {"cpu": 10.0, "mem": 4.0}, {"cpu": 4.0, "mem": 4.0}]
+    servers = [{"name": f"s{i}", "capacity": dict(shapes[int(rng.integers(3))]), "labels": {"t": str(i % 2)}}
+               for i in range(n_servers)]
+    fws = []
+    for n in range(n_frameworks):
+        f = {"name": f"f{n}", "demand": {"cpu": float(rng.choice([1, 2, 3])), "mem": float(rng.choice([1, 2]))},
+             "weight": float(rng.choice([1, 2]))}
+        if rng.random() < 0.3:
+            f["constraints"] = {"labels": {"t": "0"}}
+        fws.append(f)
+    return problem_from_dict({"servers": servers, "frameworks": fws})
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_tied_servers_equal_task_by_task(seed):
+    p = shaped_problem(seed)
+    for crit, rule in (("drf", "residual"), ("drfh", "residual"), ("drf", "bestfit")):
+        unit = CRITERIA[crit](p).unit()
+        got = progressive_fill(p, CRITERIA[crit], rule).x
+        assert np.array_equal(got, naive_pooled(p, unit, rule)), (crit, rule)
+    got = progressive_fill(p, CRITERIA["rpsdsf"]).x
+    assert np.array_equal(got, naive_server_specific(p, True)), "rpsdsf"
+
+
+def naive_offer_cycle(p, crit, seed, fill_server):
+    """One offer at a time, candidates gathered per offer (the cycle as documented)."""
+    import random
+    rng = random.Random(seed)
+    free = p.capacity.copy()
+    X = np.zeros((p.n_frameworks, p.n_servers), int)
+    servers = list(range(p.n_servers))
+    full = p.fit_counts(p.capacity)
+    unit = None if crit.server_specific else crit.unit()
+    while True:
+        rng.shuffle(servers)
+        placed = False
+        for i in servers:
+            while True:
+                cand = [n for n in range(p.n_frameworks) if fits(p, free, n, i)]
+                if not cand:
+                    break
+                x = X.sum(axis=1)
+                if unit is not None:
+                    share = [x[n] * unit[n] for n in cand]
+                else:
+                    g = [p.fit_counts(free, [n], [i])[0, 0] if crit.residual else full[n, i] for n in cand]
+                    share = [x[n] / (p.weight[n] * gn) for n, gn in zip(cand, g)]
+                low = min(share)
+                n = next(n for n, s in zip(cand, share) if s <= low + 1e-12 * max(1.0, abs(low)))
+                X[n, i] += 1
+                free[i] -= p.demand[n]
+                placed = True
+                if not fill_server:
+                    break
+        if not placed:
+            return X
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_offer_cycle_equals_offer_by_offer(seed):
+    from fairshare.online import offer_cycle
+    p = random_problem(seed, n_servers=6, n_frameworks=5)
+    for name in ("drf", "psdsf", "rpsdsf"):
+        for fill_server in (False, True):
+            crit = CRITERIA[name](p)
+            got = offer_cycle(p, crit, seed=seed, fill_server=fill_server).x
+            assert np.array_equal(got, naive_offer_cycle(p, crit, seed, fill_server)), (name, fill_server)
+
+
+def test_fresh_room_rows_equal_the_maintained_matrix():
+    """Rules that never build the room matrix take batch rows from
+    `room_row`; it must agree with the incrementally maintained rows."""
+    from fairshare.filling import FillState
+    p = shaped_problem(3, n_servers=30, n_frameworks=5)
+    state = FillState(p)
+    rng = np.random.default_rng(1)
+    for _ in range(60):
+        n = int(rng.integers(p.n_frameworks))
+        open_ = np.flatnonzero(state.room_row(n) > 0)
+        if len(open_):
+            state.place(p, n, int(rng.choice(open_)), 1)
+    assert state.clock > 20
+    for n in range(p.n_frameworks):
+        assert np.array_equal(state.room_row(n), state.row(n))
+        assert np.array_equal(state.room_row(n), p.fit_counts(state.free, [n])[0])
