@@ -33,7 +33,8 @@ def heading(text: str) -> None:
 
 def cluster_decision(policy: str = "psdsf") -> dict:
     from fairshare import allocate, load_problem
-    subprocess.run([sys.executable, "-m", "fairshare.cli", "allocate", str(PROBLEM), "--policy", policy],
+    shown = os.path.relpath(PROBLEM)   # as a person would type it from the repository
+    subprocess.run([sys.executable, "-m", "fairshare.cli", "allocate", shown, "--policy", policy],
                    check=True)
     return allocate(load_problem(PROBLEM), policy).per_server()
 
