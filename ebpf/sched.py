@@ -320,6 +320,9 @@ class SchedTracer:
             cflags.append('-DFILTER_COMM={' + ",".join(str(b) for b in raw) + ",0}")
         self.bpf = compile_text(_PROGRAM, cflags)
         self.started = time.monotonic()
+        self._tgids: set[int] | None = None
+        self._comm = comm.encode()[:15].decode(errors="replace") if comm is not None else None
+        self._cgroup = cgroup
         if tgids is not None:
             self.set_tgids(tgids)
 
@@ -327,6 +330,7 @@ class SchedTracer:
         """Replace the set of traced processes (only with a tgid filter)."""
         table = self.bpf["filter_tgids"]
         wanted = {int(t) for t in tgids}
+        self._tgids = wanted
         present = {k.value for k in table.keys()}
         for tgid in present - wanted:
             del table[table.Key(tgid)]
@@ -409,7 +413,48 @@ class SchedTracer:
                 del stats[key]
             except KeyError:
                 pass
+        self._add_running_stretches(threads, unclassified)
         return threads
+
+    def _add_running_stretches(self, threads: dict[int, ThreadSample], unclassified: set[int]) -> None:
+        """Count the time threads have been on a CPU since their last switch-in.
+
+        The kernel side adds a stretch only when the thread is switched out,
+        and a thread that has a core to itself may not be for seconds.
+        The map is only read here, so the stretch is counted once, in full,
+        at its eventual switch-out; these cumulative samples stay monotonic.
+        bpf_ktime_get_ns() is CLOCK_MONOTONIC.
+        """
+        now = time.monotonic_ns()
+        for key, running in self.bpf["oncpu_since"].items():
+            tid = key.value
+            thread = threads.get(tid)
+            if thread is None and tid in unclassified:
+                # Never switched out yet, so BPF has not applied the filters.
+                thread = self._classify(tid)
+                if thread is not None:
+                    threads[tid] = thread
+            if thread is None or thread.exited or now <= running.since:
+                continue
+            thread.oncpu_ns += now - running.since
+            if running.rt:
+                thread.rt_ns += now - running.since
+
+    def _classify(self, tid: int) -> ThreadSample | None:
+        """Apply the process and comm filters from /proc (cgroup-filtered runs wait for BPF)."""
+        if self._cgroup is not None:
+            return None
+        try:
+            with open(f"/proc/{tid}/status") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+            tgid, comm = int(fields["Tgid"]), fields["Name"].strip()
+        except (OSError, KeyError, ValueError):
+            return None
+        if self._tgids is not None and tgid not in self._tgids:
+            return None
+        if self._comm is not None and comm != self._comm:
+            return None
+        return ThreadSample(tid=tid, tgid=tgid, comm=comm)
 
     def close(self) -> None:
         self.bpf.cleanup()

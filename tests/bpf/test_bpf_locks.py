@@ -14,7 +14,12 @@ from workloads.locks import NativeLibraryMissing, binary
 pytestmark = needs_bpf()
 
 RUN_S = "1.5"
-SHARE_TOLERANCE = 0.05
+# `python -m ebpf.accuracy` measured traced-vs-program share errors of up to
+# 6.6 points on an idle machine (median 2.6), and single test runs have shown
+# 10.7: each uprobe costs about 2 us on 1-3 us critical sections.  The bound
+# keeps a real attribution error (threads mixed up: tens of points) visible
+# without failing on that spread.
+SHARE_TOLERANCE = 0.15
 
 
 def traced_run(gated, workload: str, library: str | None, cs: str = "1000,3000"):

@@ -157,8 +157,23 @@ def test_filtered_out_processes_are_not_reported(tracer, gated):
     assert other.pid not in tgids
 
 
+# A thread alone on a core is never switched out, so a tracer started while
+# it runs first sees it at its next switch.  This spinner yields every 50 ms,
+# as any real program's thread eventually does, so both intervals count it.
+YIELDING_SPINNER = """
+import sys, time
+sys.stdin.readline()
+end = time.monotonic() + 30
+while time.monotonic() < end:
+    lap = time.monotonic() + 0.05
+    while time.monotonic() < lap:
+        pass
+    time.sleep(0.0005)
+"""
+
+
 def test_cli_json_lines(gated):
-    spinner = gated(python_child(SPINNER.replace(f"< {SPIN_S}", "< 30")))
+    spinner = gated(python_child(YIELDING_SPINNER))
     spinner.go()
     result = subprocess.run([str(Path(sys.executable).with_name("sfs")), "trace", "-p", str(spinner.pid), "0.5", "2", "-j"],
                             capture_output=True, text=True, timeout=60)
