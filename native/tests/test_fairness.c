@@ -39,6 +39,19 @@ static void *worker_fn(void *p)
     return NULL;
 }
 
+/* Runs n workers on the shared lock `fm` for ms milliseconds, then joins them. */
+static void run_workers(struct worker *w, int n, int ms)
+{
+    pthread_t t[8];
+    __atomic_store_n(&stop, 0, __ATOMIC_RELAXED);
+    for (int i = 0; i < n; i++)
+        pthread_create(&t[i], NULL, worker_fn, &w[i]);
+    tl_sleep_ms(ms);
+    __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+    for (int i = 0; i < n; i++)
+        pthread_join(t[i], NULL);
+}
+
 static int find(scl_thread_stats_t *th, int n, pid_t tid)
 {
     for (int i = 0; i < n; i++)
@@ -54,14 +67,7 @@ TEST(explicit_weights_3_to_1)
     a.weight_source = SCL_WEIGHT_EXPLICIT;
     CHECK_EQ(scl_mutex_init(&fm, &a), 0);
     struct worker w[2] = {{3.0, 20000, 0, 0}, {1.0, 20000, 0, 0}};
-    pthread_t t[2];
-    __atomic_store_n(&stop, 0, __ATOMIC_RELAXED);
-    for (int i = 0; i < 2; i++)
-        pthread_create(&t[i], NULL, worker_fn, &w[i]);
-    tl_sleep_ms(300);
-    __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
-    for (int i = 0; i < 2; i++)
-        pthread_join(t[i], NULL);
+    run_workers(w, 2, 300);
     scl_lock_stats_t st;
     scl_thread_stats_t th[4];
     int n = scl_mutex_stats(&fm, &st, th, 4);
@@ -81,14 +87,7 @@ TEST(unequal_sections_equal_hold)
 {
     CHECK_EQ(scl_mutex_init(&fm, NULL), 0);
     struct worker w[2] = {{0, 10000, 0, 0}, {0, 30000, 0, 0}};
-    pthread_t t[2];
-    __atomic_store_n(&stop, 0, __ATOMIC_RELAXED);
-    for (int i = 0; i < 2; i++)
-        pthread_create(&t[i], NULL, worker_fn, &w[i]);
-    tl_sleep_ms(300);
-    __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
-    for (int i = 0; i < 2; i++)
-        pthread_join(t[i], NULL);
+    run_workers(w, 2, 300);
     scl_lock_stats_t st;
     scl_thread_stats_t th[4];
     int n = scl_mutex_stats(&fm, &st, th, 4);

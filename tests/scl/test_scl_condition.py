@@ -9,6 +9,16 @@ import pytest
 import scl
 
 
+
+def wait_until_waiting(cond, state, n, timeout=10.0):
+    """Block until `n` waiters have registered in state["waiting"] under `cond`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with cond:
+            if state["waiting"] == n:
+                return
+        time.sleep(0.01)
+
 def test_wait_times_out_and_reacquires():
     cond = scl.Condition()
     with cond:
@@ -54,12 +64,7 @@ def test_notify_all_wakes_every_waiter(run_threads):
     threads = [threading.Thread(target=waiter) for _ in range(3)]
     for t in threads:
         t.start()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with cond:
-            if state["waiting"] == 3:
-                break
-        time.sleep(0.01)
+    wait_until_waiting(cond, state, 3)
     with cond:
         state["go"] = True
         cond.notify_all()
@@ -82,12 +87,7 @@ def test_notify_n_wakes_at_most_n():
     threads = [threading.Thread(target=waiter) for _ in range(3)]
     for t in threads:
         t.start()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with cond:
-            if state["waiting"] == 3:
-                break
-        time.sleep(0.01)
+    wait_until_waiting(cond, state, 3)
     time.sleep(0.05)
     with cond:
         cond.notify(2)
