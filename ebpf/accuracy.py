@@ -50,7 +50,7 @@ def _run_gated(argv):
 def lock_share_run(workload: str, library: str | None, seconds: float = 2.0) -> dict:
     from ebpf.ulocks import LockTracer, resolve_library
     from workloads.locks import binary
-    from scl.trace import LockReport   # the same figures as `scl trace`
+    from ebpf.lockreport import LockReport   # the same figures as `scl trace`
     child = _run_gated([str(binary(workload)), "--cs", "1000,3000", "--seconds", str(seconds), "--gate"])
     name, symbols = resolve_library(library)
     try:
@@ -224,11 +224,11 @@ def main(argv=None) -> int:
         return prereq.EXIT_MISSING
     report = {"lock_shares": [], "oncpu": []}
 
-    from workloads.locks import KIT_NATIVE, NativeLibraryMissing, binary
+    from workloads.locks import NativeLibraryMissing, binary, scl_native_dirs
     variants = [("subversion", None)]
     try:
         binary("subversion_scl")
-        variants.append(("subversion_scl", str(KIT_NATIVE / "lib" / "libscl.so")))
+        variants.append(("subversion_scl", str(scl_native_dirs()[1] / "libscl.so")))
     except NativeLibraryMissing as exc:
         report["libscl"] = f"skipped: {exc}"
     for workload, library in variants if "locks" in parts else []:

@@ -14,7 +14,7 @@ the problem; for server-specific criteria the lowest (key, framework, server).
 Two modes:
 * pooled criteria: share before the task, x_n * unit_n; the server is
   chosen by a `Selection` rule;
-* server-specific criteria (global variant of cluster.md section 3): the pair
+* server-specific criteria (global variant, docs/fairshare-notes.md §3): the pair
   (n, i) minimising (x_n + 1) / (weight_n gamma_{n,i}) over fitting eligible
   pairs; rPS-DSF uses gamma on residual capacity.  Keys only grow, so a lazy
   heap (re-key on pop) is exact.

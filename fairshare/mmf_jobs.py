@@ -1,5 +1,5 @@
 """Max-min fair completion times of multi-task jobs (Shafiee & Ghaderi,
-IFIP Networking 2020; algorithm details are our reconstruction, cluster.md §7).
+IFIP Networking 2020; algorithm details are our reconstruction, docs/fairshare-notes.md §7).
 
 Job j has a task on every server i with p[i, j] > 0; each server runs one
 task at a time; C_j = max_i C_ij.  Each job has an increasing cost g_j(C)

@@ -22,7 +22,7 @@ _LAZY = {
     "NotRecoverable": "scl.errors",
     "set_thread_weight": "scl.weights", "get_thread_weight": "scl.weights",
     "clear_thread_weight": "scl.weights", "nice_to_weight": "scl.weights",
-    "thread_weight": "scl.weights", "cfs_weight": "scl.weights",
+    "thread_weight": "scl.weights",
 }
 
 __all__ = sorted(_LAZY)

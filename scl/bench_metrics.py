@@ -3,18 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scl.weights import cfs_weight
+from sharekit.fairness import jain, nice_to_weight
 
 SCL_LOCKS = ("uscl", "preload")   # the locks the targets apply to
-
-
-def jain(values: list[float], weights: list[float] | None = None) -> float:
-    """Weighted Jain index of values[i] / weights[i]; 1.0 for no values."""
-    xs = [v / w for v, w in zip(values, weights)] if weights else list(values)
-    if not xs:
-        return 1.0
-    sq = sum(x * x for x in xs)
-    return (sum(xs) ** 2) / (len(xs) * sq) if sq > 0 else 1.0
 
 
 def share_error(values: list[float], weights: list[float]) -> float:
@@ -29,7 +20,7 @@ def metrics(run: dict) -> dict:
     """Derived numbers for one run (all times in ms unless named otherwise)."""
     threads = run["threads"]
     wall_ns = run["wall_ns"]
-    weights = [float(cfs_weight(t["nice"])) for t in threads]
+    weights = [float(nice_to_weight(t["nice"])) for t in threads]
     hold = [t["hold_ns"] for t in threads]
     cpu = [t["cpu_ns"] for t in threads]
     m = {

@@ -10,3 +10,7 @@ COMMANDS = {
 
 def main(argv=None) -> int:
     return dispatch("scl", "Scheduler-cooperative locks.", COMMANDS, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from scl._lib import ffi, lib
 from scl.errors import check
+from sharekit.fairness import jain as jain_weighted  # noqa: F401  (re-exported as scl.jain_weighted)
 
 
 @dataclass(frozen=True)
@@ -74,12 +75,3 @@ def reset_stats(lock) -> None:
     if not isinstance(lock, Mutex):
         raise TypeError("scl.reset_stats supports scl.Mutex only (the C API has no RW-SCL reset)")
     check(lib.scl_mutex_stats_reset(lock._ptr), "scl_mutex_stats_reset")
-
-
-def jain_weighted(values, weights) -> float:
-    """Weighted Jain index of values[i] / weights[i], computed by the C library."""
-    values, weights = list(map(float, values)), list(map(float, weights))
-    if len(values) != len(weights):
-        raise ValueError("values and weights differ in length")
-    return float(lib.scl_jain_weighted(ffi.new("double[]", values), ffi.new("double[]", weights),
-                                       len(values)))

@@ -31,14 +31,15 @@ import os
 import sys
 import time
 from collections import defaultdict
-from pathlib import Path
+
+import psutil
 
 from ebpf import histogram, loop, prereq
-from ebpf.weights import jain, nice_to_weight, thread_nice
+from ebpf.lockreport import LockReport
+from scl.paths import native_paths
 from sharekit.cli import UsageError
 
 TOOL = "scl trace"
-_KIT_LIBDIR = Path(__file__).resolve().parent / "_native" / "lib"
 
 
 def add_arguments(parser) -> None:
@@ -60,20 +61,11 @@ def add_arguments(parser) -> None:
     loop.add_arguments(parser)
 
 
-def _comm(pid: int, tid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/task/{tid}/comm") as f:
-            return f.read().strip()
-    except OSError:
-        return "?"
-
-
 def _maps_library(pid: int) -> str | None:
     """Path of libscl-preload.so or libscl.so mapped by `pid`, if any."""
     try:
-        with open(f"/proc/{pid}/maps") as f:
-            paths = {line.split(None, 5)[5].strip() for line in f if len(line.split(None, 5)) == 6}
-    except OSError:
+        paths = {m.path for m in psutil.Process(pid).memory_maps(grouped=True)}
+    except (psutil.Error, OSError):
         return None
     for name in ("libscl-preload.so", "libscl.so"):
         for path in sorted(paths):
@@ -91,82 +83,11 @@ def choose_library(args) -> str | None:
         return args.lib
     if args.pid is not None:
         return _maps_library(args.pid)
-    kit = _KIT_LIBDIR / "libscl.so"
+    kit = native_paths(require=False).library
     return str(kit) if kit.is_file() else None
 
 
 # ---------------------------------------------------------------- user locks
-
-class LockReport:
-    """Per-interval and whole-run figures from cumulative LockTracer snapshots."""
-
-    def __init__(self, overhead_ns: int, threshold: float) -> None:
-        self.overhead_ns = overhead_ns
-        self.threshold = threshold
-        self.previous = None
-        self.first = None
-        self.weights: dict[int, tuple[int, int]] = {}   # tid -> (nice, weight), last seen
-        self.comms: dict[int, str] = {}
-
-    def _weight(self, tgid: int, tid: int) -> tuple[int | None, int]:
-        nice = thread_nice(tgid, tid)
-        if nice is not None:
-            self.weights[tid] = (nice, nice_to_weight(nice))
-            self.comms[tid] = _comm(tgid, tid)
-        return self.weights.get(tid, (None, nice_to_weight(0)))
-
-    def remember(self, snap) -> None:
-        """Read weights and names of threads not seen yet, while they are alive."""
-        for t in snap.threads.values():
-            if t.tid not in self.weights:
-                self._weight(t.tgid, t.tid)
-
-    def figures(self, now_snap, before_snap) -> dict:
-        c = self.overhead_ns
-        per_lock = defaultdict(list)
-        for key, t in now_snap.threads.items():
-            b = before_snap.threads.get(key) if before_snap else None
-            acq = t.acquisitions - (b.acquisitions if b else 0)
-            hold = t.hold_ns - (b.hold_ns if b else 0)
-            wait = t.wait_ns - (b.wait_ns if b else 0)
-            own_free = t.own_slice_free_ns - (b.own_slice_free_ns if b else 0)
-            if acq <= 0 and hold <= 0:
-                continue
-            nice, weight = self._weight(t.tgid, t.tid)
-            per_lock[t.lock].append({
-                "tid": t.tid, "pid": t.tgid, "comm": self.comms.get(t.tid, "?"),
-                "lock": f"{t.lock:#x}", "acquisitions": acq,
-                "hold_ns": max(0, hold - c * acq), "wait_ns": max(0, wait - c * acq),
-                "own_slice_free_ns": own_free, "nice": nice, "weight": weight,
-                "slices": t.slices - (b.slices if b else 0)})
-        threads, locks = [], []
-        for lock, rows in per_lock.items():
-            ls = now_snap.locks.get(lock)
-            lb = before_snap.locks.get(lock) if before_snap else None
-            free = (ls.free_ns - (lb.free_ns if lb else 0)) if ls else 0
-            handovers = (ls.handovers - (lb.handovers if lb else 0)) if ls else 0
-            total_acq = sum(r["acquisitions"] for r in rows)
-            if handovers == 0:
-                free += c * total_acq   # the probe time removed from holds was free time
-            total_hold = sum(r["hold_ns"] for r in rows)
-            total_weight = sum(r["weight"] for r in rows)
-            for r in rows:
-                r["opportunity_ns"] = r["hold_ns"] + r["own_slice_free_ns"] + free
-                r["share"] = r["hold_ns"] / total_hold if total_hold else 0.0
-                r["weight_share"] = r["weight"] / total_weight if total_weight else 0.0
-            gap = max(abs(r["share"] - r["weight_share"]) for r in rows) if len(rows) > 1 else 0.0
-            locks.append({
-                "lock": f"{lock:#x}", "threads": len(rows), "acquisitions": total_acq, "hold_ns": total_hold,
-                "free_ns": free, "slice_handovers": handovers,
-                "jain_opportunity": jain(r["opportunity_ns"] / r["weight"] for r in rows),
-                "jain_hold": jain(r["hold_ns"] / r["weight"] for r in rows),
-                "max_share_gap": gap,
-                "verdict": ("single thread" if len(rows) < 2 else
-                            "SUBVERSION" if gap > self.threshold else "ok")})
-            threads.extend(sorted(rows, key=lambda r: -r["hold_ns"]))
-        locks.sort(key=lambda l: -l["hold_ns"])
-        return {"threads": threads, "locks": locks}
-
 
 def _print_user(fig: dict, title: str, top: int, span_s: float) -> None:
     out = [f"{time.strftime('%H:%M:%S')} {title}: {len(fig['locks'])} locks, {len(fig['threads'])} thread-lock pairs"]

@@ -11,37 +11,7 @@ import math
 from contextlib import contextmanager
 from typing import Iterator
 
-# The kernel's sched_prio_to_weight[], nice -20 .. 19.  Kept in Python so the
-# benchmark can weight its results without loading the C extension; a test
-# checks it against scl_nice_to_weight().
-CFS_WEIGHTS = (
-    88761, 71755, 56483, 46273, 36291,
-    29154, 23254, 18705, 14949, 11916,
-    9548, 7620, 6100, 4904, 3906,
-    3121, 2501, 1991, 1586, 1277,
-    1024, 820, 655, 526, 423,
-    335, 272, 215, 172, 137,
-    110, 87, 70, 56, 45,
-    36, 29, 23, 18, 15,
-)
-
-
-def cfs_weight(nice: int) -> int:
-    """CFS weight of a nice value, from the table above (no C needed)."""
-    if not isinstance(nice, int) or not -20 <= nice <= 19:
-        raise ValueError(f"nice value must be an integer in [-20, 19], got {nice!r}")
-    return CFS_WEIGHTS[nice + 20]
-
-
-def nice_to_weight(nice: int) -> int:
-    """The C library's CFS weight for `nice` (1024 at nice 0)."""
-    from scl._lib import lib
-    if not isinstance(nice, int) or isinstance(nice, bool):
-        raise ValueError(f"nice value must be an integer, got {nice!r}")
-    weight = lib.scl_nice_to_weight(nice) if -20 <= nice <= 19 else 0
-    if weight == 0:
-        raise ValueError(f"nice value must be in [-20, 19], got {nice}")
-    return int(weight)
+from sharekit.fairness import nice_to_weight  # noqa: F401  (re-exported as scl.nice_to_weight)
 
 
 def _validated(weight: float) -> float:

@@ -140,7 +140,7 @@ def resolve_trace(name: str) -> str:
         return name
     found = find_shared_trace(os.path.basename(name))
     if found is None:
-        raise UsageError(f"no such trace file: {name} (also looked in $SHAREKIT_TRACE_DIR and ../shared/data/traces)")
+        raise UsageError(f"no such trace file: {name} (also looked in $SHAREKIT_TRACE_DIR and the shared traces folder)")
     return str(found)
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-_PF_KTHREAD = 0x00200000
+import psutil
+
+_KTHREADD = 2
 _RT_POLICIES = {os.SCHED_FIFO: "FIFO", os.SCHED_RR: "RR"}
 
 
@@ -22,24 +24,9 @@ class RealtimeTask:
     priority: int
 
 
-def _stat_fields(path: str) -> list[str] | None:
-    try:
-        with open(path, "rb") as f:
-            raw = f.read().decode(errors="replace")
-    except OSError:
-        return None
-    # comm may contain spaces and parentheses: split after the last ')'.
-    head, _, tail = raw.rpartition(")")
-    comm = head.partition("(")[2]
-    return [comm] + tail.split()
-
-
-def _has_environ_entry(pid: str, entry: bytes) -> bool:
-    try:
-        with open(f"/proc/{pid}/environ", "rb") as f:
-            return entry in f.read().split(b"\0")
-    except OSError:
-        return False
+def _is_kernel_thread(pid: int) -> bool:
+    # Every kernel thread is kthreadd (pid 2) or one of its children.
+    return pid == _KTHREADD or psutil.Process(pid).ppid() == _KTHREADD
 
 
 def realtime_tasks(marker: str | None = None) -> list[RealtimeTask]:
@@ -48,28 +35,34 @@ def realtime_tasks(marker: str | None = None) -> list[RealtimeTask]:
     With `marker` ("NAME=value"), only threads of processes whose environment
     holds that entry: the processes one run started, told apart from other
     real-time work on the machine.
+
+    psutil has no field for a thread's scheduling policy, so that comes from
+    sched_getscheduler(2), asked of every thread first: it is one system call,
+    where psutil would parse a stat file per process, and the test suite runs
+    this scan around every test.  psutil answers the rest, for the few
+    real-time threads only.
     """
     found = []
-    entry = marker.encode() if marker else None
-    for pid_name in os.listdir("/proc"):
-        if not pid_name.isdigit():
-            continue
+    name, _, value = marker.partition("=") if marker else (None, None, None)
+    for pid in psutil.pids():
         try:
-            tids = os.listdir(f"/proc/{pid_name}/task")
+            tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
         except OSError:
             continue
-        for tid_name in tids:
-            fields = _stat_fields(f"/proc/{pid_name}/task/{tid_name}/stat")
-            if fields is None:
-                continue
-            # fields[0] = comm, then state(1), ppid(2), ..., flags(7), ... rt_priority(38), policy(39)
-            flags, rt_priority, policy = int(fields[7]), int(fields[38]), int(fields[39])
-            if flags & _PF_KTHREAD or policy not in _RT_POLICIES:
-                continue
-            if entry is not None and not _has_environ_entry(pid_name, entry):
-                continue
-            found.append(RealtimeTask(int(pid_name), int(tid_name), fields[0],
-                                      _RT_POLICIES[policy], rt_priority))
+        for tid in tids:
+            try:
+                policy = os.sched_getscheduler(tid) & ~os.SCHED_RESET_ON_FORK
+                if policy not in _RT_POLICIES:
+                    continue
+                if _is_kernel_thread(pid):
+                    break
+                if name is not None and psutil.Process(pid).environ().get(name) != value:
+                    break
+                priority = os.sched_getparam(tid).sched_priority
+                comm = psutil.Process(tid).name()
+            except (OSError, psutil.Error):
+                continue   # gone meanwhile, or not ours to inspect
+            found.append(RealtimeTask(pid, tid, comm, _RT_POLICIES[policy], priority))
     return found
 
 

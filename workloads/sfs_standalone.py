@@ -8,7 +8,7 @@ real function is ``fib`` with ``{"n": N}`` (workloads.functions.fib).
 
 The SFS repository has no licence, so its trace is not bundled: pass its
 path, or let :func:`find_shared_trace` look in $SHAREKIT_TRACE_DIR and in
-the workplace's ``../shared/data/traces`` next to the repository.
+a ``shared/data/traces`` folder beside the repository.
 """
 from __future__ import annotations
 

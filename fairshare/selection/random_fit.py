@@ -2,7 +2,7 @@
 worked examples).
 
 Draws use Python's `random.Random(seed)`: one `choice` per task over the
-fitting servers in index order, which is the procedure cluster.md section 5
+fitting servers in index order, which is the procedure docs/fairshare-notes.md §5
 specifies, so the seeded results reproduce its tables.  The share bookkeeping
 around it is batched; only the per-task draw is inherent to the rule."""
 import random

@@ -11,7 +11,6 @@ import pytest
 
 from ebpf import histogram, loop
 from ebpf.cgroups import resolve
-from ebpf.weights import jain, nice_to_weight
 
 
 def test_log2_slots_match_bpf_log2l():
@@ -40,14 +39,6 @@ def test_interval_and_count_checks():
     assert "interval" in loop.check(0, None)
     assert "count" in loop.check(1.0, 0)
     assert loop.check(None, 3) == "count needs an interval"
-
-
-def test_weights_and_jain():
-    assert nice_to_weight(0) == 1024
-    assert nice_to_weight(5) == 335 and nice_to_weight(-20) == 88761 and nice_to_weight(19) == 15
-    assert jain([1, 1, 1, 1]) == pytest.approx(1.0)
-    assert jain([1, 0, 0, 0]) == pytest.approx(0.25)
-    assert jain([1, 1, 0, 0]) == pytest.approx(0.5)
 
 
 def test_cgroup_paths_are_checked(tmp_path):

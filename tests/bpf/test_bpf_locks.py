@@ -92,8 +92,8 @@ def test_kit_libscl_probes(gated):
         binary("subversion_scl")
     except NativeLibraryMissing as exc:
         pytest.skip(f"the kit's libscl.so is not built: {exc}")
-    from workloads.locks import KIT_NATIVE
-    own, figures, snap = traced_run(gated, "subversion_scl", str(KIT_NATIVE / "lib" / "libscl.so"))
+    from scl.paths import native_paths
+    own, figures, snap = traced_run(gated, "subversion_scl", str(native_paths().library))
     rows = workers(own, figures)
     for t in own["threads"]:
         assert rows[t["tid"]]["acquisitions"] == t["acquisitions"]

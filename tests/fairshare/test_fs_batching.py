@@ -1,7 +1,7 @@
 """Batched progressive filling equals task-by-task progressive filling.
 
 Naive reference implementations below place one task per step, exactly as
-cluster.md section 3 words it; the batched engine must give the same
+docs/fairshare-notes.md §3 words it; the batched engine must give the same
 allocation for every deterministic rule, and a feasible maximal one for the
 large-cluster random path."""
 import numpy as np

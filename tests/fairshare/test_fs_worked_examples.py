@@ -1,4 +1,4 @@
-"""The DRF paper's example and Ex.1-Ex.3 of cluster.md section 5, every criterion.
+"""The DRF paper's example and Ex.1-Ex.3 of docs/fairshare-notes.md §5, every criterion.
 
 Deterministic rows (bfdrf, psdsf, rpsdsf) must match exactly.  Random rows are
 means over seeds 0-19; the reference used Python random.Random(seed), as we

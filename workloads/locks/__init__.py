@@ -4,7 +4,8 @@
   pthread mutex (the scheduler-subversion toy case: 1 us vs 3 us), printing
   each thread's own hold-time measurement as JSON.
 - `subversion_scl`: the same program on the kit's u-SCL mutex (needs
-  `make install` to have built libscl.so).
+  `make install` to have built libscl.so; its place comes from `scl config`,
+  the one place that knows where the native build lives).
 - `rename_storm`: the rename-lock case: bully threads renaming across two
   directories of many files, victims across two empty ones; kernel lock
   contention shows in lock:contention_begin/end.
@@ -18,26 +19,36 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 SOURCES = {"subversion": "subversion.c", "subversion_scl": "subversion.c", "rename_storm": "rename_storm.c"}
 _HERE = Path(__file__).resolve().parent
-# Installed by `make install` (native/Makefile, PREFIX=scl/_native).
-KIT_NATIVE = _HERE.parent.parent / "scl" / "_native"
 
 
 class NativeLibraryMissing(RuntimeError):
     """The kit's libscl.so is not built, so SCL variants cannot be."""
 
 
+def scl_native_dirs() -> tuple[Path, Path]:
+    """(include dir, lib dir) of the kit's native build, as `scl config` prints them.
+
+    Asked of the command rather than imported: this package sits below `scl`.
+    """
+    result = subprocess.run([sys.executable, "-m", "scl.cli", "config", "--includedir", "--libdir"],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise NativeLibraryMissing(result.stderr.strip() or "`scl config` failed: run `make install`")
+    include, lib = result.stdout.split()
+    return Path(include), Path(lib)
+
+
 def _extra_flags(name: str) -> tuple[list[str], list[Path]]:
     """Compiler flags and extra inputs (for staleness) of a workload."""
     if name != "subversion_scl":
         return [], []
-    include, lib = KIT_NATIVE / "include", KIT_NATIVE / "lib"
-    if not (lib / "libscl.so").exists() or not (include / "scl.h").exists():
-        raise NativeLibraryMissing(f"{lib / 'libscl.so'} not built: run `make install`")
+    include, lib = scl_native_dirs()
     return ([f"-I{include}", "-DUSE_SCL", f"-L{lib}", f"-Wl,-rpath,{lib}"],
             [include / "scl.h", (lib / "libscl.so").resolve()])
 
