@@ -12,3 +12,7 @@ COMMANDS = {
 
 def main(argv=None) -> int:
     return dispatch("sfs", "SFS: a user-space function scheduler approximating SRTF.", COMMANDS, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -125,7 +125,7 @@ def write_sfs_standalone(path, invocations, table: dict[int, float], iat_unit_ms
 
 
 def find_shared_trace(name: str = SFS_TRACE_NAME) -> Path | None:
-    """A trace file from $SHAREKIT_TRACE_DIR or the workplace's shared traces, if present."""
+    """A trace file from $SHAREKIT_TRACE_DIR or a shared/data/traces folder beside the repository, if present."""
     candidates = []
     if os.environ.get("SHAREKIT_TRACE_DIR"):
         candidates.append(Path(os.environ["SHAREKIT_TRACE_DIR"]) / name)
