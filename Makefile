@@ -7,7 +7,7 @@ VPY := $(VENV)/bin/python
 NATIVE_PREFIX := $(CURDIR)/scl/_native
 FFI_INPUTS := $(wildcard native/src/*.c native/src/*.h native/include/*.h) native/build_ffi.py
 
-.PHONY: install system bpf native test test-c test-py demo clean
+.PHONY: install system bpf native test test-c test-py demo experiments experiments-quick clean
 
 install: system $(VENV)/.deps bpf native
 
@@ -46,6 +46,13 @@ test-py:
 
 demo: install
 	$(VPY) -m experiments.demo
+
+# The papers' key results rerun here: experiments/out/report.md and report.html.
+experiments: install
+	$(VPY) -m experiments.run
+
+experiments-quick: install
+	$(VPY) -m experiments.run --quick
 
 clean:
 	@$(MAKE) -s -C native clean

@@ -10,6 +10,7 @@ packages=(
     libtsan2 libasan8   # ThreadSanitizer and AddressSanitizer runtimes for the C tests
     python3-bpfcc       # bcc, for the eBPF tools (see scripts/setup-bpf.sh)
     linux-headers-amd64 # headers bcc compiles against (tracepoints, uprobes)
+    libkyotocabinet-dev # a real embedded key-value store with its own locks (experiments, workloads/locks/kvstore.c)
 )
 
 missing=()

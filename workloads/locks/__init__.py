@@ -6,6 +6,10 @@
 - `subversion_scl`: the same program on the kit's u-SCL mutex (needs
   `make install` to have built libscl.so; its place comes from `scl config`,
   the one place that knows where the native build lives).
+- `kvstore`: insert threads against find threads on Kyoto Cabinet's
+  in-memory tree database, whose operations all take one database-wide
+  pthread rwlock (needs Debian's libkyotocabinet-dev); prints each thread's
+  class, operations and CPU time as JSON.
 - `rename_storm`: the rename-lock case: bully threads renaming across two
   directories of many files, victims across two empty ones; kernel lock
   contention shows in lock:contention_begin/end.
@@ -23,7 +27,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-SOURCES = {"subversion": "subversion.c", "subversion_scl": "subversion.c", "rename_storm": "rename_storm.c"}
+SOURCES = {"subversion": "subversion.c", "subversion_scl": "subversion.c", "rename_storm": "rename_storm.c",
+           "kvstore": "kvstore.c"}
+LIBRARIES = {"subversion_scl": ["-lscl"], "kvstore": ["-lkyotocabinet"]}
 _HERE = Path(__file__).resolve().parent
 
 
@@ -76,7 +82,7 @@ def binary(name: str) -> Path:
     fd, partial = tempfile.mkstemp(prefix=f".{name}.", dir=target.parent)
     os.close(fd)
     try:
-        libs = ["-lscl"] if name == "subversion_scl" else []
+        libs = LIBRARIES.get(name, [])
         result = subprocess.run([compiler, "-O2", "-g", "-Wall", "-pthread", *flags[:2], "-o", partial,
                                  str(source), *flags[2:], *libs], capture_output=True, text=True)
         if result.returncode != 0:
