@@ -13,6 +13,10 @@ amount}}}, as `fairshare.Allocation.per_server()` produces), not fairshare's
 classes, so it sits below the allocator and can run on a node that has only
 the decision.
 """
+from .decision import DecisionError, DecisionSource, parse_decision
+from .loop import AgentLoop, CycleResult
 from .node import NodeAgent, plan_weights
+from .placement import TenantPlacement
 
-__all__ = ["NodeAgent", "plan_weights"]
+__all__ = ["AgentLoop", "CycleResult", "DecisionError", "DecisionSource", "NodeAgent", "TenantPlacement",
+           "parse_decision", "plan_weights"]
