@@ -50,8 +50,12 @@ def run(args) -> int:
         print(f"agent {args.node}: cgroup v{node.backend.version} parent {args.parent}, "
               f"decision {loop.source}, publishing {loop.publish_path}", flush=True)
 
+    last = {"event": None}
+
     def report(result):
-        if result.event not in ("applied", "reset", "kept"):
+        repeated = result.event == last["event"] == "kept"   # say "kept" once per outage
+        last["event"] = result.event
+        if result.event not in ("applied", "reset", "kept") or repeated:
             return
         if args.json:
             print(json.dumps({"event": result.event, "version": result.version, "weights": result.weights,
