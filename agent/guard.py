@@ -71,13 +71,8 @@ class ParentGuard:
     def release(self) -> None:
         """Call after the owner removed its groups itself."""
         if self._watchdog is not None:
-            try:
-                self._watchdog.stdin.write(b"done\n")
-                self._watchdog.stdin.close()
-            except OSError:
-                pass
-            try:
-                self._watchdog.wait(timeout=5)
+            try:  # communicate() writes, closes stdin (a dead reader is fine) and waits
+                self._watchdog.communicate(b"done\n", timeout=5)
             except subprocess.TimeoutExpired:
                 self._watchdog.kill()
                 self._watchdog.wait()
