@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from sharekit.cgroups import CgroupError
 from sharekit.shares import PublishedShares, default_path, publish
 
 from .decision import DecisionError, DecisionSource
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class CycleResult:
-    event: str                    # "applied", "unchanged", "kept", "reset", "error"
+    event: str                    # "applied", "unchanged", "kept", "reset", "error" (cgroup write failed)
     version: int
     weights: dict[str, int]
     message: str = ""
@@ -77,14 +78,18 @@ class AgentLoop:
     def _no_decision(self, why: str) -> CycleResult:
         stale_for = self.clock() - self.last_valid
         if stale_for <= self.stale_after_s or self.reset_done:
-            return CycleResult("kept" if not self.reset_done else "error", self.version,
-                               dict(self.applied or {}), why)
+            return CycleResult("kept", self.version, dict(self.applied or {}), why)
         self.reset_done = True
         even = {tenant: DEFAULT_WEIGHT for tenant in self.node.tenants()}
         return self._apply(even, "reset", f"no valid decision for {stale_for:.1f} s ({why}): default weights")
 
     def _apply(self, weights: dict[str, int], event: str, message: str) -> CycleResult:
-        self.node.set_weights(weights)
+        try:
+            self.node.set_weights(weights)
+        except CgroupError as exc:
+            # Possibly half applied: `applied` stays stale, so the next cycle retries.
+            self.applied = None
+            return CycleResult("error", self.version, dict(weights), f"not applied: {exc}")
         self.applied = dict(weights)
         self.version += 1
         publish(self.publish_path, self.node.snapshot(self.version))
@@ -102,7 +107,7 @@ class AgentLoop:
                 on_cycle(result)
             elif result.event in ("applied", "reset"):
                 log.info("version %d %s: %s", result.version, result.event, result.message)
-            elif result.event == "kept":
+            elif result.event in ("kept", "error"):
                 log.warning("keeping version %d: %s", result.version, result.message)
             done += 1
             if count is None or done < count:

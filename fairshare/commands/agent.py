@@ -55,14 +55,14 @@ def run(args) -> int:
     def report(result):
         repeated = result.event == last["event"] == "kept"   # say "kept" once per outage
         last["event"] = result.event
-        if result.event not in ("applied", "reset", "kept") or repeated:
+        if result.event not in ("applied", "reset", "kept", "error") or repeated:
             return
         if args.json:
             print(json.dumps({"event": result.event, "version": result.version, "weights": result.weights,
                               "message": result.message}), flush=True)
             return
-        if result.event == "kept":
-            print(f"  kept version {result.version}: {result.message}", flush=True)
+        if result.event in ("kept", "error"):
+            print(f"  {result.event}: version {result.version} stays: {result.message}", flush=True)
             return
         total = sum(result.weights.values()) or 1
         cells = "  ".join(f"{t} {w} ({w / total:.3f})" for t, w in sorted(result.weights.items()))

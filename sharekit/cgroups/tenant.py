@@ -81,7 +81,10 @@ class TenantCgroup:
             if memory_max is not None:
                 group.set_memory_max(memory_max)
         except BaseException:
-            group.remove()
+            try:
+                group.remove()
+            except CgroupError:
+                pass  # best effort: the error that made create() fail is the one to report
             raise
         return group
 

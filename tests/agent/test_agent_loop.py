@@ -151,3 +151,22 @@ def test_second_agent_on_the_same_parent_is_refused(tmp_path):
         with pytest.raises(CgroupError, match="owned by another running agent"):
             NodeAgent("n0", parent=parent, root=root).set_weights({"a": 100})
         assert first.weights() == {"a": 100}
+
+
+def test_a_failed_cgroup_write_is_retried_next_cycle(tmp_path):
+    root = fake_v2(tmp_path / "cg")
+    parent = parent_name("retry")
+    blocker = root / parent / "a" / "cpu.weight"
+    blocker.mkdir(parents=True)          # writing the weight fails: it is a directory
+    decision = tmp_path / "d.json"
+    write_decision(decision, {"n0": {"a": {"cpu": 1.0}, "b": {"cpu": 3.0}}})
+    loop = AgentLoop(NodeAgent("n0", parent=parent, root=root), str(decision), publish_path=tmp_path / "n0.json")
+    try:
+        failed = loop.step()
+        assert failed.event == "error" and "cpu.weight" in failed.message and failed.version == 0
+        assert not (tmp_path / "n0.json").exists(), "nothing is published that was not applied"
+        blocker.rmdir()
+        retried = loop.step()
+        assert (retried.event, retried.version, retried.weights) == ("applied", 1, {"a": 50, "b": 150})
+    finally:
+        loop.stop()
