@@ -72,5 +72,6 @@ def test_cfs_divides_a_core_by_the_agents_weights():
     with NodeAgent("s1", parent=PARENT) as node:
         node.apply({"s1": {"a": {"cpu": 3.0}, "b": {"cpu": 1.0}}})
         shares = cpu_shares(node, ["a", "b"], seconds=1.5)
-    # Ideal 0.75.  Other load on the machine moves it, never to an even split.
-    assert 0.6 < shares["a"] < 0.9, shares
+    # Ideal 0.75 (measured after a warm-up; see agent.check).  Other load on the
+    # machine moves it a little, never towards an even split.
+    assert 0.65 < shares["a"] < 0.85, shares
