@@ -60,6 +60,7 @@ def test_a_rewritten_decision_is_applied_within_a_cycle_without_restarting_work(
         with node.lock:
             node.group("a").add(child.pid)
         watcher = shares.SharesWatcher(tmp_path / "n0.json", min_interval_s=0)
+        assert wait_for(lambda: watcher.current() is not None, 5), "published right after it is applied"
         assert watcher.current().shares() == {"a": 0.75, "b": 0.25}
 
         decision.write_text(json.dumps({"n0": {"a": {"cpu": 1.0}, "b": {"cpu": 1.0}}}))
