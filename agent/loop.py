@@ -134,11 +134,13 @@ class AgentLoop:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
-        self.node.close()
         try:
-            self.publish_path.unlink()
-        except FileNotFoundError:
-            pass
+            self.node.close()
+        finally:
+            try:
+                self.publish_path.unlink()
+            except FileNotFoundError:
+                pass
 
     def current(self) -> PublishedShares:
         return self.node.snapshot(self.version)

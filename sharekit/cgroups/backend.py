@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
-from .fs import CgroupError, keyed, read, write
+from .fs import CgroupError, keyed, mkdir, read, write
 
 CONTROLLERS = ("cpu", "cpuacct", "memory")
 CGROUP_ROOT = Path(os.environ.get("SHAREKIT_CGROUP_ROOT", "/sys/fs/cgroup"))
@@ -69,8 +69,7 @@ class CgroupBackend(ABC):
         """Make the parent group in every hierarchy; return the directories created."""
         created = []
         for directory in dict.fromkeys(self.dirs(parent, cpu).values()):
-            if not directory.is_dir():
-                directory.mkdir()
+            if mkdir(directory):
                 created.append(directory)
         return created
 

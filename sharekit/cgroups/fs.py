@@ -34,6 +34,17 @@ def read(path: Path) -> str:
         raise CgroupError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
+def mkdir(path: Path) -> bool:
+    """Create one group directory; False when it existed already."""
+    try:
+        path.mkdir()
+        return True
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise CgroupError(f"cannot create {path}: {exc.strerror or exc}") from exc
+
+
 def keyed(text: str) -> dict[str, int]:
     """`key value` lines (cpu.stat, memory.events, memory.oom_control) as a dict."""
     out = {}

@@ -27,7 +27,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .backend import CGROUP_ROOT, CgroupBackend, CgroupUsage, backend_for
-from .fs import CgroupError, check_name, kill_all, pids_in, rmdir, write
+from .fs import CgroupError, check_name, kill_all, mkdir, pids_in, rmdir, write
 from .rtbudget import RtBudget, has_rt_budget_files, release
 
 DEFAULT_PARENT = "sharekit"
@@ -72,7 +72,7 @@ class TenantCgroup:
             if budget is not None:
                 budget.ensure_parent(created=budget.parent in created)
             for directory in dict.fromkeys(group.dirs.values()):
-                directory.mkdir(exist_ok=True)
+                mkdir(directory)
             if budget is not None:
                 budget.rebalance(joining=group.dirs["cpu"])
             backend.prepare_group(group.dirs)
