@@ -74,4 +74,4 @@ def run(args) -> int:
         raise UsageError(str(exc)) from None
     finally:
         loop.stop()
-    return 0
+    return 1 if last["event"] == "error" else 0
