@@ -170,3 +170,26 @@ def test_a_failed_cgroup_write_is_retried_next_cycle(tmp_path):
         assert (retried.event, retried.version, retried.weights) == ("applied", 1, {"a": 50, "b": 150})
     finally:
         loop.stop()
+
+
+def test_the_command_on_a_fake_tree(tmp_path, private_run_dir):
+    import os
+    import subprocess
+    import sys
+    root = fake_v2(tmp_path / "cg")
+    decision = tmp_path / "d.json"
+    write_decision(decision, {"policy": "psdsf", "per_server": {"node0": {"alice": {"cpu": 12.0}, "bob": {"cpu": 4.0}}}})
+    env = {**os.environ, "SHAREKIT_CGROUP_ROOT": str(root), "SHAREKIT_RUN_DIR": str(private_run_dir)}
+    out = subprocess.run([sys.executable, "-m", "fairshare.cli", "agent", "--node", "node0", "--decision", str(decision),
+                          "--interval", "0.05", "--count", "3", "--parent", parent_name("cli"), "-j"],
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert lines == [{"event": "applied", "version": 1, "weights": {"alice": 150, "bob": 50},
+                      "message": f"decision from {decision}"}]
+    assert not (private_run_dir / "agents" / "node0.json").exists(), "withdrawn at exit"
+    assert not list(root.rglob(parent_name("cli")))
+
+    bad = subprocess.run([sys.executable, "-m", "fairshare.cli", "agent", "--node", "node0", "--decision",
+                          "http://192.0.2.1/d"], env=env, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "not a loopback address" in bad.stderr
