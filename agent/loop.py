@@ -79,9 +79,10 @@ class AgentLoop:
         stale_for = self.clock() - self.last_valid
         if stale_for <= self.stale_after_s or self.reset_done:
             return CycleResult("kept", self.version, dict(self.applied or {}), why)
-        self.reset_done = True
         even = {tenant: DEFAULT_WEIGHT for tenant in self.node.tenants()}
-        return self._apply(even, "reset", f"no valid decision for {stale_for:.1f} s ({why}): default weights")
+        result = self._apply(even, "reset", f"no valid decision for {stale_for:.1f} s ({why}): default weights")
+        self.reset_done = result.event == "reset"   # a failed reset is retried next cycle
+        return result
 
     def _apply(self, weights: dict[str, int], event: str, message: str) -> CycleResult:
         try:
