@@ -11,6 +11,7 @@ COMMANDS = {
     "simulate": ("fairshare.commands.simulate", "online simulation on the Alibaba trace or a synthetic workload"),
     "bench": ("fairshare.commands.bench", "allocation time, memory and gap to max-min on large instances"),
     "policies": ("fairshare.commands.policies", "list policy names"),
+    "agent": ("fairshare.commands.agent", "node agent: follow a decision as per-tenant cgroup weights, publish them"),
 }
 
 

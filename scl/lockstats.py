@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from scl._lib import ffi, lib
 from scl.errors import check
+from scl.tenants import thread_cgroup
 from sharekit.fairness import jain as jain_weighted  # noqa: F401  (re-exported as scl.jain_weighted)
 
 
@@ -18,6 +19,7 @@ class ThreadStats:
     wait_s: float          # time blocked in lock calls
     opportunity_s: float   # hold + time the lock was free or in this thread's slice
     role: str = "thread"   # RW-SCL keeps one record per class: "readers", "writers"
+    cgroup: str | None = None  # the tenant group its weight came from (see scl.tenants)
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,11 @@ class LockStats:
     jain_opportunity: float
     jain_hold: float
     threads: list[ThreadStats] = field(default_factory=list)
+
+    def by_cgroup(self):
+        """Statistics summed per tenant cgroup: {path: scl.tenants.CgroupLockStats}."""
+        from scl.tenants import by_cgroup
+        return by_cgroup(self.threads)
 
     @property
     def utilisation(self) -> float:
@@ -62,7 +69,8 @@ def stats(lock) -> LockStats:
     threads = [ThreadStats(tid=int(r.tid), weight=float(r.weight), active=bool(r.active),
                            acquisitions=int(r.acquisitions), hold_s=r.hold_ns / 1e9,
                            wait_s=r.wait_ns / 1e9, opportunity_s=r.opportunity_ns / 1e9,
-                           role=roles[i] if roles else "thread")
+                           role=roles[i] if roles else "thread",
+                           cgroup=None if roles else thread_cgroup(int(r.tid)))
                for i, r in enumerate(records[0:n])]
     return LockStats(elapsed_s=out.elapsed_ns / 1e9, hold_s=out.hold_ns / 1e9,
                      slices=int(out.slices), jain_opportunity=float(out.jain_opportunity),

@@ -46,6 +46,11 @@ typedef enum scl_weight_source {
 /* The kernel's CFS weight for a nice value in [-20, 19]; 0 when out of range. */
 uint32_t scl_nice_to_weight(int nice);
 
+/* The cgroup (path inside its hierarchy, e.g. "/sharekit-tenants/alice")
+ * whose weight SCL_WEIGHT_CGROUP last read for thread `tid` of this process;
+ * its length, or -ENOENT when no cgroup weight was read for it. */
+int scl_thread_cgroup(pid_t tid, char *buf, size_t cap);
+
 /* Explicit weight of the calling thread (> 0 and finite; EINVAL otherwise).
  * weight == 0 clears it.  Read by locks whose source is SCL_WEIGHT_EXPLICIT. */
 int scl_thread_set_weight(double weight);

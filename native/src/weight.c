@@ -7,13 +7,32 @@
  * EXPLICIT: scl_thread_set_weight(), thread-local; falls back to NICE.
  * CGROUP: cpu cgroup of the thread (v2 cpu.weight scaled to 1024 per 100, v1
  * cpu.shares as is), cached per thread and refreshed every CGROUP_REFRESH_NS.
+ * The refresh re-reads the thread's group as well as the weight, so a thread
+ * moved to another tenant's group, or a weight the node agent rewrote, is
+ * seen within CGROUP_REFRESH_NS; between refreshes the cost is one compare.
+ *
+ * A tenant's task may sit in the v1 cpu root for a while (SCHED_FIFO needs
+ * the root's RT budget, see the node agent's placement) while cpuacct keeps
+ * it in its tenant group; the tenant is then read from the cpuacct line and
+ * the weight from the cpu group of the same path.
+ *
+ * Tenant of a thread: each refresh records (tid, group path) in a small
+ * table that scl_thread_cgroup() reads, so statistics can be aggregated per
+ * tenant after the thread is gone.  Direct-mapped by tid; a collision
+ * overwrites (the lookup checks the tid, so it never answers wrongly).
+ *
+ * Overrides for tests (read once): SHAREKIT_CGROUP_ROOT replaces the mount
+ * table (v1 cpu at ROOT/cpu, v2 at ROOT or ROOT/unified), and
+ * SCL_THREAD_CGROUP_FILE replaces /proc/thread-self/cgroup.
  */
 #include "scl_internal.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #define NICE_REFRESH_NS 4000000ull
 #define CGROUP_REFRESH_NS 100000000ull
@@ -72,21 +91,51 @@ static double nice_weight_now(uint64_t now)
 
 /* ---- cgroup ---- */
 
-/* Mount points, found once from /proc/self/mountinfo. */
-static char v2_mount[256], v1_cpu_mount[256];
+/* Mount points, found once from /proc/self/mountinfo (or the override). */
+static char v2_mount[256], v1_cpu_mount[256], cgroup_file[256] = "/proc/thread-self/cgroup";
 static int mounts_parsed;
 static scl_ilock_t mounts_lock;
 
+static int exists(const char *dir, const char *name)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return access(p, F_OK) == 0;
+}
+
+static void parse_override(const char *root)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/cpu", root);
+    if (exists(p, "cpu.shares"))
+        snprintf(v1_cpu_mount, sizeof v1_cpu_mount, "%s", p);
+    if (exists(root, "cgroup.controllers")) {
+        snprintf(v2_mount, sizeof v2_mount, "%s", root);
+    } else {
+        snprintf(p, sizeof p, "%s/unified", root);
+        if (exists(p, "cgroup.controllers"))
+            snprintf(v2_mount, sizeof v2_mount, "%s", p);
+    }
+}
+
 static void parse_mounts(void)
 {
+    const char *file = secure_getenv("SCL_THREAD_CGROUP_FILE");
+    if (file && *file)
+        snprintf(cgroup_file, sizeof cgroup_file, "%s", file);
+    const char *root = secure_getenv("SHAREKIT_CGROUP_ROOT");
+    if (root && *root) {
+        parse_override(root);
+        return;
+    }
     FILE *f = fopen("/proc/self/mountinfo", "re");
     if (!f)
         return;
     char line[1024];
     while (fgets(line, sizeof line, f)) {
         /* id parent maj:min root mountpoint opts [optional...] - fstype src superopts */
-        char root[256], mnt[256];
-        if (sscanf(line, "%*s %*s %*s %255s %255s", root, mnt) != 2)
+        char root_[256], mnt[256];
+        if (sscanf(line, "%*s %*s %*s %255s %255s", root_, mnt) != 2)
             continue;
         char *dash = strstr(line, " - ");
         if (!dash)
@@ -122,6 +171,32 @@ static int read_u64_file(const char *path, uint64_t *out)
     return ok;
 }
 
+/* ---- tid -> group path, for per-tenant statistics ---- */
+
+#define CGROUP_TAB 1024
+static struct { pid_t tid; char path[200]; } cgroup_tab[CGROUP_TAB];
+static scl_ilock_t cgroup_tab_lock;
+
+static void remember_cgroup(pid_t tid, const char *path)
+{
+    scl__ilock(&cgroup_tab_lock);
+    cgroup_tab[(uint32_t)tid % CGROUP_TAB].tid = tid;
+    snprintf(cgroup_tab[(uint32_t)tid % CGROUP_TAB].path, sizeof cgroup_tab[0].path, "%s", path);
+    scl__iunlock(&cgroup_tab_lock);
+}
+
+SCL_API int scl_thread_cgroup(pid_t tid, char *buf, size_t cap)
+{
+    int n = -ENOENT;
+    scl__ilock(&cgroup_tab_lock);
+    if (tid > 0 && cgroup_tab[(uint32_t)tid % CGROUP_TAB].tid == tid && cap > 0) {
+        snprintf(buf, cap, "%s", cgroup_tab[(uint32_t)tid % CGROUP_TAB].path);
+        n = (int)strlen(buf);
+    }
+    scl__iunlock(&cgroup_tab_lock);
+    return n;
+}
+
 /* Weight of the calling thread's cpu cgroup, 1024-based; 1024 when none can
  * be read.  v1 "cpu" controller first (cpu.shares, as is), else v2 (cpu.weight
  * w -> 1024 * w / 100). */
@@ -135,10 +210,10 @@ double scl__cgroup_weight_now(void)
         }
         scl__iunlock(&mounts_lock);
     }
-    FILE *f = fopen("/proc/thread-self/cgroup", "re");
+    FILE *f = fopen(cgroup_file, "re");
     if (!f)
         return 1024;
-    char line[1024], v1path[512] = "", v2path[512] = "";
+    char line[1024], v1path[512] = "", acctpath[512] = "", v2path[512] = "";
     int have_v1 = 0, have_v2 = 0;
     while (fgets(line, sizeof line, f)) {
         line[strcspn(line, "\n")] = 0;
@@ -160,6 +235,8 @@ double scl__cgroup_weight_now(void)
                 if (strcmp(tok, "cpu") == 0) {
                     snprintf(v1path, sizeof v1path, "%s", path);
                     have_v1 = 1;
+                } else if (strcmp(tok, "cpuacct") == 0) {
+                    snprintf(acctpath, sizeof acctpath, "%s", path);
                 }
         }
     }
@@ -167,14 +244,20 @@ double scl__cgroup_weight_now(void)
     char file[1024];
     uint64_t v;
     if (have_v1 && v1_cpu_mount[0]) {
-        snprintf(file, sizeof file, "%s%s/cpu.shares", v1_cpu_mount, v1path);
-        if (read_u64_file(file, &v) && v > 0)
+        /* In the cpu root only while SCHED_FIFO: the tenant is cpuacct's group. */
+        const char *tenant = (strcmp(v1path, "/") == 0 && acctpath[0]) ? acctpath : v1path;
+        snprintf(file, sizeof file, "%s%s/cpu.shares", v1_cpu_mount, tenant);
+        if (read_u64_file(file, &v) && v > 0) {
+            remember_cgroup(scl__tid(), tenant);
             return (double)v;
+        }
     }
     if (have_v2 && v2_mount[0]) {
         snprintf(file, sizeof file, "%s%s/cpu.weight", v2_mount, v2path);
-        if (read_u64_file(file, &v) && v > 0)
+        if (read_u64_file(file, &v) && v > 0) {
+            remember_cgroup(scl__tid(), v2path);
             return 1024.0 * (double)v / 100.0;
+        }
     }
     return 1024;
 }

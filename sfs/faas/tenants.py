@@ -65,7 +65,8 @@ class TenantGroups:
                 try:
                     group = TenantGroup(TenantCgroup.create(tenant, cpu_weight=self.cpu_weight,
                                                             memory_max=self.memory_max, parent=self.parent,
-                                                            cpu_controller=self.cpu_groups))
+                                                            cpu_controller=self.cpu_groups,
+                                                            rt_budget=self.cpu_groups))
                 except (CgroupError, OSError) as exc:
                     # No cgroups (not root, or none mounted): keep serving, say so once.
                     self.enabled, self.disabled_reason = False, str(exc)

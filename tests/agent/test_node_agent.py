@@ -7,6 +7,7 @@ import pytest
 from agent import NodeAgent, plan_weights
 from agent.check import cpu_shares
 
+PARENT = f"sharekit-agent-test-{os.getpid()}"
 DECISION = {
     "s1": {"alice": {"cpu": 6.0, "mem": 2.0}, "bob": {"cpu": 2.0, "mem": 8.0}},
     "s2": {"bob": {"cpu": 4.0, "mem": 1.0}},
@@ -39,7 +40,7 @@ def test_bad_decisions_are_named():
 def test_agent_applies_updates_and_removes_tenant_groups():
     spinners = []
     try:
-        with NodeAgent("s1", parent="sharekit-agent-test") as node:
+        with NodeAgent("s1", parent=PARENT) as node:
             assert node.apply(DECISION) == {"alice": 150, "bob": 50}
             assert node.weights() == {"alice": 150, "bob": 50}
             bob_dirs = list(node.group("bob").dirs.values())
@@ -68,8 +69,9 @@ def test_agent_applies_updates_and_removes_tenant_groups():
 @pytest.mark.skipif(os.geteuid() != 0, reason="creating cgroups needs root")
 def test_cfs_divides_a_core_by_the_agents_weights():
     """Two spinning tenants pinned to one core get CPU time in the ratio of their weights."""
-    with NodeAgent("s1", parent="sharekit-agent-test") as node:
+    with NodeAgent("s1", parent=PARENT) as node:
         node.apply({"s1": {"a": {"cpu": 3.0}, "b": {"cpu": 1.0}}})
         shares = cpu_shares(node, ["a", "b"], seconds=1.5)
-    # Ideal 0.75.  Other load on the machine moves it, never to an even split.
-    assert 0.6 < shares["a"] < 0.9, shares
+    # Ideal 0.75 (measured after a warm-up; see agent.check).  Other load on the
+    # machine moves it a little, never towards an even split.
+    assert 0.65 < shares["a"] < 0.85, shares

@@ -55,10 +55,10 @@ def test_create_weight_memory_add_usage_remove():
 
 
 def test_two_tenants_split_the_rt_budget_and_allow_fifo():
-    if detect_version() != 1 or not (CGROUP_ROOT / "cpu" / "cpu.rt_runtime_us").exists():
+    if detect_version(CGROUP_ROOT) != 1 or not (CGROUP_ROOT / "cpu" / "cpu.rt_runtime_us").exists():
         pytest.skip("no per-group RT budget on this host")
-    a = TenantCgroup.create("a", parent=PARENT)
-    b = TenantCgroup.create("b", parent=PARENT)
+    a = TenantCgroup.create("a", parent=PARENT, rt_budget=True)
+    b = TenantCgroup.create("b", parent=PARENT, rt_budget=True)
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(20)"])
     try:
         runtime = [int((g.dirs["cpu"] / "cpu.rt_runtime_us").read_text()) for g in (a, b)]
@@ -132,3 +132,41 @@ def test_remove_empty_parent_reaps_groups_left_by_a_dead_owner():
     while not remove_empty_parent(PARENT) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _leftovers() == []
+
+
+def test_evacuate_moves_survivors_up_and_removes_the_parent():
+    from sharekit.cgroups import evacuate_parent, remove_empty_parent
+    group = TenantCgroup.create("survivor", parent=PARENT)
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        group.add(child.pid)
+        assert remove_empty_parent(PARENT) is False
+        assert evacuate_parent(PARENT) == [child.pid]
+        assert child.poll() is None, "evacuation moves work, it does not kill it"
+        assert _leftovers() == []
+        assert f"{PARENT}" not in open(f"/proc/{child.pid}/cgroup").read()
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_default_tenant_groups_have_no_rt_budget_so_fifo_stays_at_the_root():
+    if detect_version(CGROUP_ROOT) != 1 or not (CGROUP_ROOT / "cpu" / "cpu.rt_runtime_us").exists():
+        pytest.skip("no per-group RT budget on this host")
+    group = TenantCgroup.create("weights-only", cpu_weight=300, parent=PARENT)
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(20)"])
+    try:
+        assert int((group.dirs["cpu"] / "cpu.rt_runtime_us").read_text()) == 0
+        group.add(child.pid)
+        with pytest.raises(PermissionError):  # no budget: the kernel refuses FIFO here
+            os.sched_setscheduler(child.pid, os.SCHED_FIFO, os.sched_param(1))
+        (CGROUP_ROOT / "cpu" / "cgroup.procs").write_text(str(child.pid))  # cpu root: full budget
+        os.sched_setscheduler(child.pid, os.SCHED_FIFO, os.sched_param(1))
+        assert child.pid in group.pids(), "cpuacct and memory keep the task in its tenant group"
+        os.sched_setscheduler(child.pid, os.SCHED_OTHER, os.sched_param(0))
+        group.add_to(("cpu",), child.pid)
+        assert f":cpu:/{PARENT}/weights-only" in open(f"/proc/{child.pid}/cgroup").read()
+    finally:
+        child.kill()
+        child.wait()
+        group.remove()
