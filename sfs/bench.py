@@ -94,6 +94,7 @@ def run(args) -> int:
     from sfs.privilege import PrivilegeError, require_realtime
     from sfs.records import write_csv
     from sfs.replay import replay
+    from sfs import policies
     from sfs.replay_cli import tenant_split
     from sfs.scheduler import SchedulerConfig
     from sfs.slice import SliceConfig
@@ -155,7 +156,7 @@ def run(args) -> int:
             print(f"{load:>5.2f} {policy:<12} {sp50:>9.2f} {sp99:>9.2f} {smean:>10.2f} {mmean:>11.2f} "
                   f"{lmean:>9.2f} {cpu:>9} {res.lost + res.duplicates:>4}")
             split = tenant_split(res.records)
-            if len(split) > 1 and policy != "srtf-oracle":
+            if len(split) > 1 and policies.info(policy).tenant_aware:
                 print(f"{'':>5} {'':<12} CPU share by tenant: "
                       + ", ".join(f"{t} {v:.3f}" for t, v in split.items()))
     print(f"(bench took {elapsed:.0f} s)")
