@@ -94,8 +94,6 @@ def run(args) -> int:
     from sfs.privilege import PrivilegeError, require_realtime
     from sfs.records import write_csv
     from sfs.replay import replay
-    from sfs import policies
-    from sfs.replay_cli import tenant_split
     from sfs.scheduler import SchedulerConfig
     from sfs.slice import SliceConfig
     from workloads.load import rescale_to_load
@@ -155,10 +153,6 @@ def run(args) -> int:
             cpu = "-" if policy == "srtf-oracle" else f"{100 * res.scheduler_cpu_share:.2f}%"
             print(f"{load:>5.2f} {policy:<12} {sp50:>9.2f} {sp99:>9.2f} {smean:>10.2f} {mmean:>11.2f} "
                   f"{lmean:>9.2f} {cpu:>9} {res.lost + res.duplicates:>4}")
-            split = tenant_split(res.records)
-            if len(split) > 1 and policies.info(policy).tenant_aware:
-                print(f"{'':>5} {'':<12} CPU share by tenant: "
-                      + ", ".join(f"{t} {v:.3f}" for t, v in split.items()))
     print(f"(bench took {elapsed:.0f} s)")
     _plot(args.plot, loads, rows, names)
     print(f"plot: {args.plot}")

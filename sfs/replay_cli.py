@@ -206,9 +206,6 @@ def report(result, invs, out=None) -> None:
         if lag:
             line += f"; launch lag p50 {lag[len(lag) // 2] * 1000:.2f} ms, max {lag[-1] * 1000:.2f} ms"
     print(line, file=out)
-    split = tenant_split(result.records)
-    if len(split) > 1:
-        print("CPU share by tenant (FIFO + CFS): " + ", ".join(f"{t} {v:.3f}" for t, v in split.items()), file=out)
     print("lost = 0: " + ("PASS" if result.lost == 0 and result.duplicates == 0 else "MISS"), file=out)
 
 
@@ -235,11 +232,3 @@ def run(args) -> int:
         print(f"records: {args.out}")
     return 0 if result.lost == 0 and result.duplicates == 0 else 1
 
-
-def tenant_split(records) -> dict[str, float]:
-    """Each tenant's fraction of the CPU time the records used (FIFO and CFS together)."""
-    used: dict[str, float] = {}
-    for r in records:
-        used[r.tenant] = used.get(r.tenant, 0.0) + r.cpu_s
-    total = sum(used.values())
-    return {t: v / total for t, v in sorted(used.items())} if total > 0 else {}
