@@ -130,7 +130,7 @@ def run(args) -> int:
     for load in loads:
         invs = rescale_to_load(base, load, ncores)
         for policy in names:
-            res = replay(invs, make_policy(policy, args), cores, config, progress=not args.no_progress)
+            res = replay(invs, make_policy(policy, args, strict=False), cores, config, progress=not args.no_progress)
             results[(load, policy)] = res
             if args.out_dir:
                 os.makedirs(args.out_dir, exist_ok=True)

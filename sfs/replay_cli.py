@@ -60,13 +60,13 @@ def assign_tenants(invs, args):
     return [replace(inv, tenant=f"t{k % args.tenants}") for k, inv in enumerate(invs)]
 
 
-def make_policy(name: str, args):
-    """The named policy, with --tenant-shares for a tenant-aware one."""
+def make_policy(name: str, args, strict: bool = True):
+    """The named policy, with --tenant-shares for a tenant-aware one (strict: refuse them for others)."""
     info = policies.info(name)
     if info.simulated:
         return name
     shares = None
-    if args.tenant_shares is not None:
+    if args.tenant_shares is not None and (strict or info.tenant_aware):
         if not info.tenant_aware:
             raise UsageError(f"--tenant-shares: policy {name!r} does not weigh tenants (use sfs-tenant)")
         from sfs.policies.sfs_tenant import parse_shares

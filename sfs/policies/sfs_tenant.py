@@ -184,6 +184,7 @@ class SfsTenantPolicy(SfsPolicy):
         self.source = shares or FixedShares({})
         self.vtime: dict[str, float] = {}
         self._charged: dict[int, float] = {}   # pid -> CPU time charged up to, while on a core
+        self._round_busy: set[str] | None = None  # the busy tenants, once per dispatch round
 
     def shares(self) -> Mapping[str, float]:
         return self.source.current()
@@ -209,10 +210,16 @@ class SfsTenantPolicy(SfsPolicy):
         return interleave(per_tenant, self.vtime, {n: share_of(n, shares) for n in per_tenant},
                           lambda task: task.remaining if task.remaining is not None else t)
 
+    def dispatch(self, now: float) -> None:
+        self._round_busy = None
+        super().dispatch(now)
+
     def bypass_factor(self, task: Task) -> float:
+        if self._round_busy is None:  # once per round, not once per queued task
+            self._round_busy = self._busy()
         shares = self.shares()
         return bypass_factor(self.config.bypass_factor, share_of(task.tenant, shares),
-                             (share_of(b, shares) for b in self._busy() | {task.tenant}))
+                             (share_of(b, shares) for b in self._round_busy | {task.tenant}))
 
     def may_preempt(self, newcomer: Task, running: Task) -> bool:
         return may_preempt(self.vtime.get(newcomer.tenant, 0.0), self.vtime.get(running.tenant, 0.0))
