@@ -33,8 +33,12 @@ def add_arguments(p) -> None:
     p.add_argument("--limit", type=int, default=500, help="with --trace: first K requests (default 500)")
     p.add_argument("--fib-table", help="with an SFS trace: the fib table")
     p.add_argument("--slice-rule", choices=["iat", "percentile"], default="iat")
-    from sfs.replay_cli import add_preemption_arguments
+    p.add_argument("--policies", default="cfs,sfs",
+                   help="comma-separated runnable policies, cfs first as the baseline (default cfs,sfs; "
+                        "the last one is checked against the targets)")
+    from sfs.replay_cli import add_preemption_arguments, add_tenant_arguments
     add_preemption_arguments(p)
+    add_tenant_arguments(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--plot", default="sfs-bench-cdf.png", help="CDF plot of short-invocation slowdowns")
     p.add_argument("--out-dir", help="write each run's records CSV here")
@@ -61,12 +65,23 @@ def _base_trace(args, cores: int):
 
 
 def _stats(records, services, cls):
-    from sfs.records import duration_class, quantile
-    values = [r.slowdown for r in records if duration_class(services[r.invocation_id]) == cls
-              and not math.isnan(r.slowdown)]
-    if not values:
-        return math.nan, math.nan, math.nan, []
-    return quantile(values, 0.5), quantile(values, 0.99), sum(values) / len(values), values
+    from sfs.records import ClassSummary, by_class
+    values = [r.slowdown for r in by_class(records, lambda r: services[r.invocation_id])[cls]
+              if not math.isnan(r.slowdown)]
+    summary = ClassSummary.of(cls, values)
+    return summary.p50, summary.p99, summary.mean, values
+
+
+def _policies(text: str) -> list[str]:
+    from sfs import policies
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    runnable = policies.names(runnable=True)
+    for name in names:
+        if name not in runnable:
+            raise UsageError(f"--policies: {name!r} is not a runnable policy (choose from {', '.join(runnable)})")
+    if len(names) < 2 or names[0] != "cfs" or len(set(names)) != len(names):
+        raise UsageError("--policies: cfs first (the baseline), then at least one other, each once")
+    return names
 
 
 def run(args) -> int:
@@ -87,8 +102,10 @@ def run(args) -> int:
     if not 1 <= ncores <= (os.cpu_count() or 1):
         raise UsageError(f"--cores must be between 1 and {os.cpu_count()}")
     cores = list(range(ncores))
+    names = _policies(args.policies)
     try:
-        require_realtime("sfs")
+        for name in names:
+            require_realtime(name)
     except PrivilegeError as exc:
         raise UsageError(str(exc)) from None
     try:
@@ -97,7 +114,8 @@ def run(args) -> int:
         raise UsageError(f"--loads: not a list of numbers: {args.loads}") from None
     if any(not 0 < x for x in loads):
         raise UsageError("--loads must be positive")
-    base = _base_trace(args, ncores)
+    from sfs.replay_cli import assign_tenants, make_policy
+    base = assign_tenants(_base_trace(args, ncores), args)
     services = {str(i.id): i.duration_s for i in base}
     from sfs.replay_cli import preemption_options
     try:
@@ -111,8 +129,8 @@ def run(args) -> int:
     results = {}
     for load in loads:
         invs = rescale_to_load(base, load, ncores)
-        for policy in ("cfs", "sfs"):
-            res = replay(invs, policy, cores, config, progress=not args.no_progress)
+        for policy in names:
+            res = replay(invs, make_policy(policy, args, strict=False), cores, config, progress=not args.no_progress)
             results[(load, policy)] = res
             if args.out_dir:
                 os.makedirs(args.out_dir, exist_ok=True)
@@ -126,7 +144,7 @@ def run(args) -> int:
     print(header)
     rows = {}
     for load in loads:
-        for policy in ("cfs", "sfs", "srtf-oracle"):
+        for policy in names + ["srtf-oracle"]:
             res = results[(load, policy)]
             sp50, sp99, smean, svalues = _stats(res.records, services, "short")
             _, _, mmean, _ = _stats(res.records, services, "medium")
@@ -136,16 +154,17 @@ def run(args) -> int:
             print(f"{load:>5.2f} {policy:<12} {sp50:>9.2f} {sp99:>9.2f} {smean:>10.2f} {mmean:>11.2f} "
                   f"{lmean:>9.2f} {cpu:>9} {res.lost + res.duplicates:>4}")
     print(f"(bench took {elapsed:.0f} s)")
-    _plot(args.plot, loads, rows)
+    _plot(args.plot, loads, rows, names)
     print(f"plot: {args.plot}")
-    return _verdict(loads, results, rows)
+    return _verdict(loads, results, rows, names[-1])
 
 
-def _verdict(loads, results, rows) -> int:
+def _verdict(loads, results, rows, candidate) -> int:
     top = max(loads)
-    sp50, sp99, lmean, _ = rows[(top, "sfs")]
+    sp50, sp99, lmean, _ = rows[(top, candidate)]
     cfs_long = rows[(top, "cfs")][2]
-    sfs_res = results[(top, "sfs")]
+    sfs_res = results[(top, candidate)]
+    print(f"targets for {candidate}:")
     checks = [
         (f"short p99 slowdown at {top:g} load <= {TARGETS['short_p99']}", sp99 <= TARGETS["short_p99"], f"{sp99:.2f}"),
         (f"short p50 slowdown at {top:g} load <= {TARGETS['short_p50']}", sp50 <= TARGETS["short_p50"], f"{sp50:.2f}"),
@@ -166,13 +185,13 @@ def _verdict(loads, results, rows) -> int:
     return 0 if ok else 1
 
 
-def _plot(path, loads, rows) -> None:
+def _plot(path, loads, rows, names) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, len(loads), figsize=(4.2 * len(loads), 3.4), squeeze=False)
     for ax, load in zip(axes[0], loads):
-        for policy, style in (("cfs", "-"), ("sfs", "-"), ("srtf-oracle", "--")):
+        for policy, style in [(n, "-") for n in names] + [("srtf-oracle", "--")]:
             values = sorted(rows[(load, policy)][3])
             if values:
                 ax.step(values, [(k + 1) / len(values) for k in range(len(values))], style, where="post",

@@ -2,7 +2,7 @@
 from sharekit.cli import dispatch
 
 COMMANDS = {
-    "replay": ("sfs.replay_cli", "replay a trace under a policy (sfs, cfs, fifo, srtf-oracle)"),
+    "replay": ("sfs.replay_cli", "replay a trace under a policy (see --policy)"),
     "bench": ("sfs.bench", "cfs vs sfs vs the SRTF oracle at several loads (--http: against sfs serve)"),
     "serve": ("sfs.faas.serve_cli", "FaaS host: HTTP gateway running functions in sandboxes under SFS"),
     "load": ("sfs.faas.load_cli", "open-loop HTTP load generator driven by a trace"),

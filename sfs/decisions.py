@@ -1,7 +1,16 @@
-"""The scheduler's decisions as pure functions, so they can be tested without processes."""
+"""The SFS policy's decisions as pure functions, so they can be tested without processes."""
 from __future__ import annotations
 
-DEMOTE, YIELD, REARM = "demote", "yield", "rearm"
+import enum
+
+
+class SliceDecision(enum.Enum):
+    DEMOTE = "demote"   # the slice is spent: on to CFS
+    YIELD = "yield"     # asleep on its core: give the core away, keep the rest of the budget
+    REARM = "rearm"     # running (or preempted): check again later
+
+
+DEMOTE, YIELD, REARM = SliceDecision.DEMOTE, SliceDecision.YIELD, SliceDecision.REARM
 SLICE_SLACK_S = 0.0005  # a slice this close to spent is spent: re-arming for less is not worth a wake-up
 
 
@@ -16,7 +25,7 @@ def should_bypass(now: float, enqueued_at: float, slice_s: float, factor: float,
 
 
 def on_slice_check(budget_s: float, used_s: float, progressed_s: float, wall_s: float,
-                   blocked: bool) -> str:
+                   blocked: bool) -> SliceDecision:
     """What to do when a FILTER invocation's timer fires.
 
     budget_s/used_s: CPU budget of this slice and CPU used in it so far;

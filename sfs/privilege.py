@@ -26,8 +26,9 @@ def has_cap_sys_nice(status_text: str | None = None) -> bool:
 
 
 def require_realtime(policy: str, status_text: str | None = None) -> None:
-    """Raise PrivilegeError unless `policy` can run here (cfs always can)."""
-    if policy in ("cfs", "srtf-oracle"):
+    """Raise PrivilegeError unless `policy` can run here (those that never use SCHED_FIFO always can)."""
+    from sfs.policies import needs_realtime
+    if not needs_realtime(policy):
         return
     if not has_cap_sys_nice(status_text):
         raise PrivilegeError(

@@ -10,10 +10,16 @@ from __future__ import annotations
 import csv
 import math
 from dataclasses import asdict, dataclass, fields
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence, TypeVar
 
+from sharekit.stats import quantile
+
+# Duration classes, by service time: short < SHORT_S <= medium < LONG_S <= long.
 SHORT_S = 0.25
 LONG_S = 1.0
+CLASSES = ("short", "medium", "long")
+CLASS_LEGEND = "short < 250 ms <= medium < 1 s <= long"
+T = TypeVar("T")
 
 
 @dataclass
@@ -49,6 +55,7 @@ class InvocationRecord:
 
 
 def duration_class(service_s: float) -> str:
+    """short, medium or long (see CLASSES)."""
     if service_s < SHORT_S:
         return "short"
     return "long" if service_s >= LONG_S else "medium"
@@ -74,28 +81,6 @@ def _fmt(value):
     return value
 
 
-def read_csv(path) -> list[InvocationRecord]:
-    out = []
-    with open(path, newline="") as f:
-        for row in csv.DictReader(f):
-            out.append(InvocationRecord(
-                row["invocation_id"], row["function"], row["tenant"], float(row["arrival_s"]),
-                float(row["start_s"]), float(row["end_s"]), float(row["cpu_s"]), float(row["fifo_s"]),
-                float(row["cfs_s"]), row["demoted"] in ("1", "True"), row.get("bypassed") in ("1", "True"),
-                int(row.get("aged") or 0), int(row.get("pid") or 0)))
-    return out
-
-
-def quantile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return math.nan
-    rank = (len(ordered) - 1) * q
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
 @dataclass
 class ClassSummary:
     name: str
@@ -103,6 +88,22 @@ class ClassSummary:
     p50: float
     p99: float
     mean: float
+
+    @classmethod
+    def of(cls, name: str, values: Sequence[float]) -> "ClassSummary":
+        """p50, p99 and mean of `values`, NaNs dropped."""
+        values = [v for v in values if not math.isnan(v)]
+        return cls(name, len(values), quantile(values, 0.5), quantile(values, 0.99),
+                   sum(values) / len(values) if values else math.nan)
+
+
+def by_class(items: Iterable[T], service_of: Callable[[T], float]) -> dict[str, list[T]]:
+    """`items` grouped by the duration class of `service_of(item)`, then all of them under "all"."""
+    groups: dict[str, list[T]] = {name: [] for name in CLASSES + ("all",)}
+    for item in items:
+        groups[duration_class(service_of(item))].append(item)
+        groups["all"].append(item)
+    return groups
 
 
 def summarize(records: Sequence[InvocationRecord], service: dict[str, float] | None = None) -> list[ClassSummary]:
@@ -112,17 +113,8 @@ def summarize(records: Sequence[InvocationRecord], service: dict[str, float] | N
     given, e.g. the trace durations, so every policy is cut the same way;
     otherwise by its measured CPU time.
     """
-    groups: dict[str, list[float]] = {"short": [], "medium": [], "long": [], "all": []}
-    for r in records:
-        s = service.get(r.invocation_id, r.cpu_s) if service else r.cpu_s
-        groups[duration_class(s)].append(r.slowdown)
-        groups["all"].append(r.slowdown)
-    out = []
-    for name, values in groups.items():
-        values = [v for v in values if not math.isnan(v)]
-        out.append(ClassSummary(name, len(values), quantile(values, 0.5), quantile(values, 0.99),
-                                sum(values) / len(values) if values else math.nan))
-    return out
+    groups = by_class(records, lambda r: service.get(r.invocation_id, r.cpu_s) if service else r.cpu_s)
+    return [ClassSummary.of(name, [r.slowdown for r in rows]) for name, rows in groups.items()]
 
 
 def format_summary(rows: Sequence[ClassSummary], title: str = "") -> str:

@@ -13,14 +13,13 @@ from __future__ import annotations
 import os
 import sys
 
+from sfs import policies
 from sharekit.cli import UsageError
-
-POLICIES = ("sfs", "cfs", "fifo", "srtf-oracle")
 
 
 def add_arguments(p) -> None:
     p.add_argument("trace", metavar="TRACE", help="trace file, or 'synthetic'")
-    p.add_argument("--policy", choices=POLICIES, default="sfs")
+    p.add_argument("--policy", choices=policies.names(), default="sfs")
     p.add_argument("--cores", type=int, default=1, help="use cores 0..N-1 (default 1)")
     p.add_argument("--load", type=float, help="rescale inter-arrival times to this offered load per core")
     p.add_argument("--limit", type=int, help="replay only the first K invocations (by arrival)")
@@ -37,8 +36,45 @@ def add_arguments(p) -> None:
     p.add_argument("--bypass-factor", type=float, default=3.0, help="k: queued longer than k*T -> CFS")
     p.add_argument("--aging", type=float, default=10.0, help="seconds in CFS before a re-filter")
     add_preemption_arguments(p)
+    add_tenant_arguments(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true")
+
+
+def add_tenant_arguments(p) -> None:
+    """Tenants and their shares, for tenant-aware policies (shared with `sfs bench`)."""
+    p.add_argument("--tenants", type=int, metavar="N",
+                   help="assign the invocations to tenants t0..tN-1 round robin (default: the trace's tenants)")
+    p.add_argument("--tenant-shares", metavar="SHARES",
+                   help="tenant weights NAME=W,... (e.g. t0=3,t1=1) or a published-shares file of a node agent; "
+                        "for sfs-tenant (default: equal shares)")
+
+
+def assign_tenants(invs, args):
+    """The invocations with tenants t0..tN-1 round robin when --tenants N is given."""
+    if args.tenants is None:
+        return invs
+    if not 1 <= args.tenants <= 1000:
+        raise UsageError(f"--tenants must be between 1 and 1000 (got {args.tenants})")
+    from dataclasses import replace
+    return [replace(inv, tenant=f"t{k % args.tenants}") for k, inv in enumerate(invs)]
+
+
+def make_policy(name: str, args, strict: bool = True):
+    """The named policy, with --tenant-shares for a tenant-aware one (strict: refuse them for others)."""
+    info = policies.info(name)
+    if info.simulated:
+        return name
+    shares = None
+    if args.tenant_shares is not None and (strict or info.tenant_aware):
+        if not info.tenant_aware:
+            raise UsageError(f"--tenant-shares: policy {name!r} does not weigh tenants (use sfs-tenant)")
+        from sfs.policies.sfs_tenant import parse_shares
+        try:
+            shares = parse_shares(args.tenant_shares)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    return policies.make_policy(name, shares=shares)
 
 
 _CONFIG_DEFAULT = object()  # not a string: argparse would run it through the type converter
@@ -152,15 +188,15 @@ def check_cores(n: int) -> list[int]:
 
 
 def report(result, invs, out=None) -> None:
-    from sfs.records import format_summary, summarize
+    from sfs.records import CLASS_LEGEND, format_summary, summarize
     out = out or sys.stdout
     services = {str(i.id): i.duration_s for i in invs}
     print(format_summary(summarize(result.records, services),
-                         f"policy {result.policy} on cores {result.cores}: slowdown by class "
-                         "(short < 250 ms <= medium < 1 s <= long)"), file=out)
+                         f"policy {result.policy} on cores {result.cores}: slowdown by class ({CLASS_LEGEND})"),
+          file=out)
     line = (f"invocations {result.expected}, completed {len(result.records)}, lost {result.lost}, "
             f"duplicated {result.duplicates}")
-    if result.policy != "srtf-oracle":
+    if not policies.info(result.policy).simulated:
         demoted = sum(r.demoted for r in result.records)
         bypassed = sum(r.bypassed for r in result.records)
         lag = sorted(result.launch_lag_s)
@@ -182,9 +218,10 @@ def run(args) -> int:
         require_realtime(args.policy)
     except PrivilegeError as exc:
         raise UsageError(str(exc)) from None
-    invs = load_invocations(args, len(cores))
+    invs = assign_tenants(load_invocations(args, len(cores)), args)
+    policy = make_policy(args.policy, args)
     try:
-        result = replay(invs, args.policy, cores, scheduler_config(args), progress=not args.no_progress,
+        result = replay(invs, policy, cores, scheduler_config(args), progress=not args.no_progress,
                         real_functions=args.real_functions)
     except PrivilegeError as exc:
         raise UsageError(str(exc)) from None
@@ -194,3 +231,4 @@ def run(args) -> int:
     if args.out:
         print(f"records: {args.out}")
     return 0 if result.lost == 0 and result.duplicates == 0 else 1
+

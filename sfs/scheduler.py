@@ -1,4 +1,4 @@
-"""The SFS scheduler core, embeddable in any process that starts function processes.
+"""The SFS scheduler engine, embeddable in any process that starts function processes.
 
 Usage::
 
@@ -22,22 +22,18 @@ reads the process CPU clock itself at exit.  ``on_complete(record)`` gets an
 :class:`sfs.records.InvocationRecord` (times are ``time.monotonic()``
 seconds); it runs on the scheduler thread and must return quickly.
 
-Policies: ``sfs`` (FILTER under SCHED_FIFO for an adaptive slice, then CFS),
-``cfs`` (plain Linux, only accounting), ``fifo`` (run to completion under
-FIFO, one per core, from the global queue).  The SRTF oracle is a
-simulator: :mod:`sfs.oracle`.
-
-Extension over the published design (``preempt_after_s``; None turns it
-off): when every core holds a FILTER job, a newcomer preempts the one that
-has attained the most CPU (least attained service first), at the next FIFO
-priority on that core; idle cores take preempted jobs back.
-
-Design: one scheduler thread at SCHED_FIFO ``scheduler_priority`` (above
-the functions' ``function_priority``) with SCHED_RESET_ON_FORK, sleeping in
-epoll on process pidfds, an eventfd for admissions and a timer heap (slice
-expiry, blocked re-checks, aging).  Budgets count CPU time (the process CPU
-clock), not wall time.  A watchdog process (:mod:`sfs.watchdog`) demotes
-every promoted process if this process dies.
+The policy is a name from :mod:`sfs.policies` or a
+:class:`sfs.policies.base.Policy` instance; this module knows none of them
+by name.  It does the mechanics every policy shares: one scheduler thread at
+SCHED_FIFO ``scheduler_priority`` (above the functions'
+``function_priority``) with SCHED_RESET_ON_FORK, sleeping in epoll on
+process pidfds and an eventfd for admissions, with a timer heap (slice
+checks, blocked re-checks, aging, CPU reports).  Per core it keeps a stack
+of FILTER tasks: the top one runs, the ones below were preempted and wait at
+lower FIFO priorities.  Budgets count CPU time (the process CPU clock), not
+wall time.  A watchdog process (:mod:`sfs.watchdog`) demotes every promoted
+process if this process dies.  A :class:`sfs.placement.Placement` follows
+every promotion and demotion.
 
 Caveat for embedders: the scheduler thread needs the GIL to act.  Any other
 thread of the hosting process that runs Python while functions hold every
@@ -46,6 +42,7 @@ it may be preempted while holding the GIL and delay the scheduler.
 """
 from __future__ import annotations
 
+import enum
 import heapq
 import itertools
 import logging
@@ -61,16 +58,15 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from sfs import procfs
-from sfs.decisions import DEMOTE, YIELD, aging_due, on_slice_check, should_bypass
+from sfs.placement import NoPlacement, Placement
+from sfs.policies import make_policy
+from sfs.policies.base import Policy
 from sfs.privilege import PrivilegeError, explain_eperm, has_cap_sys_nice, require_realtime
 from sfs.records import InvocationRecord
-from sfs.slice import AdaptiveSlice, SliceConfig
+from sfs.slice import SliceConfig
+from sfs.task import ExitFacts, State, Task
 
 log = logging.getLogger(__name__)
-
-POLICIES = ("sfs", "cfs", "fifo")
-
-QUEUED, FILTER, CFS, BLOCKED, EXITED, DONE = "queued", "filter", "cfs", "blocked", "exited", "done"
 
 
 @dataclass
@@ -97,69 +93,55 @@ class SchedulerConfig:
     def __post_init__(self) -> None:
         if not 1 <= self.function_priority < self.scheduler_priority <= 99:
             raise ValueError("need 1 <= function_priority < scheduler_priority <= 99")
-        if self.function_priority + self.max_preemption_depth >= min(self.scheduler_priority, 30):
-            raise ValueError("function_priority + max_preemption_depth must stay below 30 "
-                             "(the replayer's main thread) and the scheduler's priority")
+        if self.function_priority + self.max_preemption_depth >= self.scheduler_priority:
+            raise ValueError("function_priority + max_preemption_depth must stay below the scheduler's priority")
         if self.bypass_factor <= 0 or self.aging_s <= 0:
             raise ValueError("bypass_factor and aging_s must be positive")
 
+    @property
+    def max_function_priority(self) -> int:
+        """The highest FIFO priority a function ever gets (the top of a full preemption stack)."""
+        return self.function_priority + self.max_preemption_depth
 
-class _Job:
-    __slots__ = ("pid", "inv", "pidfd", "arrival", "admitted", "enqueued_at", "state", "core",
-                 "budget", "remaining", "slice_cpu0", "check_cpu", "check_wall", "fifo_cpu",
-                 "start", "demoted", "bypassed", "aged", "gen", "expect_report", "reported_cpu",
-                 "reported_end", "exit_cpu", "end", "exited_in_filter", "backoff", "promoted",
-                 "never_seen", "cfs_since", "prio")
 
-    def __init__(self, pid: int, inv, arrival: float, admitted: float, expect_report: bool) -> None:
-        self.pid, self.inv, self.arrival, self.admitted = pid, inv, arrival, admitted
-        self.pidfd = -1
-        self.enqueued_at = admitted
-        self.state = QUEUED
-        self.core = -1
-        self.budget = math.inf
-        self.remaining: float | None = None
-        self.slice_cpu0 = self.check_cpu = self.check_wall = 0.0
-        self.fifo_cpu = 0.0
-        self.start: float | None = None
-        self.demoted = self.bypassed = False
-        self.aged = 0
-        self.gen = 0
-        self.expect_report = expect_report
-        self.reported_cpu: float | None = None
-        self.reported_end: float | None = None
-        self.exit_cpu: float | None = None
-        self.end = 0.0
-        self.exited_in_filter = False
-        self.backoff = 0.0
-        self.promoted = False
-        self.never_seen = False
-        self.cfs_since = 0.0
-        self.prio = 0
+class _Msg(enum.Enum):
+    """What other threads post to the scheduler thread."""
+    ADMIT = "admit"
+    REPORT = "report"
+
+
+class _Timer(enum.Enum):
+    SLICE = "slice"        # FILTER: the policy's tick
+    BLOCKED = "blocked"    # BLOCKED: runnable again?
+    AGING = "aging"        # CFS: the policy's aging
+    REPORT = "report"      # EXITED: stop waiting for the reaper's CPU time
+
+
+# The state a timer of each kind is armed in; a timer that finds its task elsewhere is stale.
+_TIMER_STATE = {_Timer.SLICE: State.FILTER, _Timer.BLOCKED: State.BLOCKED, _Timer.AGING: State.CFS,
+                _Timer.REPORT: State.EXITED}
 
 
 class Scheduler:
-    def __init__(self, policy: str, cores: list[int] | int, config: SchedulerConfig | None = None,
-                 on_complete: Callable[[InvocationRecord], None] | None = None) -> None:
-        if policy not in POLICIES:
-            raise ValueError(f"unknown policy {policy!r} (choose from {', '.join(POLICIES)})")
-        self.policy = policy
+    def __init__(self, policy: str | Policy, cores: list[int] | int, config: SchedulerConfig | None = None,
+                 on_complete: Callable[[InvocationRecord], None] | None = None,
+                 placement: Placement | None = None) -> None:
+        self.policy = make_policy(policy) if isinstance(policy, str) else policy
+        if not isinstance(self.policy, Policy):
+            raise TypeError(f"not a policy: {policy!r}")
         self.cores = list(range(cores)) if isinstance(cores, int) else sorted(set(cores))
         online = os.sched_getaffinity(0) | set(range(os.cpu_count() or 1))
         if not self.cores or not set(self.cores) <= online:
             raise ValueError(f"cores {self.cores} are not all online (have {sorted(online)})")
         self.config = config or SchedulerConfig()
         self.on_complete = on_complete
-        self.slice = AdaptiveSlice(self.config.slice, len(self.cores))
-        self._max_function_priority = self.config.function_priority + self.config.max_preemption_depth
+        self.placement = placement or NoPlacement()
         self._all_cores = set(self.cores)
-        # FILTER jobs per core; the last one runs, the others were preempted by newer arrivals.
-        self._stacks: dict[int, list[_Job]] = {c: [] for c in self.cores}
+        # FILTER tasks per core; the last one runs, the others were preempted by newer arrivals.
+        self.stacks: dict[int, list[Task]] = {c: [] for c in self.cores}
         self._dispatch_at: float | None = None
-        self._queue: deque[_Job] = deque()
-        self._jobs: dict[int, _Job] = {}          # pid -> live job
-        self._by_fd: dict[int, _Job] = {}
-        self._readers: dict[int, Callable[[], None]] = {}
+        self._tasks: dict[int, Task] = {}          # pid -> live task
+        self._by_fd: dict[int, Task] = {}
         self._timers: list = []
         self._seq = itertools.count()
         self._inbox: deque = deque()
@@ -178,22 +160,27 @@ class Scheduler:
         self.stats = {"promotions": 0, "preemptions": 0, "demotions": 0, "bypasses": 0, "blocked_yields": 0,
                       "aged": 0, "completed": 0, "timer_wakeups": 0, "scheduler_cpu_s": 0.0,
                       "wall_s": 0.0}
+        self.policy.attach(self)
 
     # ----- public API (any thread) -----
 
     @property
+    def policy_name(self) -> str:
+        return self.policy.name
+
+    @property
     def realtime(self) -> bool:
-        return self.policy in ("sfs", "fifo")
+        return self.policy.realtime
 
     def start(self) -> None:
         if self.realtime:
-            require_realtime(self.policy)
+            require_realtime(self.policy.name)
         if self.config.registry:
             from sharekit.invocation_registry import RegistryWriter
             self._registry = RegistryWriter()
         if self.realtime and self.config.watchdog:
             self._start_watchdog()
-        self._thread = threading.Thread(target=self._main, name=f"sfs-{self.policy}", daemon=True)
+        self._thread = threading.Thread(target=self._main, name=f"sfs-{self.policy.name}", daemon=True)
         self._thread.start()
         self._started.wait()
         if self._start_error is not None:
@@ -214,26 +201,15 @@ class Scheduler:
             pidfd = os.pidfd_open(pid)
         except ProcessLookupError:
             pidfd = -1  # already reaped: the owner's report_cpu completes it
-        job = _Job(pid, invocation, now if arrival is None else arrival, now, cpu_report)
-        job.pidfd = pidfd
+        task = Task(pid, invocation, now if arrival is None else arrival, pidfd=pidfd, enqueued_at=now,
+                    exit=ExitFacts(cpu_report))
         with self._idle:
             self._outstanding += 1
-        self._post(("admit", job))
+        self._post((_Msg.ADMIT, task))
 
     def report_cpu(self, pid: int, cpu_s: float, end: float | None = None) -> None:
         """CPU time of an exited process from its reaper (rusage), and optionally its exit time."""
-        self._post(("report", pid, cpu_s, end))
-
-    def add_reader(self, fd: int, callback: Callable[[], None]) -> None:
-        """Run `callback()` on the scheduler thread whenever `fd` is readable."""
-        self._post(("reader", fd, callback))
-
-    def remove_reader(self, fd: int) -> None:
-        self._post(("unreader", fd))
-
-    @property
-    def outstanding(self) -> int:
-        return self._outstanding
+        self._post((_Msg.REPORT, pid, cpu_s, end))
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until every admitted invocation has completed; False on timeout."""
@@ -263,6 +239,113 @@ class Scheduler:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+    # ----- operations for policies (scheduler thread) -----
+
+    def free_core(self) -> int | None:
+        for core in self.cores:
+            if not self.stacks[core]:
+                return core
+        return None
+
+    def promote(self, task: Task, core: int, budget: float, now: float) -> None:
+        """Make `task` SCHED_FIFO on `core` with a CPU budget (math.inf: run to completion)."""
+        self._placement_call(self.placement.promoting, task)
+        self._watchdog_say(b"P %d\n" % task.pid)
+        task.promoted = True
+        self.place(task, core)
+        task.gen += 1
+        task.state = State.FILTER
+        task.budget = budget
+        cpu = procfs.cpu_seconds(task.pid)
+        task.slice_cpu0 = task.check_cpu = cpu if cpu is not None else 0.0
+        task.check_wall = now
+        if task.outcome.start is None:
+            task.outcome.start = now
+        self.stats["promotions"] += 1
+        self.policy.running(task)
+        if math.isfinite(budget):
+            self._arm(task, self._check_delay(budget), _Timer.SLICE)
+
+    def place(self, task: Task, core: int) -> None:
+        """Put `task` on top of `core`'s stack, one FIFO priority above the task it preempts."""
+        stack = self.stacks[core]
+        task.prio = stack[-1].prio + 1 if stack else self.config.function_priority
+        try:
+            procfs.set_policy(task.pid, os.SCHED_FIFO, task.prio, {core})
+        except PermissionError:
+            raise explain_eperm(f"promoting pid {task.pid}") from None
+        stack.append(task)
+        task.core = core
+
+    def unstack(self, task: Task) -> None:
+        stack = self.stacks.get(task.core)
+        if stack is not None and task in stack:
+            stack.remove(task)
+        task.core = -1
+
+    def restack(self, core: int) -> None:
+        """Renumber `core`'s stack from the bottom, to make room above it."""
+        for rank, other in enumerate(self.stacks[core]):
+            other.prio = self.config.function_priority + rank
+            procfs.set_policy(other.pid, os.SCHED_FIFO, other.prio, None)
+
+    def to_cfs(self, task: Task, now: float, aging_s: float | None = None, cpu: float | None = None) -> None:
+        """Leave `task` to CFS on every scheduler core, off its core if it held one.
+
+        `cpu`: its CPU time if the caller just read it.  With `aging_s` the
+        policy's ``aging`` hook runs after that long.
+        """
+        if task.state is State.FILTER:
+            self._release_core(task, cpu if cpu is not None else procfs.cpu_seconds(task.pid))
+        if task.state is not State.QUEUED or task.promoted:
+            # A queued task is SCHED_OTHER on every core since admission (or its last demotion).
+            procfs.set_policy(task.pid, os.SCHED_OTHER, 0, self._all_cores)
+        if task.promoted:
+            self._watchdog_say(b"D %d\n" % task.pid)
+            task.promoted = False
+        task.gen += 1
+        task.state = State.CFS
+        task.cfs_since = now
+        if task.outcome.start is None:
+            task.outcome.start = now
+        self._placement_call(self.placement.demoted, task)
+        if aging_s is not None:
+            self._arm(task, aging_s, _Timer.AGING)
+
+    def yield_core(self, task: Task, left: float, cpu: float) -> None:
+        """`task` sleeps: give its core away, keep `left` of its budget, re-queue it once runnable."""
+        self._release_core(task, cpu)
+        procfs.set_policy(task.pid, os.SCHED_OTHER, 0, self._all_cores)
+        self._watchdog_say(b"D %d\n" % task.pid)
+        task.promoted = False
+        task.remaining = left
+        task.gen += 1
+        task.state = State.BLOCKED
+        task.backoff = self.config.blocked_recheck_s
+        self._placement_call(self.placement.demoted, task)
+        self._arm(task, task.backoff, _Timer.BLOCKED)
+
+    def rearm(self, task: Task, left: float, cpu: float, now: float) -> None:
+        """Check `task` again when `left` of its budget is spent (or at the next blocking check)."""
+        task.check_cpu, task.check_wall = cpu, now
+        task.gen += 1
+        self._arm(task, self._check_delay(left), _Timer.SLICE)
+
+    def requeue(self, task: Task, now: float) -> None:
+        """Hand `task` (aged or woken) back to the policy's queue."""
+        task.gen += 1
+        task.state = State.QUEUED
+        task.enqueued_at = now
+        self.policy.enqueue(task, now)
+
+    def arm_aging(self, task: Task, delay: float) -> None:
+        task.gen += 1
+        self._arm(task, delay, _Timer.AGING)
+
+    def redispatch_at(self, when: float) -> None:
+        """Run the policy's dispatch again at `when` even if nothing else happens."""
+        self._dispatch_at = when if self._dispatch_at is None else min(self._dispatch_at, when)
 
     # ----- scheduler thread -----
 
@@ -316,351 +399,145 @@ class Scheduler:
                         pass
                 elif fd in self._by_fd:
                     self._on_exit(self._by_fd[fd])
-                elif fd in self._readers:
-                    try:
-                        self._readers[fd]()
-                    except Exception:
-                        log.exception("reader callback for fd %d failed", fd)
             self._drain_inbox()
             self._run_timers()
-            self._dispatch()
+            self.policy.dispatch(time.monotonic())
 
     def _drain_inbox(self) -> None:
         while self._inbox:
             item = self._inbox.popleft()
-            kind = item[0]
-            if kind == "admit":
+            if item[0] is _Msg.ADMIT:
                 self._on_admit(item[1])
-            elif kind == "report":
+            else:
                 self._on_report(*item[1:])
-            elif kind == "reader":
-                _, fd, callback = item
-                self._readers[fd] = callback
-                self._epoll.register(fd, select.EPOLLIN)
-            elif kind == "unreader":
-                if self._readers.pop(item[1], None) is not None:
-                    self._epoll.unregister(item[1])
 
-    def _arm(self, job: _Job, delay: float, kind: str) -> None:
-        heapq.heappush(self._timers, (time.monotonic() + delay, next(self._seq), job.gen, job, kind))
+    def _arm(self, task: Task, delay: float, kind: _Timer) -> None:
+        heapq.heappush(self._timers, (time.monotonic() + delay, next(self._seq), task.gen, task, kind))
 
     def _run_timers(self) -> None:
         now = time.monotonic()
         while self._timers and self._timers[0][0] <= now:
-            _, _, gen, job, kind = heapq.heappop(self._timers)
-            if gen != job.gen or job.state == DONE:
+            _, _, gen, task, kind = heapq.heappop(self._timers)
+            if gen != task.gen or task.state is not _TIMER_STATE[kind]:
                 continue
             self.stats["timer_wakeups"] += 1
-            if kind == "slice" and job.state == FILTER:
-                self._on_slice_timer(job)
-            elif kind == "blocked" and job.state == BLOCKED:
-                self._on_blocked_recheck(job)
-            elif kind == "aging" and job.state == CFS:
-                self._on_aging(job)
-            elif kind == "report" and job.state == EXITED:
-                self._finish(job)
-            now = time.monotonic()
-
-    # admission and queueing
-
-    def _on_admit(self, job: _Job) -> None:
-        if job.pidfd < 0:
-            job.never_seen = True
-            job.state = EXITED
-            job.end = job.admitted
-            self._jobs[job.pid] = job
-            if not job.expect_report:
-                self._finish(job)
+            if kind is _Timer.SLICE:
+                cpu = procfs.cpu_seconds(task.pid)
+                if cpu is not None:  # None: exited; the pidfd event follows
+                    self.policy.tick(task, time.monotonic(), cpu)
+            elif kind is _Timer.BLOCKED:
+                self._on_blocked_recheck(task)
+            elif kind is _Timer.AGING:
+                self.policy.aging(task, time.monotonic())
             else:
-                self._arm(job, self.config.cpu_report_timeout_s, "report")
-            return
-        self._jobs[job.pid] = job
-        self._by_fd[job.pidfd] = job
-        self._epoll.register(job.pidfd, select.EPOLLIN)
-        # Confine every admitted process to the scheduler's cores, queued ones included.
-        try:
-            procfs.set_policy(job.pid, os.SCHED_OTHER, 0, self._all_cores)
-        except PermissionError:
-            log.warning("cannot set the affinity of pid %d (not ours); it runs where it is", job.pid)
-        if self.policy == "cfs":
-            job.state = CFS
-            job.start = time.monotonic()
-            return
-        if self.policy == "sfs":
-            self.slice.on_arrival(job.arrival)
-        self._enqueue(job)
-
-    def _enqueue(self, job: _Job) -> None:
-        job.gen += 1
-        job.state = QUEUED
-        job.enqueued_at = time.monotonic()
-        self._queue.append(job)
-
-    def _free_core(self) -> int | None:
-        for core in self.cores:
-            if not self._stacks[core]:
-                return core
-        return None
-
-    def _preemptible_core(self, job: _Job) -> int | None:
-        """Least-attained-service preemption inside FILTER (``preempt_after_s``).
-
-        The core whose running FILTER job has attained the most CPU time,
-        if that is more than ``preempt_after_s`` beyond what `job` has.
-        """
-        threshold = self.config.preempt_after_s
-        if threshold is None or self.policy != "sfs":
-            return None
-        mine = procfs.cpu_seconds(job.pid) or 0.0
-        best, best_core = threshold, None
-        soonest = math.inf
-        for core, stack in self._stacks.items():
-            top = stack[-1]
-            if top.prio >= self._max_function_priority:
-                continue
-            attained = (procfs.cpu_seconds(top.pid) or 0.0) - mine
-            if attained > best:
-                best, best_core = attained, core
-            soonest = min(soonest, threshold - attained)
-        if best_core is None and math.isfinite(soonest):
-            # Look again when the first running job will have attained enough.
-            self._dispatch_at = time.monotonic() + max(soonest, 0.001)
-        return best_core
-
-    def _dispatch(self) -> None:
-        """Place queued invocations: on free cores, else by LAS preemption.
-
-        Fresh arrivals go first (FCFS among them), then re-queued ones (woken
-        or aged), which have attained service already.  One that cannot be
-        placed does not hold up the others behind it.
-        """
-        if self._queue:
-            ordered = sorted(self._queue, key=lambda j: (j.aged > 0 or j.remaining is not None, j.enqueued_at))
-            self._queue.clear()
-            kept = deque()
-            for job in ordered:
-                if job.state != QUEUED:
-                    continue
-                now = time.monotonic()
-                if self.policy == "sfs":
-                    t = self.slice.value
-                    if should_bypass(now, job.enqueued_at, t, self.config.bypass_factor,
-                                     aged=job.aged > 0, resumed=job.remaining is not None):
-                        self.stats["bypasses"] += 1
-                        job.bypassed = True
-                        self._to_cfs(job, now)
-                        continue
-                    budget = job.remaining if job.remaining is not None else t
-                else:
-                    budget = math.inf
-                core = self._free_core()
-                if core is None:
-                    core = self._preemptible_core(job)
-                    if core is None:
-                        kept.append(job)
-                        continue
-                    self.stats["preemptions"] += 1
-                self._promote(job, core, budget, now)
-            kept.extend(self._queue)  # nothing is queued meanwhile, but keep it safe
-            self._queue = kept
-        self._steal()
-
-    def _steal(self) -> None:
-        """A core with nothing to do takes a preempted FILTER job from a crowded core."""
-        while True:
-            core = self._free_core()
-            if core is None:
-                return
-            waiting = [j for stack in self._stacks.values() for j in stack[:-1]]
-            if not waiting:
-                return
-            job = min(waiting, key=lambda j: (procfs.cpu_seconds(j.pid) or 0.0, j.arrival))
-            self._stacks[job.core].remove(job)
-            self._place(job, core)
-
-    def _place(self, job: _Job, core: int) -> None:
-        stack = self._stacks[core]
-        job.prio = stack[-1].prio + 1 if stack else self.config.function_priority
-        try:
-            procfs.set_policy(job.pid, os.SCHED_FIFO, job.prio, {core})
-        except PermissionError:
-            raise explain_eperm(f"promoting pid {job.pid}") from None
-        stack.append(job)
-        job.core = core
-
-    def _unstack(self, job: _Job) -> None:
-        stack = self._stacks.get(job.core)
-        if stack is not None and job in stack:
-            stack.remove(job)
-        job.core = -1
-
-    def _promote(self, job: _Job, core: int, budget: float, now: float) -> None:
-        self._watchdog_say(b"P %d\n" % job.pid)
-        job.promoted = True
-        self._place(job, core)
-        job.gen += 1
-        job.state = FILTER
-        job.budget = budget
-        cpu = procfs.cpu_seconds(job.pid)
-        job.slice_cpu0 = job.check_cpu = cpu if cpu is not None else 0.0
-        job.check_wall = now
-        if job.start is None:
-            job.start = now
-        self.stats["promotions"] += 1
-        if math.isfinite(budget):
-            self._arm(job, self._check_delay(budget), "slice")
+                self._finish(task)
+            now = time.monotonic()
 
     def _check_delay(self, left: float) -> float:
         check = self.config.block_check_s
         return left if check is None else min(left, check)
 
-    def _release_core(self, job: _Job, cpu: float | None) -> None:
+    def _release_core(self, task: Task, cpu: float | None) -> None:
         if cpu is not None:
-            job.fifo_cpu += max(0.0, cpu - job.slice_cpu0)
-        self._unstack(job)
+            task.outcome.fifo_cpu += max(0.0, cpu - task.slice_cpu0)
+        self.unstack(task)
+        self.policy.stopping(task, cpu)
 
-    def _to_cfs(self, job: _Job, now: float) -> None:
-        procfs.set_policy(job.pid, os.SCHED_OTHER, 0, self._all_cores)
-        if job.promoted:
-            self._watchdog_say(b"D %d\n" % job.pid)
-            job.promoted = False
-        job.gen += 1
-        job.state = CFS
-        job.cfs_since = now
-        if job.start is None:
-            job.start = now
-        self._arm(job, self.config.aging_s, "aging")
+    def _placement_call(self, hook, task: Task) -> None:
+        try:
+            hook(task.pid, task.tenant)
+        except Exception:
+            log.exception("placement hook %s failed for pid %d", getattr(hook, "__name__", hook), task.pid)
 
-    # timers
-
-    def _on_slice_timer(self, job: _Job) -> None:
-        cpu = procfs.cpu_seconds(job.pid)
-        if cpu is None:
-            return  # exited; the pidfd event follows
-        now = time.monotonic()
-        used = cpu - job.slice_cpu0
-        left = job.budget - used
-        blocked = procfs.is_blocked(job.pid) if cpu - job.check_cpu < 0.5 * (now - job.check_wall) else False
-        decision = on_slice_check(job.budget, used, cpu - job.check_cpu, now - job.check_wall, blocked)
-        if decision == DEMOTE:
-            self.stats["demotions"] += 1
-            job.demoted = True
-            self._release_core(job, cpu)
-            job.remaining = None
-            self._to_cfs(job, now)
+    def _on_admit(self, task: Task) -> None:
+        if task.pidfd < 0:
+            task.exit.never_seen = True
+            task.state = State.EXITED
+            task.outcome.end = task.enqueued_at
+            self._tasks[task.pid] = task
+            if not task.exit.expect_report:
+                self._finish(task)
+            else:
+                self._arm(task, self.config.cpu_report_timeout_s, _Timer.REPORT)
             return
-        if decision == YIELD:
-            # Blocked: give the core to the next one, keep the unused budget.
-            self.stats["blocked_yields"] += 1
-            self._release_core(job, cpu)
-            procfs.set_policy(job.pid, os.SCHED_OTHER, 0, self._all_cores)
-            self._watchdog_say(b"D %d\n" % job.pid)
-            job.promoted = False
-            job.remaining = left
-            job.gen += 1
-            job.state = BLOCKED
-            job.backoff = self.config.blocked_recheck_s
-            self._arm(job, job.backoff, "blocked")
-            return
-        job.check_cpu, job.check_wall = cpu, now
-        job.gen += 1
-        self._arm(job, self._check_delay(left), "slice")
-        self._reorder(job, cpu)
+        self._tasks[task.pid] = task
+        self._by_fd[task.pidfd] = task
+        self._epoll.register(task.pidfd, select.EPOLLIN)
+        # Confine every admitted process to the scheduler's cores, queued ones included.
+        try:
+            procfs.set_policy(task.pid, os.SCHED_OTHER, 0, self._all_cores)
+        except PermissionError:
+            log.warning("cannot set the affinity of pid %d (not ours); it runs where it is", task.pid)
+        task.gen += 1
+        task.enqueued_at = time.monotonic()
+        self.policy.admit(task, task.enqueued_at)
 
-    def _reorder(self, job: _Job, cpu: float) -> None:
-        """Keep least-attained-first on a core: a preempted job that has now attained
-        `reorder_after_s` less than the running one gets the core back."""
-        threshold = self.config.reorder_after_s
-        stack = self._stacks.get(job.core)
-        if self.config.preempt_after_s is None or not stack or stack[-1] is not job or len(stack) < 2:
-            return
-        waiting = min(stack[:-1], key=lambda j: procfs.cpu_seconds(j.pid) or 0.0)
-        if cpu - (procfs.cpu_seconds(waiting.pid) or 0.0) <= threshold:
-            return
-        stack.remove(waiting)
-        if job.prio >= self._max_function_priority:
-            for rank, other in enumerate(stack):  # renumber from the bottom to make room
-                other.prio = self.config.function_priority + rank
-                procfs.set_policy(other.pid, os.SCHED_FIFO, other.prio, None)
-        self._place(waiting, job.core)
-        self.stats["preemptions"] += 1
-
-    def _on_blocked_recheck(self, job: _Job) -> None:
-        st = procfs.state(job.pid)
+    def _on_blocked_recheck(self, task: Task) -> None:
+        st = procfs.state(task.pid)
         if st is None or st == "Z":
             return
         if st == "R":
-            self._enqueue(job)
+            self.requeue(task, time.monotonic())
             return
-        job.backoff = min(job.backoff * 2, self.config.blocked_recheck_max_s)
-        job.gen += 1
-        self._arm(job, job.backoff, "blocked")
-
-    def _on_aging(self, job: _Job) -> None:
-        # Starvation guard: a CFS resident this old gets a fresh FILTER slice.
-        if not aging_due(time.monotonic(), job.cfs_since, self.config.aging_s):
-            job.gen += 1
-            self._arm(job, job.cfs_since + self.config.aging_s - time.monotonic(), "aging")
-            return
-        self.stats["aged"] += 1
-        job.aged += 1
-        job.remaining = None
-        self._enqueue(job)
+        task.backoff = min(task.backoff * 2, self.config.blocked_recheck_max_s)
+        task.gen += 1
+        self._arm(task, task.backoff, _Timer.BLOCKED)
 
     # completion
 
-    def _on_exit(self, job: _Job) -> None:
+    def _on_exit(self, task: Task) -> None:
         now = time.monotonic()
-        self._epoll.unregister(job.pidfd)
-        del self._by_fd[job.pidfd]
-        os.close(job.pidfd)
-        job.pidfd = -1
-        job.exit_cpu = procfs.cpu_seconds(job.pid)  # readable while the process is a zombie
-        job.end = now
-        if job.state == FILTER:
-            job.exited_in_filter = True
-            self._unstack(job)
-        if job.promoted:
-            self._watchdog_say(b"D %d\n" % job.pid)
-            job.promoted = False
-        job.gen += 1
-        job.state = EXITED
-        if job.expect_report and job.reported_cpu is None:
-            self._arm(job, self.config.cpu_report_timeout_s, "report")
+        self._epoll.unregister(task.pidfd)
+        del self._by_fd[task.pidfd]
+        os.close(task.pidfd)
+        task.pidfd = -1
+        task.exit.exit_cpu = procfs.cpu_seconds(task.pid)  # readable while the process is a zombie
+        task.outcome.end = now
+        if task.state is State.FILTER:
+            task.exit.exited_in_filter = True
+            self.unstack(task)
+            self.policy.stopping(task, task.exit.exit_cpu)
+        if task.promoted:
+            self._watchdog_say(b"D %d\n" % task.pid)
+            task.promoted = False
+        task.gen += 1
+        task.state = State.EXITED
+        if task.exit.expect_report and task.exit.reported_cpu is None:
+            self._arm(task, self.config.cpu_report_timeout_s, _Timer.REPORT)
         else:
-            self._finish(job)
+            self._finish(task)
 
     def _on_report(self, pid: int, cpu_s: float, end: float | None) -> None:
-        job = self._jobs.get(pid)
-        if job is None:
+        task = self._tasks.get(pid)
+        if task is None:
             return
-        job.reported_cpu = cpu_s
+        task.exit.reported_cpu = cpu_s
         if end is not None:
-            job.reported_end = end
-        if job.state == EXITED:
-            self._finish(job)
+            task.exit.reported_end = end
+        if task.state is State.EXITED:
+            self._finish(task)
 
-    def _finish(self, job: _Job) -> None:
-        cpu = job.reported_cpu if job.reported_cpu is not None else job.exit_cpu
+    def _finish(self, task: Task) -> None:
+        facts, outcome = task.exit, task.outcome
+        cpu = facts.reported_cpu if facts.reported_cpu is not None else facts.exit_cpu
         if cpu is None:
-            cpu = job.check_cpu
-        if job.never_seen and job.reported_end is not None:
-            job.end = job.reported_end
-        if job.exited_in_filter:
-            job.fifo_cpu += max(0.0, cpu - job.slice_cpu0)
-        fifo = min(job.fifo_cpu, cpu)
-        start = job.start if job.start is not None else job.end
+            cpu = task.check_cpu
+        if facts.never_seen and facts.reported_end is not None:
+            outcome.end = facts.reported_end
+        if facts.exited_in_filter:
+            outcome.fifo_cpu += max(0.0, cpu - task.slice_cpu0)
+        fifo = min(outcome.fifo_cpu, cpu)
+        start = outcome.start if outcome.start is not None else outcome.end
         record = InvocationRecord(
-            str(job.inv.id), job.inv.function, job.inv.tenant, job.arrival, start, job.end, cpu,
-            fifo, max(0.0, cpu - fifo), job.demoted, job.bypassed, job.aged, job.pid)
-        job.state = DONE
-        job.gen += 1
-        self._jobs.pop(job.pid, None)
+            str(task.inv.id), task.inv.function, task.inv.tenant, task.arrival, start, outcome.end, cpu,
+            fifo, max(0.0, cpu - fifo), outcome.demoted, outcome.bypassed, outcome.aged, task.pid)
+        task.state = State.DONE
+        task.gen += 1
+        self._tasks.pop(task.pid, None)
         self.stats["completed"] += 1
-        if self.policy == "sfs" and cpu > 0:
-            self.slice.on_completion(cpu)
+        self.policy.exited(task, cpu)
         if self._registry is not None:
-            self._registry.unregister(job.pid)
+            self._registry.unregister(task.pid)
         if self.on_complete is not None:
             try:
                 self.on_complete(record)
@@ -673,21 +550,21 @@ class Scheduler:
     # shutdown and the watchdog
 
     def _shutdown(self) -> None:
-        for job in list(self._jobs.values()):
-            if job.promoted or job.state == FILTER:
+        for task in list(self._tasks.values()):
+            if task.promoted or task.state is State.FILTER:
                 try:
-                    procfs.set_policy(job.pid, os.SCHED_OTHER, 0, self._all_cores)
+                    procfs.set_policy(task.pid, os.SCHED_OTHER, 0, self._all_cores)
                 except OSError:
                     pass
-                self._watchdog_say(b"D %d\n" % job.pid)
-                job.promoted = False
-            if job.pidfd >= 0:
+                self._watchdog_say(b"D %d\n" % task.pid)
+                task.promoted = False
+            if task.pidfd >= 0:
                 try:
-                    self._epoll.unregister(job.pidfd)
+                    self._epoll.unregister(task.pidfd)
                 except OSError:
                     pass
-                os.close(job.pidfd)
-                job.pidfd = -1
+                os.close(task.pidfd)
+                task.pidfd = -1
         try:
             os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
         except OSError:
@@ -728,14 +605,8 @@ class Scheduler:
         if self._registry is not None:
             self._registry.close()
             self._registry = None
-        for fd in list(self._readers):
-            try:
-                self._epoll.unregister(fd)
-            except OSError:
-                pass
-        self._readers.clear()
         self._epoll.close()
         os.close(self._wake)
 
 
-__all__ = ["Scheduler", "SchedulerConfig", "PrivilegeError", "POLICIES", "InvocationRecord"]
+__all__ = ["Scheduler", "SchedulerConfig", "PrivilegeError", "InvocationRecord"]

@@ -14,9 +14,10 @@ Until `min_samples` observations exist the start value is used.
 """
 from __future__ import annotations
 
-
 from collections import deque
 from dataclasses import dataclass
+
+from sharekit.stats import quantile
 
 
 @dataclass
@@ -65,17 +66,4 @@ class AdaptiveSlice:
     def on_completion(self, cpu_s: float) -> None:
         self._durations.append(cpu_s)
         if self.config.rule == "percentile" and len(self._durations) >= self.config.min_samples:
-            self._value = self._clamp(percentile(sorted(self._durations), self.config.percentile))
-
-
-def percentile(ordered: list[float], p: float) -> float:
-    """Linear-interpolated percentile of an already sorted list."""
-    if not ordered:
-        raise ValueError("percentile of nothing")
-    rank = (len(ordered) - 1) * p / 100.0
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
-
+            self._value = self._clamp(quantile(self._durations, self.config.percentile / 100.0))

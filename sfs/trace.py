@@ -24,6 +24,8 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import psutil
+
 from ebpf import histogram, loop, prereq
 from ebpf.cgroups import CgroupTarget, resolve, v1_member_tgids
 from sharekit.cli import UsageError
@@ -223,7 +225,7 @@ def _pids(values) -> list[int] | None:
                 continue
             if not part.isdigit() or int(part) <= 0:
                 raise UsageError(f"-p: not a process id: {part!r}")
-            if not os.path.exists(f"/proc/{part}"):
+            if not psutil.pid_exists(int(part)):
                 raise UsageError(f"-p {part}: no such process")
             pids.append(int(part))
     return pids

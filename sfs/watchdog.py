@@ -16,15 +16,13 @@ import os
 import select
 import sys
 
+from sfs.procfs import threads
+
 
 def demote_all(pids: set[int]) -> None:
     all_cpus = set(range(os.cpu_count() or 1))
     for pid in pids:
-        try:
-            tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
-        except OSError:
-            continue
-        for tid in tids:
+        for tid in threads(pid):
             try:
                 os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
                 os.sched_setaffinity(tid, all_cpus)

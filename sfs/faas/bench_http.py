@@ -28,7 +28,8 @@ import time
 from pathlib import Path
 
 from sharekit.cli import UsageError
-from sfs.records import quantile
+from sfs.records import duration_class
+from sharekit.stats import quantile
 
 AZURE_SAMPLE = Path(__file__).resolve().parents[2] / "workloads" / "data" / "azure" / "azure-functions-2021-sample200.csv"
 LOAD = 0.8
@@ -121,7 +122,7 @@ def _policy_result(responses, records: dict[str, dict]) -> dict:
     answered_ids = {r.invocation_id for r in responses if r.invocation_id}
     summary["unrecorded"] = len(answered_ids - set(records))
     summary["lost_total"] = summary["lost"] + summary["unrecorded"]
-    short = [r.slowdown for r in responses if r.status == 200 and loadgen.service_class(r.request.variant.service_s) == "short"]
+    short = [r.slowdown for r in responses if r.status == 200 and duration_class(r.request.variant.service_s) == "short"]
     summary["short_slowdowns"] = short
     fifo = [float(r["fifo_s"] or 0) for r in records.values()]
     cpu = [float(r["cpu_s"] or 0) for r in records.values()]
@@ -179,7 +180,7 @@ def run_http_bench(args) -> int:
     requests = build_requests(durations, variants, ncores, span, seed)
     classes = {}
     for r in requests:
-        name = loadgen.service_class(r.variant.service_s)
+        name = duration_class(r.variant.service_s)
         classes[name] = classes.get(name, 0) + 1
     print(f"durations scaled by {duration_scale(durations, variants):.4f} "
           "(trace p95 -> slowest library function)", file=sys.stderr)

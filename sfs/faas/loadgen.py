@@ -27,10 +27,10 @@ import statistics
 import urllib.request
 from dataclasses import dataclass, field
 
-from sfs.records import quantile
+from sfs.records import ClassSummary, by_class, duration_class
+from sharekit.stats import quantile
 
 SIZES = ("small", "medium", "large")
-SHORT_S, LONG_S = 0.25, 1.0
 NEAR_FACTOR = 1.5
 
 
@@ -71,12 +71,6 @@ class Response:
     @property
     def slowdown(self) -> float:
         return self.latency_s / self.request.variant.service_s
-
-
-def service_class(service_s: float) -> str:
-    if service_s < SHORT_S:
-        return "short"
-    return "long" if service_s >= LONG_S else "medium"
 
 
 def _get_json(url: str, timeout: float = 30) -> dict:
@@ -271,13 +265,11 @@ async def send_all(url: str, requests: list[Request], timeout_s: float = 120.0, 
 def summarize(responses: list[Response]) -> dict:
     ok = [r for r in responses if r.status == 200]
     classes = {}
-    for name in ("short", "medium", "long", "all"):
-        rows = [r for r in ok if name == "all" or service_class(r.request.variant.service_s) == name]
+    for name, rows in by_class(ok, lambda r: r.request.variant.service_s).items():
         lat = [r.latency_s * 1e3 for r in rows]
-        slow = [r.slowdown for r in rows]
+        slow = ClassSummary.of(name, [r.slowdown for r in rows])
         classes[name] = {"count": len(rows), "latency_p50_ms": quantile(lat, 0.5), "latency_p99_ms": quantile(lat, 0.99),
-                         "slowdown_p50": quantile(slow, 0.5), "slowdown_p99": quantile(slow, 0.99),
-                         "slowdown_mean": sum(slow) / len(slow) if slow else math.nan}
+                         "slowdown_p50": slow.p50, "slowdown_p99": slow.p99, "slowdown_mean": slow.mean}
     statuses: dict[str, int] = {}
     for r in responses:
         statuses[str(r.status or "none")] = statuses.get(str(r.status or "none"), 0) + 1
@@ -316,7 +308,7 @@ def write_csv(path, responses: list[Response]) -> None:
         for r in responses:
             q = r.request
             out.writerow([q.index, q.trace_id, q.trace_function, q.variant.function, q.variant.size,
-                          f"{q.variant.service_s * 1e3:.3f}", service_class(q.variant.service_s),
+                          f"{q.variant.service_s * 1e3:.3f}", duration_class(q.variant.service_s),
                           f"{q.arrival_s:.6f}", f"{r.sent_s:.6f}", f"{r.done_s:.6f}",
                           f"{r.latency_s * 1e3:.3f}" if r.status else "", f"{r.slowdown:.4f}" if r.status else "",
                           r.status, r.error, r.invocation_id, _num(r.cpu_ms), _num(r.exec_ms), _num(r.gateway_ms)])

@@ -22,8 +22,15 @@ log = logging.getLogger("sfs.faas")
 def add_arguments(parser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8080, help="port (0 = any free port; default 8080)")
-    parser.add_argument("--policy", choices=["sfs", "cfs", "fifo"], default="sfs",
-                        help="scheduling policy for the sandboxes (default sfs)")
+    from sfs.faas.policy import choices
+    parser.add_argument("--policy", choices=choices(), default=None,
+                        help="scheduling policy for the sandboxes (default: sfs-tenant when a node agent "
+                             "publishes tenant shares for --node, else sfs)")
+    parser.add_argument("--node", default="node0",
+                        help="this node's name, whose agent-published tenant shares sfs-tenant follows (default node0)")
+    parser.add_argument("--tenant-shares", metavar="SHARES",
+                        help="for sfs-tenant: weights NAME=W,... or a published-shares file "
+                             "(default: the file the agent publishes for --node)")
     parser.add_argument("--functions", type=Path, default=None,
                         help="folder of function modules (default: the bundled workloads/functions)")
     parser.add_argument("--results", type=Path, default=None,
@@ -94,6 +101,22 @@ def run(args) -> int:
     return asyncio.run(_serve(args, specs, _cores(args.cores)))
 
 
+def choose_policy(args):
+    """(policy name, share source): sfs-tenant by default when the node's agent publishes shares."""
+    from sfs import policies
+    from sfs.policies.sfs_tenant import PublishedShares, parse_shares
+    from sharekit.shares import default_path, read
+    if args.tenant_shares is not None:
+        if args.policy is not None and not policies.info(args.policy).tenant_aware:
+            raise ValueError(f"--tenant-shares: policy {args.policy!r} does not weigh tenants (use sfs-tenant)")
+        return args.policy or "sfs-tenant", parse_shares(args.tenant_shares)
+    path = default_path(args.node)
+    if args.policy is None:
+        published = read(path)
+        return ("sfs-tenant", PublishedShares(path)) if published and published.tenants else ("sfs", None)
+    return args.policy, PublishedShares(path) if policies.info(args.policy).tenant_aware else None
+
+
 async def _serve(args, specs, cores) -> int:
     from aiohttp import web
 
@@ -108,7 +131,8 @@ async def _serve(args, specs, cores) -> int:
     results = ResultsWriter(args.results, t0)
     holder: dict = {}
     try:
-        policy = make_policy(args.policy, cores, lambda record: holder["gateway"].on_scheduler_record(record))
+        name, shares = choose_policy(args)
+        policy = make_policy(name, cores, lambda record: holder["gateway"].on_scheduler_record(record), shares)
     except (RuntimeError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     if not args.no_cgroups and os.geteuid() == 0:
@@ -136,7 +160,7 @@ async def _serve(args, specs, cores) -> int:
         try:
             policy.start()
         except Exception as exc:
-            raise UsageError(f"cannot start policy {args.policy!r}: {exc}") from None
+            raise UsageError(f"cannot start policy {policy.name!r}: {exc}") from None
         started = True
         if realtime.raise_to(priority):
             gateway.rt_priority = priority

@@ -29,3 +29,45 @@ def test_oracle_replay_writes_the_documented_columns(tmp_path, capsys):
                    "bypassed,slowdown").split(","):
         assert column in rows[0]
     assert "short" in capsys.readouterr().out
+
+
+def test_tenant_options_are_checked_before_anything_runs(capsys):
+    assert main(["replay", "synthetic", "--policy", "sfs-tenant", "--tenant-shares", "t0=3,t1=oops",
+                 "--limit", "4", "--no-progress"]) == 2
+    assert main(["replay", "synthetic", "--policy", "sfs", "--tenant-shares", "t0=3",
+                 "--limit", "4", "--no-progress"]) == 2
+    assert main(["replay", "synthetic", "--policy", "cfs", "--tenants", "0", "--limit", "4", "--no-progress"]) == 2
+    assert main(["bench", "--policies", "cfs,srtf-oracle"]) == 2
+    err = capsys.readouterr().err
+    assert "weight of 't1' is not a number" in err and "does not weigh tenants" in err
+    assert "--tenants must be between" in err and "not a runnable policy" in err
+
+
+def test_tenants_round_robin_reach_the_records(tmp_path):
+    out = tmp_path / "r.csv"
+    assert main(["replay", "synthetic", "--policy", "srtf-oracle", "--tenants", "3", "--limit", "9",
+                 "--out", str(out), "--no-progress"]) == 0
+    with open(out) as f:
+        tenants = sorted(row["tenant"] for row in csv.DictReader(f))
+    assert tenants == ["t0"] * 3 + ["t1"] * 3 + ["t2"] * 3
+
+
+def test_serve_follows_the_agent_when_it_publishes(tmp_path, monkeypatch):
+    import argparse
+
+    from sfs.faas.serve_cli import choose_policy
+    from sfs.policies.sfs_tenant import FixedShares, PublishedShares
+    from sharekit.shares import PublishedShares as Published, TenantShare, default_path, publish
+    monkeypatch.setenv("SHAREKIT_RUN_DIR", str(tmp_path))
+
+    def args(**kw):
+        return argparse.Namespace(**{"policy": None, "node": "node0", "tenant_shares": None, **kw})
+
+    assert choose_policy(args()) == ("sfs", None)                      # no agent: plain sfs
+    publish(default_path("node0"), Published("node0", 1, 0.0, {"a": TenantShare(150, 0.75)}))
+    name, shares = choose_policy(args())
+    assert name == "sfs-tenant" and isinstance(shares, PublishedShares) and shares.current() == {"a": 1.0}
+    assert choose_policy(args(node="node1")) == ("sfs", None)          # another node's agent
+    assert choose_policy(args(policy="cfs")) == ("cfs", None)          # asked for explicitly
+    name, shares = choose_policy(args(tenant_shares="a=1,b=1"))
+    assert name == "sfs-tenant" and isinstance(shares, FixedShares)

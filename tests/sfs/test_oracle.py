@@ -1,7 +1,7 @@
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from sfs.oracle import simulate, srtf_finish_times
+from sfs.policies.srtf_oracle import simulate, srtf_finish_times
 from workloads.invocation import Invocation
 
 

@@ -1,7 +1,8 @@
 import pytest
 
 from sfs.decisions import DEMOTE, REARM, YIELD, aging_due, on_slice_check, should_bypass
-from sfs.slice import AdaptiveSlice, SliceConfig, percentile
+from sfs.slice import AdaptiveSlice, SliceConfig
+from sharekit.stats import quantile
 
 
 def test_iat_rule_is_mean_gap_times_cores_without_ms_truncation():
@@ -40,7 +41,7 @@ def test_percentile_rule_uses_recent_durations():
     for d in [0.01, 0.02, 0.03, 0.04, 0.05]:
         s.on_arrival(0.0)
         s.on_completion(d)
-    assert s.value == pytest.approx(percentile([0.01, 0.02, 0.03, 0.04, 0.05], 80))
+    assert s.value == pytest.approx(quantile([0.01, 0.02, 0.03, 0.04, 0.05], 0.8))
     assert s.value == pytest.approx(0.042)
 
 

@@ -1,4 +1,7 @@
-"""Preemptive SRTF on m cores, as a discrete-event simulation: the lower bound.
+"""srtf-oracle: preemptive SRTF on m cores, as a discrete-event simulation: the lower bound.
+
+Not run on processes: replays and benchmarks simulate it with the trace's
+service times (or the CPU times measured in another run).
 
 At every instant the (up to) m arrived, unfinished jobs with the least
 remaining service run, one per core; everything else waits.  Events are

@@ -1,0 +1,177 @@
+"""sfs: FILTER under SCHED_FIFO for an adaptive slice T, then CFS.
+
+- enqueue: fresh arrivals first, first come first served; then re-queued
+  tasks (woken after blocking, or aged out of CFS), which have attained
+  service already.
+- dispatch: a fresh arrival queued longer than ``bypass_factor`` x T goes
+  straight to CFS (overload bypass).  Otherwise it gets a free core with a
+  budget of T (a woken one: what was left of its budget).  With every core
+  busy it preempts the FILTER task that has attained the most CPU, if that
+  is ``preempt_after_s`` more than its own (least attained service first;
+  the preempted task waits one FIFO priority below).  A free core takes
+  preempted tasks back.
+- tick: slice spent -> CFS (with an aging timer); asleep -> give the core
+  away and keep the budget; otherwise check again, and give the core back
+  to a preempted task that has now attained ``reorder_after_s`` less.
+- aging: a task in CFS for ``aging_s`` gets a fresh FILTER slice.
+- exited: its CPU time feeds the slice rule.
+
+T follows :mod:`sfs.slice`; the decisions are :mod:`sfs.decisions`.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+from sfs import procfs
+from sfs.decisions import DEMOTE, YIELD, aging_due, on_slice_check, should_bypass
+from sfs.policies.base import Policy
+from sfs.slice import AdaptiveSlice
+from sfs.task import State, Task
+
+
+class SfsPolicy(Policy):
+    name = "sfs"
+
+    def attach(self, engine) -> None:
+        super().attach(engine)
+        self.config = engine.config
+        self.slice = AdaptiveSlice(engine.config.slice, len(engine.cores))
+        self.queue: list[Task] = []
+
+    # queueing
+
+    def admit(self, task: Task, now: float) -> None:
+        self.slice.on_arrival(task.arrival)
+        self.enqueue(task, now)
+
+    def enqueue(self, task: Task, now: float) -> None:
+        self.queue.append(task)
+
+    def order(self, queued: list[Task]) -> list[Task]:
+        """The order in which queued tasks try for a core."""
+        return sorted(queued, key=lambda t: (t.requeued, t.enqueued_at))
+
+    def bypass_factor(self, task: Task) -> float:
+        return self.config.bypass_factor
+
+    def may_preempt(self, newcomer: Task, running: Task) -> bool:
+        return True
+
+    def dispatch(self, now: float) -> None:
+        """Place queued tasks: on free cores, else by LAS preemption.
+
+        One that cannot be placed does not hold up the others behind it.
+        """
+        engine = self.engine
+        if self.queue:
+            ordered = self.order(self.queue)
+            self.queue = []
+            kept = []
+            for task in ordered:
+                if task.state is not State.QUEUED:  # exited while queued
+                    continue
+                now = time.monotonic()
+                t = self.slice.value
+                if should_bypass(now, task.enqueued_at, t, self.bypass_factor(task),
+                                 aged=task.outcome.aged > 0, resumed=task.remaining is not None):
+                    engine.stats["bypasses"] += 1
+                    task.outcome.bypassed = True
+                    engine.to_cfs(task, now, self.config.aging_s)
+                    continue
+                budget = task.remaining if task.remaining is not None else t
+                core = engine.free_core()
+                if core is None:
+                    core = self._preemptible_core(task)
+                    if core is None:
+                        kept.append(task)
+                        continue
+                    engine.stats["preemptions"] += 1
+                engine.promote(task, core, budget, now)
+            self.queue = kept + self.queue  # nothing is queued meanwhile, but keep it safe
+        self._steal()
+
+    def _preemptible_core(self, task: Task) -> int | None:
+        """The core whose running task has attained the most CPU, if that is more
+        than ``preempt_after_s`` beyond what `task` has."""
+        threshold = self.config.preempt_after_s
+        if threshold is None:
+            return None
+        mine = procfs.cpu_seconds(task.pid) or 0.0
+        best, best_core = threshold, None
+        soonest = math.inf
+        for core, stack in self.engine.stacks.items():
+            top = stack[-1]
+            if top.prio >= self.config.max_function_priority or not self.may_preempt(task, top):
+                continue
+            attained = (procfs.cpu_seconds(top.pid) or 0.0) - mine
+            if attained > best:
+                best, best_core = attained, core
+            soonest = min(soonest, threshold - attained)
+        if best_core is None and math.isfinite(soonest):
+            # Look again when the first running task will have attained enough.
+            self.engine.redispatch_at(time.monotonic() + max(soonest, 0.001))
+        return best_core
+
+    def _steal(self) -> None:
+        """A core with nothing to do takes a preempted task from a crowded core."""
+        engine = self.engine
+        while True:
+            core = engine.free_core()
+            if core is None:
+                return
+            waiting = [t for stack in engine.stacks.values() for t in stack[:-1]]
+            if not waiting:
+                return
+            task = min(waiting, key=lambda t: (procfs.cpu_seconds(t.pid) or 0.0, t.arrival))
+            engine.unstack(task)
+            engine.place(task, core)
+
+    # timers
+
+    def tick(self, task: Task, now: float, cpu: float) -> None:
+        used = cpu - task.slice_cpu0
+        left = task.budget - used
+        progressed, wall = cpu - task.check_cpu, now - task.check_wall
+        blocked = procfs.is_blocked(task.pid) if progressed < 0.5 * wall else False
+        decision = on_slice_check(task.budget, used, progressed, wall, blocked)
+        if decision is DEMOTE:
+            self.engine.stats["demotions"] += 1
+            task.outcome.demoted = True
+            task.remaining = None
+            self.engine.to_cfs(task, now, self.config.aging_s, cpu)
+        elif decision is YIELD:
+            self.engine.stats["blocked_yields"] += 1
+            self.engine.yield_core(task, left, cpu)
+        else:
+            self.engine.rearm(task, left, cpu, now)
+            self._reorder(task, cpu)
+
+    def _reorder(self, task: Task, cpu: float) -> None:
+        """Keep least-attained-first on a core: a preempted task that has now attained
+        `reorder_after_s` less than the running one gets the core back."""
+        stack = self.engine.stacks.get(task.core)
+        if self.config.preempt_after_s is None or not stack or stack[-1] is not task or len(stack) < 2:
+            return
+        waiting = min(stack[:-1], key=lambda t: procfs.cpu_seconds(t.pid) or 0.0)
+        if cpu - (procfs.cpu_seconds(waiting.pid) or 0.0) <= self.config.reorder_after_s:
+            return
+        core = task.core
+        self.engine.unstack(waiting)
+        if task.prio >= self.config.max_function_priority:
+            self.engine.restack(core)
+        self.engine.place(waiting, core)
+        self.engine.stats["preemptions"] += 1
+
+    def aging(self, task: Task, now: float) -> None:
+        if not aging_due(now, task.cfs_since, self.config.aging_s):
+            self.engine.arm_aging(task, task.cfs_since + self.config.aging_s - now)
+            return
+        self.engine.stats["aged"] += 1
+        task.outcome.aged += 1
+        task.remaining = None
+        self.engine.requeue(task, now)
+
+    def exited(self, task: Task, cpu: float) -> None:
+        if cpu > 0:
+            self.slice.on_completion(cpu)
