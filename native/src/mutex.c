@@ -953,15 +953,36 @@ static inline __attribute__((always_inline)) int lock_common(scl_mutex_t *m, uin
 
 SCL_API int scl_mutex_lock(scl_mutex_t *m) { return lock_common(m, NO_DEADLINE); }
 
+/* The lock without waiting; `busy` when that is not possible.  A relock by
+ * the owner is EDEADLK, as for every lock call. */
+static int lock_at_once(scl_mutex_t *m, int busy)
+{
+    if (unlikely(!m || LD(&m->magic) != SCL_MUTEX_MAGIC))
+        return EINVAL;
+    if (LD(&m->owner) == scl__tid())
+        return EDEADLK;
+    int t = scl_mutex_trylock(m);
+    return t == EBUSY ? busy : t;
+}
+
+/*
+ * POSIX (and glibc): a mutex that can be locked at once is locked, whatever
+ * the deadline - already passed, or not even a valid timespec; those only
+ * matter when the caller would have to wait.  The clock is checked first.
+ * "At once" means what scl_mutex_trylock() says: a free lock reserved for
+ * another thread's slice (its owner is back within grace_ns) or a thread
+ * serving a ban has to wait, so with a passed deadline that is ETIMEDOUT.
+ */
 SCL_API int scl_mutex_clocklock(scl_mutex_t *m, clockid_t clock, const struct timespec *abstime)
 {
+    if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC)
+        return EINVAL;
     uint64_t dl;
     int r = scl__deadline(clock, abstime, &dl);
-    if (r) {
-        /* POSIX: an invalid timeout only matters when the lock would block */
-        int t = scl_mutex_trylock(m);
-        return t == EBUSY ? r : t;
-    }
+    if (r)
+        return lock_at_once(m, r);
+    if (dl <= scl_now())
+        return lock_at_once(m, ETIMEDOUT);
     return lock_common(m, dl);
 }
 

@@ -198,7 +198,9 @@ static int lock_class(scl_rwlock_t *l, unsigned c, uint64_t deadline, int try)
             return 0;
         }
     }
-    if (c == PH_WRITE && LD(&l->writer) == scl__tid() && (LD(&l->state) & WRITER))
+    /* The writer asking again, for either class, would wait for itself
+     * (a try just fails, EBUSY, as in glibc). */
+    if (!try && LD(&l->writer) == scl__tid() && (LD(&l->state) & WRITER))
         return EDEADLK;
     uint64_t now = scl_now(), start = now;
     if (maybe_switch(l, c, now) && try_enter(l, c)) {
@@ -267,14 +269,16 @@ SCL_API int scl_rwlock_wrlock(scl_rwlock_t *l) { return lock_class(l, PH_WRITE, 
 SCL_API int scl_rwlock_tryrdlock(scl_rwlock_t *l) { return lock_class(l, PH_READ, NO_DEADLINE, 1); }
 SCL_API int scl_rwlock_trywrlock(scl_rwlock_t *l) { return lock_class(l, PH_WRITE, NO_DEADLINE, 1); }
 
+/* Like glibc's rwlocks, the clock and the timespec are checked before the
+ * lock is tried (POSIX allows either order for a lock free at once); a
+ * passed deadline still takes a free lock: lock_class() tries once before
+ * it looks at the deadline. */
 static int clocklock(scl_rwlock_t *l, unsigned c, clockid_t clock, const struct timespec *abstime)
 {
     uint64_t dl;
     int r = scl__deadline(clock, abstime, &dl);
-    if (r) {
-        int t = lock_class(l, c, NO_DEADLINE, 1);
-        return t == EBUSY ? r : t;
-    }
+    if (r)
+        return r;
     return lock_class(l, c, dl, 0);
 }
 

@@ -126,6 +126,7 @@ TEST(rwlock_errors_and_try)
     CHECK_EQ(scl_rwlock_unlock(&rw), 0);
     CHECK_EQ(scl_rwlock_wrlock(&rw), 0);
     CHECK_EQ(scl_rwlock_wrlock(&rw), EDEADLK);
+    CHECK_EQ(scl_rwlock_rdlock(&rw), EDEADLK);        /* the writer would wait for itself */
     CHECK_EQ(scl_rwlock_tryrdlock(&rw), EBUSY);
     CHECK_EQ(scl_rwlock_unlock(&rw), 0);
     CHECK_EQ(scl_rwlock_destroy(&rw), 0);
