@@ -1061,6 +1061,18 @@ SCL_API int scl_mutex_trylock(scl_mutex_t *m)
  */
 static int unlock_full(struct scl_mutex *m, pid_t me, int slot, struct scl_slot *s);
 
+/* The release of the quiet and the batched unlock: the slice is the
+ * releaser's and stays so, so only `word` sleepers need waking (D3, Q2). */
+static inline int release_in_own_slice(struct scl_mutex *m)
+{
+    ST(&m->owner_slot, -1);
+    ST(&m->owner, 0);
+    uint32_t prev = __atomic_exchange_n(&m->word, 0, SEQ);
+    if (unlikely(prev == 2))
+        futex_wake(&m->word, INT_MAX, m->pshared);
+    return 0;
+}
+
 SCL_API int scl_mutex_unlock(scl_mutex_t *m)
 {
     if (unlikely(!m || LD(&m->magic) != SCL_MUTEX_MAGIC))
@@ -1077,12 +1089,7 @@ SCL_API int scl_mutex_unlock(scl_mutex_t *m)
             /* Quiet release (Q1, Q2): no clock, no accounting. */
             if (unlikely(((uint32_t)LD(&s->acquisitions) & (LD(&s->batch_k) - 1)) == 0))
                 quiet_sample(m, s);
-            ST(&m->owner_slot, -1);
-            ST(&m->owner, 0);
-            uint32_t prev = __atomic_exchange_n(&m->word, 0, SEQ);
-            if (unlikely(prev == 2))
-                futex_wake(&m->word, INT_MAX, m->pshared);
-            return 0;
+            return release_in_own_slice(m);
         }
         uint32_t k = LD(&s->batch_k), n = LD(&s->batch_n) + 1;
         if (k > 1 && n < k && !(f & SLOT_QUIET) && slice_tid(LD(&m->slice)) == me &&
@@ -1093,12 +1100,7 @@ SCL_API int scl_mutex_unlock(scl_mutex_t *m)
              * D3): waiters in our valid slice sleep with its end as the
              * timeout, waiters that saw it expire sleep on the word. */
             ST(&s->batch_n, n);
-            ST(&m->owner_slot, -1);
-            ST(&m->owner, 0);
-            uint32_t prev = __atomic_exchange_n(&m->word, 0, SEQ);
-            if (unlikely(prev == 2))
-                futex_wake(&m->word, INT_MAX, m->pshared);
-            return 0;
+            return release_in_own_slice(m);
         }
     }
     return unlock_full(m, me, slot, s);

@@ -252,6 +252,25 @@ static void cond_misc(void)
             SHOW(name " - unlock", pthread_rwlock_unlock(lock));            \
     } while (0)
 
+/* Every non-blocking probe another thread can make while this thread
+ * holds the rwlock (`held`: how). */
+static void probes_from_other_thread(const char *held, pthread_rwlock_t *l)
+{
+    static const struct { const char *what; int (*fn)(void *); } probes[] = {
+        {"tryrdlock", do_tryrd},
+        {"trywrlock", do_trywr},
+        {"timedrdlock, expired", do_timedrd_past},
+        {"clockrdlock MONOTONIC, expired", do_clockrd_past},
+        {"timedwrlock, expired", do_timedwr_past},
+        {"timedwrlock, tv_nsec 1e9", do_timedwr_bad},
+    };
+    char name[96];
+    for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
+        snprintf(name, sizeof name, "rwlock %s: %s by other thread", held, probes[i].what);
+        SHOW(name, elsewhere(probes[i].fn, l));
+    }
+}
+
 static void rwlock_all(void)
 {
     pthread_rwlock_t l;
@@ -273,19 +292,12 @@ static void rwlock_all(void)
     SHOW("rwlock: rdlock by the writer", pthread_rwlock_rdlock(&l));
     SHOW("rwlock: wrlock by the writer", pthread_rwlock_wrlock(&l));
     SHOW("rwlock: timedwrlock by the writer, expired", pthread_rwlock_timedwrlock(&l, &past));
-    SHOW("rwlock: tryrdlock by other thread", elsewhere(do_tryrd, &l));
-    SHOW("rwlock: trywrlock by other thread", elsewhere(do_trywr, &l));
-    SHOW("rwlock: timedrdlock by other thread, expired", elsewhere(do_timedrd_past, &l));
-    SHOW("rwlock: clockrdlock by other thread, expired", elsewhere(do_clockrd_past, &l));
-    SHOW("rwlock: timedwrlock by other thread, expired", elsewhere(do_timedwr_past, &l));
+    probes_from_other_thread("write-locked", &l);
     SHOW("rwlock: unlock by the writer", pthread_rwlock_unlock(&l));
 
     SHOW("rwlock: rdlock", pthread_rwlock_rdlock(&l));
     SHOW("rwlock: rdlock again (recursive read)", pthread_rwlock_rdlock(&l));
-    SHOW("rwlock: tryrdlock by other thread", elsewhere(do_tryrd, &l));
-    SHOW("rwlock: trywrlock by other thread", elsewhere(do_trywr, &l));
-    SHOW("rwlock: timedwrlock by other thread, expired", elsewhere(do_timedwr_past, &l));
-    SHOW("rwlock: timedwrlock by other thread, tv_nsec 1e9", elsewhere(do_timedwr_bad, &l));
+    probes_from_other_thread("read-locked", &l);
     SHOW("rwlock: unlock a read lock", pthread_rwlock_unlock(&l));
     SHOW("rwlock: unlock the other read lock", pthread_rwlock_unlock(&l));
     SHOW("rwlock: wrlock by other thread", elsewhere(do_wrlock, &l));
