@@ -1,24 +1,22 @@
-"""Build and run the lockbench C harness (native/bench/lockbench.c).
+"""Run the lockbench C harness for one lock and one workload.
 
-Two binaries are built with gcc into a cache directory, keyed by a hash of
-everything they depend on so edits and library rebuilds are picked up:
+The harness binaries are built by `make install` against the installed
+library and live in `scl config --bench-dir` (no source tree needed):
   lockbench-pthread  plain pthread program: locks mutex, spin, ticket; the
                      same binary runs under LD_PRELOAD=libscl-preload.so
   lockbench-scl      linked against libscl.so: adds the u-SCL lock
+The workloads come from scl/bench_scenarios.py.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from scl.paths import PACKAGE_DIR, native_paths
-
-SOURCE = PACKAGE_DIR.parent / "native" / "bench" / "lockbench.c"
-CFLAGS = ["-O2", "-g", "-Wall", "-Wextra", "-pthread", "-std=gnu11"]
+from scl.bench_scenarios import SCENARIOS
+from scl.paths import native_paths
 
 # lock name on the command line -> (binary variant, --lock argument, needs preload)
 LOCKS = {
@@ -28,57 +26,25 @@ LOCKS = {
     "uscl": ("scl", "uscl", False),
     "preload": ("pthread", "mutex", True),
 }
-SCENARIOS = "abcdef"
 
 
 class BenchError(RuntimeError):
-    """Building or running the harness failed."""
+    """Finding or running the harness failed."""
 
 
-def cache_dir() -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "sharekit" / "scl-bench"
-
-
-def _digest(paths: list[Path], extra: str = "") -> str:
-    h = hashlib.sha256(extra.encode())
-    for p in paths:
-        h.update(p.read_bytes())
-    return h.hexdigest()[:16]
-
-
-def build(variant: str, out_dir: Path | None = None) -> Path:
-    """Compile one variant (cached); returns the binary's path."""
-    if not SOURCE.exists():
-        raise BenchError(f"benchmark source {SOURCE} not found (scl bench runs from a source checkout)")
-    out_dir = out_dir or cache_dir()
-    cmd = ["gcc", *CFLAGS]
-    deps = [SOURCE]
-    if variant == "scl":
-        native = native_paths()
-        deps += sorted(native.includedir.glob("*.h")) + [native.library]
-        cmd += ["-DWITH_SCL", *native.cflags()]
-        link = native.libs()
-    elif variant == "pthread":
-        link = ["-pthread"]
-    else:
+def binary(variant: str) -> Path:
+    """The installed harness binary of one variant."""
+    if variant not in ("pthread", "scl"):
         raise ValueError(f"unknown harness variant {variant!r}")
-    binary = out_dir / f"lockbench-{variant}-{_digest(deps, ' '.join(cmd + link))}"
-    if binary.exists():
-        return binary
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = binary.with_suffix(f".tmp{os.getpid()}")
-    proc = subprocess.run([*cmd, str(SOURCE), "-o", str(tmp), *link],
-                          capture_output=True, text=True, timeout=120)
-    if proc.returncode != 0:
-        raise BenchError(f"compiling {SOURCE.name} ({variant}) failed:\n{proc.stderr.strip()}")
-    tmp.replace(binary)
-    return binary
+    path = native_paths().bench_dir / f"lockbench-{variant}"
+    if not os.access(path, os.X_OK):
+        raise BenchError(f"harness {path} not installed; run `make install` in the repository root")
+    return path
 
 
 @dataclass
 class Harness:
-    """Binaries for the locks asked for, built once per `scl bench` run."""
+    """Binaries for the locks asked for."""
     binaries: dict[str, Path]
     preload_lib: Path | None
 
@@ -86,13 +52,13 @@ class Harness:
     def for_locks(cls, locks: list[str]) -> "Harness":
         variants = {LOCKS[name][0] for name in locks}
         preload = native_paths().preload if "preload" in locks else None
-        return cls({v: build(v) for v in sorted(variants)}, preload)
+        return cls({v: binary(v) for v in sorted(variants)}, preload)
 
     def run(self, lock: str, scenario: str, duration_s: float,
             slice_us: int | None = None) -> dict:
         """One run of one lock in one scenario; the harness's JSON as a dict."""
         variant, lock_arg, preload = LOCKS[lock]
-        cmd = [str(self.binaries[variant]), "--lock", lock_arg, "--scenario", scenario,
+        cmd = [str(self.binaries[variant]), "--lock", lock_arg, *SCENARIOS[scenario].harness_args(),
                "--duration", f"{duration_s:g}"]
         if slice_us is not None and variant == "scl":
             cmd += ["--slice-us", str(slice_us)]

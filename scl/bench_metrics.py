@@ -1,11 +1,10 @@
 """Fairness and efficiency metrics of one harness run, and the targets."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from statistics import median
 
+from scl.bench_scenarios import SCENARIOS
 from sharekit.fairness import jain, nice_to_weight
-
-SCL_LOCKS = ("uscl", "preload")   # the locks the targets apply to
 
 
 def share_error(values: list[float], weights: list[float]) -> float:
@@ -18,6 +17,7 @@ def share_error(values: list[float], weights: list[float]) -> float:
 
 def metrics(run: dict) -> dict:
     """Derived numbers for one run (all times in ms unless named otherwise)."""
+    scenario = SCENARIOS[run["scenario"]]
     threads = run["threads"]
     wall_ns = run["wall_ns"]
     weights = [float(nice_to_weight(t["nice"])) for t in threads]
@@ -33,20 +33,26 @@ def metrics(run: dict) -> dict:
         "jain_cpu": jain(cpu, weights),
         "exclusion_ok": run["exclusion_violations"] == 0 and run["counter_ok"],
     }
-    scenario = run["scenario"]
-    if scenario == "e":
-        m["latency_ns"] = run["latency_ns"]
-    elif scenario == "f":
+    if scenario.kind == "latency":
+        # Pairs of (glibc, lock) ns per lock+unlock, timed back to back.
+        pairs = run["latency_pairs_ns"]
+        ratios = [lock / ref for ref, lock in pairs if ref > 0]
+        m["latency_ns"] = median([lock for _, lock in pairs])
+        m["glibc_ns"] = median([ref for ref, _ in pairs])
+        m["glibc_ratio"] = median(ratios)
+        m["glibc_ratio_range"] = [min(ratios), max(ratios)]
+        m["pairs"] = len(ratios)
+    elif scenario.kind == "throughput":
         m["throughput_per_s"] = run["acquisitions_per_s"]
     else:
         m["utilisation"] = sum(hold) / wall_ns
-        if scenario == "d":
+        if scenario.has_exit:
             before = [t["hold_before_ns"] for t in threads]
             after = [t["hold_after_ns"] for t in threads]
             split = run["split_ns"]
             m["utilisation_before"] = sum(before) / split
             m["utilisation_after"] = sum(after) / (wall_ns - split)
-            # Fairness while all three were there.
+            # Fairness while all of them were there.
             m["jain_hold"] = jain(before, weights)
             m["share_error"] = share_error(before, weights)
         else:
@@ -58,50 +64,18 @@ def metrics(run: dict) -> dict:
     return m
 
 
-# The number each scenario is mainly about, for picking the median run.
-MAIN_METRIC = {"a": "jain_hold", "b": "jain_hold", "c": "jain_hold",
-               "d": "utilisation_after", "e": "latency_ns", "f": "throughput_per_s"}
-
-
 def median_run(runs: list[dict]) -> dict:
     """The run whose main metric is the median (the lower middle for even counts)."""
-    key = MAIN_METRIC[runs[0]["scenario"]]
+    key = SCENARIOS[runs[0]["scenario"]].main_metric
     ordered = sorted(runs, key=lambda r: r["metrics"][key])
     return ordered[(len(ordered) - 1) // 2]
 
 
-@dataclass(frozen=True)
-class Target:
-    scenario: str
-    metric: str
-    op: str            # ">=" or "<="
-    threshold: float   # absolute, or a factor of the pthread mutex's value
-    relative_to_mutex: bool = False
-
-    def describe(self) -> str:
-        ref = "x mutex" if self.relative_to_mutex else ""
-        return f"{self.metric} {self.op} {self.threshold:g}{ref}"
-
-
-TARGETS = (
-    Target("a", "jain_hold", ">=", 0.99),
-    Target("a", "utilisation", ">=", 0.90),
-    Target("b", "jain_hold", ">=", 0.99),
-    Target("c", "jain_hold", ">=", 0.99),
-    Target("c", "share_error", "<=", 0.02),
-    Target("d", "utilisation_after", ">=", 0.90),
-    Target("e", "latency_ns", "<=", 2.0, relative_to_mutex=True),
-    Target("f", "throughput_per_s", ">=", 0.9, relative_to_mutex=True),
-)
-
-
 def check_targets(scenario: str, lock: str, m: dict, mutex_m: dict | None) -> list[dict]:
     """Verdicts of the targets that apply to `lock` in `scenario`."""
-    if lock not in SCL_LOCKS:
-        return []
     verdicts = []
-    for t in TARGETS:
-        if t.scenario != scenario:
+    for t in SCENARIOS[scenario].targets:
+        if lock not in t.locks:
             continue
         threshold = t.threshold
         if t.relative_to_mutex:

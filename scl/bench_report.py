@@ -3,16 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scl.bench_metrics import SCL_LOCKS
-
-SCENARIO_TITLES = {
-    "a": "(a) 2 thr / 2 CPU, CS 1us vs 3us",
-    "b": "(b) 4 thr / 2 CPU, CS 1/1/3/3us",
-    "c": "(c) 2 thr, CS 2us, nice 0 vs 5 (ideal 0.754:0.246)",
-    "d": "(d) 3 thr, CS 2us, one exits at half time",
-    "e": "(e) uncontended lock+unlock latency",
-    "f": "(f) contended throughput, 2 thr, tiny CS",
-}
+from scl.bench_scenarios import SCENARIOS, SCL_LOCKS
 
 
 def _fmt_list(values, fmt="{:.0f}") -> str:
@@ -34,22 +25,27 @@ def table(rows: list[dict]) -> str:
     for row in rows:
         by_scenario.setdefault(row["scenario"], []).append(row)
     for scenario, group in by_scenario.items():
-        out.append(SCENARIO_TITLES[scenario])
-        if scenario in "abcd":
+        sc = SCENARIOS[scenario]
+        out.append(sc.title)
+        if sc.kind == "fairness":
             head = f"  {'lock':<8} {'hold ms per thread':<26} {'Jain(hold)':>10} {'share err':>9} " \
                    f"{'util':>6} {'CPU ms per thread':<26} {'Jain(CPU)':>9}"
             out.append(head)
             for r in group:
                 m = r["metrics"]
                 util = f"{m['utilisation']:.1%}"
-                if scenario == "d":
+                if sc.has_exit:
                     util = f"{m['utilisation_before']:.0%}->{m['utilisation_after']:.0%}"
                 out.append(f"  {r['lock']:<8} {_fmt_list(m['hold_ms']):<26} {m['jain_hold']:>10.3f} "
                            f"{m['share_error']:>9.3f} {util:>6} {_fmt_list(m['cpu_ms']):<26} "
                            f"{m['jain_cpu']:>9.3f}")
-        elif scenario == "e":
+        elif sc.kind == "latency":
             for r in group:
-                out.append(f"  {r['lock']:<8} {r['metrics']['latency_ns']:8.1f} ns per lock+unlock")
+                m = r["metrics"]
+                lo, hi = m["glibc_ratio_range"]
+                out.append(f"  {r['lock']:<8} {m['latency_ns']:8.1f} ns per lock+unlock, glibc "
+                           f"{m['glibc_ns']:.1f} ns: ratio {m['glibc_ratio']:.2f} "
+                           f"(median of {m['pairs']} pairs, {lo:.2f}..{hi:.2f})")
         else:
             for r in group:
                 out.append(f"  {r['lock']:<8} {r['metrics']['throughput_per_s'] / 1e6:8.2f} M acquisitions/s")
@@ -63,7 +59,8 @@ def table(rows: list[dict]) -> str:
 
 
 def plot(rows: list[dict], path: Path) -> Path:
-    """Bar charts: hold share per thread per lock (a-d), latency (e), throughput (f)."""
+    """Bar charts: hold share per thread per lock (fairness), ratio to glibc (latency),
+    throughput."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -78,7 +75,8 @@ def plot(rows: list[dict], path: Path) -> Path:
         group = [r for r in rows if r["scenario"] == scenario]
         locks = [r["lock"] for r in group]
         colors = ["tab:green" if lock in SCL_LOCKS else "tab:gray" for lock in locks]
-        if scenario in "abcd":
+        kind = SCENARIOS[scenario].kind
+        if kind == "fairness":
             nthreads = len(group[0]["metrics"]["hold_share"])
             width = 0.8 / nthreads
             for i in range(nthreads):
@@ -92,14 +90,15 @@ def plot(rows: list[dict], path: Path) -> Path:
             ax.set_ylabel("share of lock hold time (black ticks: ideal)")
             ax.set_ylim(0, 1.15)
             ax.legend(fontsize=7, loc="upper left", ncol=2)
-        elif scenario == "e":
-            ax.bar(locks, [r["metrics"]["latency_ns"] for r in group], color=colors)
-            ax.set_ylabel("ns per lock+unlock (lower is better)")
+        elif kind == "latency":
+            ax.bar(locks, [r["metrics"]["glibc_ratio"] for r in group], color=colors)
+            ax.axhline(1.0, color="k", linewidth=0.8)
+            ax.set_ylabel("lock+unlock time / glibc's (lower is better)")
         else:
             ax.bar(locks, [r["metrics"]["throughput_per_s"] / 1e6 for r in group], color=colors)
             ax.set_ylabel("M acquisitions/s (higher is better)")
         ax.set_xticks(range(len(locks)), locks, rotation=30)
-        ax.set_title(SCENARIO_TITLES[scenario], fontsize=9)
+        ax.set_title(SCENARIOS[scenario].title, fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

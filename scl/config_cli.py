@@ -21,6 +21,7 @@ _FIELDS = {
     "libdir": lambda p: str(p.libdir),
     "includedir": lambda p: str(p.includedir),
     "pc_path": lambda p: str(p.pc_path),
+    "bench_dir": lambda p: str(p.bench_dir),
 }
 
 
@@ -31,7 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             ("preload", "path of libscl-preload.so, for LD_PRELOAD"),
             ("libdir", "directory holding libscl.so"),
             ("includedir", "directory holding scl.h"),
-            ("pc-path", "directory holding scl.pc, for PKG_CONFIG_PATH")):
+            ("pc-path", "directory holding scl.pc, for PKG_CONFIG_PATH"),
+            ("bench-dir", "directory holding the lockbench harness binaries (scl bench)")):
         parser.add_argument(f"--{name}", dest="wanted", action="append_const",
                             const=name.replace("-", "_"), help=helptext)
 

@@ -1,7 +1,8 @@
 """Where the native build lives: scl/_native/{lib,include} inside the package.
 
 `make install` (native/Makefile's install target with PREFIX=<repo>/scl/_native)
-puts libscl.so, libscl-preload.so, the headers and scl.pc there.
+puts libscl.so, libscl-preload.so, the headers, scl.pc and the lockbench
+harness binaries (libexec/scl) there.
 """
 from __future__ import annotations
 
@@ -39,6 +40,11 @@ class NativePaths:
     @property
     def preload(self) -> Path:
         return self.libdir / "libscl-preload.so"
+
+    @property
+    def bench_dir(self) -> Path:
+        """The lockbench harness binaries (lockbench-pthread, lockbench-scl)."""
+        return self.prefix / "libexec" / "scl"
 
     @property
     def header(self) -> Path:

@@ -1,14 +1,21 @@
 /*
  * lockbench - the scheduler-subversion experiments for one lock and one
- * scenario per run, result as one JSON object on stdout.
+ * workload per run, result as one JSON object on stdout.
  *
- *   lockbench --lock mutex|spin|ticket|uscl --scenario a|b|c|d|e|f
+ *   lockbench --lock mutex|spin|ticket|uscl --scenario NAME
+ *             --mode contended|latency --workers CS:NICE:CPU:EXIT[,...]
  *             [--duration S] [--slice-us N]
  *
- * Built twice by `scl bench`: without WITH_SCL it is a plain pthread program
- * (mutex, spin, ticket), which is also the binary run under
- * LD_PRELOAD=libscl-preload.so; with -DWITH_SCL it links libscl and adds the
- * `uscl` lock.
+ * The workloads themselves are declared in one table (scl/bench_scenarios.py)
+ * and passed in by `scl bench`: per worker the critical-section length in
+ * ns (0: one increment), its nice value, a CPU slot (index into the usable
+ * CPUs, -1 unpinned) and the fraction of the run after which it leaves
+ * (0: stays).  NAME only labels the output.
+ *
+ * Built twice by `make install` (native/Makefile): without WITH_SCL it is a
+ * plain pthread program (mutex, spin, ticket), which is also the binary run
+ * under LD_PRELOAD=libscl-preload.so; with -DWITH_SCL it links libscl and
+ * adds the `uscl` lock.
  *
  * Each worker loops { lock; critical section; unlock } with nothing outside
  * the critical section, so whichever lock policy decides who holds the lock
@@ -17,10 +24,17 @@
  * amount of work, as in a real program, so preemption inside it shows up as
  * longer hold time instead of being hidden.
  *
+ * --mode latency (one worker): uncontended lock+unlock, timed in pairs
+ * that alternate the lock under test with glibc's own pthread mutex
+ * functions (looked up in libc.so.6, so the interposer cannot replace
+ * them) in the same thread: a burst of load from elsewhere hits both
+ * halves of a pair, and the ratio per pair is what the driver reports.
+ *
  * The driver (scl/bench.py) computes every metric from the raw per-thread
  * numbers printed here; this program only measures.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -41,7 +55,7 @@
 #define MAX_THREADS 8
 
 /* ------------------------------------------------------------------ */
-/* Scenarios                                                           */
+/* Workload (from --workers)                                           */
 /* ------------------------------------------------------------------ */
 
 struct worker_spec {
@@ -51,28 +65,39 @@ struct worker_spec {
     double exit_frac;   /* leave after this fraction of the run; 0 = stay */
 };
 
-struct scenario {
-    char name;
-    const char *what;
-    int nthreads;
-    int latency_only;   /* (e): one thread, report ns per lock+unlock */
-    struct worker_spec w[MAX_THREADS];
-};
+static struct worker_spec specs[MAX_THREADS];
+static int nthreads;
 
-static const struct scenario scenarios[] = {
-    {'a', "2 threads on 2 CPUs, CS 1us vs 3us", 2, 0,
-     {{1000, 0, 0, 0}, {3000, 0, 1, 0}}},
-    {'b', "4 threads on 2 CPUs, CS 1/1/3/3us", 4, 0,
-     {{1000, 0, 0, 0}, {1000, 0, 1, 0}, {3000, 0, 0, 0}, {3000, 0, 1, 0}}},
-    {'c', "2 threads on 2 CPUs, CS 2us, nice 0 vs 5", 2, 0,
-     {{2000, 0, 0, 0}, {2000, 5, 1, 0}}},
-    {'d', "3 threads on 2 CPUs, CS 2us, one exits at half time", 3, 0,
-     {{2000, 0, 0, 0}, {2000, 0, 1, 0}, {2000, 0, 0, 0.5}}},
-    {'e', "uncontended lock+unlock latency, 1 thread", 1, 1,
-     {{0, 0, 0, 0}}},
-    {'f', "contended throughput, 2 threads on 2 CPUs, tiny CS", 2, 0,
-     {{0, 0, 0, 0}, {0, 0, 1, 0}}},
-};
+/* "cs:nice:cpu:exit,..." -> specs; exits with a message naming the item. */
+static void parse_workers(const char *arg)
+{
+    const char *p = arg;
+    while (*p) {
+        if (nthreads == MAX_THREADS) {
+            fprintf(stderr, "lockbench: --workers: at most %d workers\n", MAX_THREADS);
+            exit(2);
+        }
+        struct worker_spec *w = &specs[nthreads];
+        unsigned long cs;
+        int nice, cpu, used = 0;
+        double exit_frac;
+        if (sscanf(p, "%lu:%d:%d:%lf%n", &cs, &nice, &cpu, &exit_frac, &used) != 4 ||
+            (p[used] != ',' && p[used] != 0) || cs > 100000000ul || nice < -20 || nice > 19 ||
+            cpu < -1 || !(exit_frac >= 0 && exit_frac < 1)) {
+            fprintf(stderr, "lockbench: --workers item %d: want CS_NS:NICE:CPU:EXIT_FRAC "
+                    "(0..1e8, -20..19, -1.., [0,1)), got '%.*s'\n",
+                    nthreads + 1, (int)strcspn(p, ","), p);
+            exit(2);
+        }
+        *w = (struct worker_spec){(uint32_t)cs, nice, cpu, exit_frac};
+        nthreads++;
+        p += used + (p[used] == ',');
+    }
+    if (nthreads == 0) {
+        fprintf(stderr, "lockbench: --workers: no workers\n");
+        exit(2);
+    }
+}
 
 /* ------------------------------------------------------------------ */
 /* Locks under test                                                    */
@@ -220,17 +245,61 @@ static void read_schedstat(pid_t tid, uint64_t *cpu, uint64_t *runq)
     *runq = b;
 }
 
-static void run_latency(struct worker *w)
+/* glibc's own mutex functions, for the latency reference. */
+static int (*glibc_lock)(pthread_mutex_t *);
+static int (*glibc_unlock)(pthread_mutex_t *);
+static pthread_mutex_t ref_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+static int find_glibc_mutex(void)
 {
-    const uint64_t batch = 100000;
-    uint64_t t0 = now_ns(), iters = 0;
-    while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
-        for (uint64_t i = 0; i < batch; i++) {
+    void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+    if (!libc)
+        return -1;
+    glibc_lock = (int (*)(pthread_mutex_t *))dlsym(libc, "pthread_mutex_lock");
+    glibc_unlock = (int (*)(pthread_mutex_t *))dlsym(libc, "pthread_mutex_unlock");
+    return glibc_lock && glibc_unlock ? 0 : -1;
+}
+
+#define LATENCY_PAIRS 15
+static double pair_ref_ns[LATENCY_PAIRS], pair_lock_ns[LATENCY_PAIRS];
+static int npairs;
+
+/* ns per lock+unlock over n iterations, of the lock under test or glibc's */
+static double time_loop(uint64_t n, int reference)
+{
+    uint64_t t0 = now_ns();
+    if (reference) {
+        for (uint64_t i = 0; i < n; i++) {
+            glibc_lock(&ref_mutex);
+            shared_counter++;
+            glibc_unlock(&ref_mutex);
+        }
+    } else {
+        for (uint64_t i = 0; i < n; i++) {
             do_lock();
             shared_counter++;
             do_unlock();
         }
-        iters += batch;
+    }
+    return (double)(now_ns() - t0) / (double)n;
+}
+
+static void run_latency(struct worker *w)
+{
+    /* warm both, and size a pair to fill the run */
+    time_loop(100000, 0);
+    double per = time_loop(100000, 1);
+    uint64_t n = (uint64_t)((double)duration_ns / (2.0 * LATENCY_PAIRS) / (per > 1 ? per : 1));
+    if (n < 10000)
+        n = 10000;
+    uint64_t t0 = now_ns(), iters = 200000;
+    for (npairs = 0; npairs < LATENCY_PAIRS; npairs++) {
+        /* alternate which half goes first, so neither is always second */
+        int first = npairs & 1;
+        double a = time_loop(n, first), b = time_loop(n, !first);
+        pair_ref_ns[npairs] = first ? a : b;
+        pair_lock_ns[npairs] = first ? b : a;
+        iters += 2 * n;
     }
     w->latency_ns = now_ns() - t0;
     w->latency_iters = iters;
@@ -318,7 +387,8 @@ static void usage(void)
 #ifdef WITH_SCL
             "|uscl"
 #endif
-            " --scenario a|b|c|d|e|f [--duration S] [--slice-us N]\n");
+            " --scenario NAME --mode contended|latency --workers CS:NICE:CPU:EXIT[,...]"
+            " [--duration S] [--slice-us N]\n");
     exit(2);
 }
 
@@ -351,8 +421,7 @@ static int usable_cpus(int *out, int max)
 
 int main(int argc, char **argv)
 {
-    const char *lock_name = NULL;
-    char scen_name = 0;
+    const char *lock_name = NULL, *scen_name = NULL, *mode = NULL, *workers_arg = NULL;
     double duration_s = 2.0;
     long slice_us = -1;
 
@@ -360,7 +429,11 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--lock") && i + 1 < argc)
             lock_name = argv[++i];
         else if (!strcmp(argv[i], "--scenario") && i + 1 < argc)
-            scen_name = argv[++i][0];
+            scen_name = argv[++i];
+        else if (!strcmp(argv[i], "--mode") && i + 1 < argc)
+            mode = argv[++i];
+        else if (!strcmp(argv[i], "--workers") && i + 1 < argc)
+            workers_arg = argv[++i];
         else if (!strcmp(argv[i], "--duration") && i + 1 < argc)
             duration_s = atof(argv[++i]);
         else if (!strcmp(argv[i], "--slice-us") && i + 1 < argc)
@@ -368,8 +441,27 @@ int main(int argc, char **argv)
         else
             usage();
     }
-    if (!lock_name || !scen_name || !(duration_s > 0 && duration_s < 3600))
+    if (!lock_name || !scen_name || !mode || !workers_arg || !(duration_s > 0 && duration_s < 3600))
         usage();
+    if (strspn(scen_name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(scen_name)) {
+        fprintf(stderr, "lockbench: --scenario: letters, digits, _ and - only\n");
+        usage();
+    }
+    if (!strcmp(mode, "latency"))
+        latency_mode = 1;
+    else if (strcmp(mode, "contended")) {
+        fprintf(stderr, "lockbench: unknown --mode '%s'\n", mode);
+        usage();
+    }
+    parse_workers(workers_arg);
+    if (latency_mode && (nthreads != 1 || specs[0].cs_ns)) {
+        fprintf(stderr, "lockbench: --mode latency runs one worker with CS 0\n");
+        usage();
+    }
+    if (latency_mode && find_glibc_mutex() != 0) {
+        fprintf(stderr, "lockbench: glibc's pthread_mutex_lock not found in libc.so.6\n");
+        return 1;
+    }
 
     if (!strcmp(lock_name, "mutex"))
         kind = LOCK_MUTEX;
@@ -383,15 +475,6 @@ int main(int argc, char **argv)
 #endif
     else {
         fprintf(stderr, "lockbench: unknown lock '%s'\n", lock_name);
-        usage();
-    }
-
-    const struct scenario *sc = NULL;
-    for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++)
-        if (scenarios[i].name == scen_name)
-            sc = &scenarios[i];
-    if (!sc) {
-        fprintf(stderr, "lockbench: unknown scenario '%c'\n", scen_name);
         usage();
     }
 
@@ -417,12 +500,11 @@ int main(int argc, char **argv)
     double iters_per_us = calibrate_iters_per_us();
 
     duration_ns = (uint64_t)(duration_s * 1e9);
-    latency_mode = sc->latency_only;
-    pthread_barrier_init(&start_barrier, NULL, (unsigned)sc->nthreads + 1);
+    pthread_barrier_init(&start_barrier, NULL, (unsigned)nthreads + 1);
     pthread_t th[MAX_THREADS];
-    for (int i = 0; i < sc->nthreads; i++) {
+    for (int i = 0; i < nthreads; i++) {
         struct worker *w = &workers[i];
-        w->spec = &sc->w[i];
+        w->spec = &specs[i];
         w->cpu = (w->spec->cpu_slot >= 0 && ncpus > 0) ? cpus[w->spec->cpu_slot % ncpus] : -1;
         w->cs_iters = (uint64_t)(w->spec->cs_ns / 1000.0 * iters_per_us + 0.5);
         if (pthread_create(&th[i], NULL, worker_main, w) != 0) {
@@ -440,21 +522,20 @@ int main(int argc, char **argv)
         ;
     uint64_t t_end = now_ns();
     atomic_store(&stop, 1);
-    for (int i = 0; i < sc->nthreads; i++)
+    for (int i = 0; i < nthreads; i++)
         pthread_join(th[i], NULL);
     /* A critical section that began before `stop` (perhaps preempted) may
      * end after t_end; the run lasts until the last one ends, so that
      * utilisation = sum(hold) / wall can never exceed 1. */
-    for (int i = 0; i < sc->nthreads; i++)
+    for (int i = 0; i < nthreads; i++)
         if (workers[i].last_release > t_end)
             t_end = workers[i].last_release;
 
     uint64_t total_acq = 0;
-    for (int i = 0; i < sc->nthreads; i++)
+    for (int i = 0; i < nthreads; i++)
         total_acq += workers[i].acquisitions;
 
-    printf("{\"lock\": \"%s\", \"scenario\": \"%c\", \"description\": \"%s\",\n",
-           lock_name, sc->name, sc->what);
+    printf("{\"lock\": \"%s\", \"scenario\": \"%s\",\n", lock_name, scen_name);
     printf(" \"duration_s\": %.6f, \"wall_ns\": %llu, \"split_ns\": %llu,\n",
            duration_s, (unsigned long long)(t_end - t_start),
            (unsigned long long)(t_mid - t_start));
@@ -462,11 +543,12 @@ int main(int argc, char **argv)
            iters_per_us, ncpus, preload_mapped() ? "true" : "false");
     printf(" \"exclusion_violations\": %lu, \"counter_ok\": %s,\n",
            (unsigned long)atomic_load(&exclusion_violations),
-           (sc->w[0].cs_ns == 0 ? shared_counter == total_acq : 1) ? "true" : "false");
-    if (sc->latency_only) {
-        struct worker *w = &workers[0];
-        printf(" \"latency_ns\": %.3f,\n",
-               w->latency_iters ? (double)w->latency_ns / (double)w->latency_iters : 0.0);
+           (specs[0].cs_ns == 0 ? shared_counter == total_acq : 1) ? "true" : "false");
+    if (latency_mode) {
+        printf(" \"latency_pairs_ns\": [");
+        for (int i = 0; i < npairs; i++)
+            printf("%s[%.3f, %.3f]", i ? ", " : "", pair_ref_ns[i], pair_lock_ns[i]);
+        printf("],\n");
     }
     printf(" \"acquisitions_per_s\": %.1f,\n", total_acq / ((t_end - t_start) / 1e9));
 #ifdef WITH_SCL
@@ -482,7 +564,7 @@ int main(int argc, char **argv)
     }
 #endif
     printf(" \"threads\": [\n");
-    for (int i = 0; i < sc->nthreads; i++) {
+    for (int i = 0; i < nthreads; i++) {
         struct worker *w = &workers[i];
         printf("  {\"id\": %d, \"tid\": %d, \"cpu\": %d, \"cs_ns\": %u, \"nice\": %d, "
                "\"setup_error\": %d, \"acquisitions\": %llu, \"hold_ns\": %llu, "
@@ -492,7 +574,7 @@ int main(int argc, char **argv)
                (unsigned long long)w->acquisitions, (unsigned long long)w->hold_ns,
                (unsigned long long)w->hold_before_ns, (unsigned long long)w->hold_after_ns,
                (unsigned long long)w->cpu_ns, (unsigned long long)w->runq_ns,
-               (unsigned long long)w->exited_at_ns, i + 1 < sc->nthreads ? "," : "");
+               (unsigned long long)w->exited_at_ns, i + 1 < nthreads ? "," : "");
     }
     printf(" ]}\n");
 #ifdef WITH_SCL

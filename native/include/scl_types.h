@@ -112,6 +112,8 @@ struct scl_rwlock {
     uint64_t busy_start[2];   /* when the class's current occupancy began */
     uint64_t phases;
     uint64_t stats_start;
+    uint64_t phase_ns[2];     /* time in each class's phases: its opportunity */
+    uint64_t phase_start;     /* when the current phase began */
 };
 
 #endif /* SCL_TYPES_H */

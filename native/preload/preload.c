@@ -250,6 +250,8 @@ static scl_mutex_t *new_scl_mutex(void)
     return m;
 }
 
+static scl_mutex_t *install_mutex(void **slot);
+
 /* The SCL lock behind pm, created on first use.  NULL: out of memory. */
 static inline scl_mutex_t *get_mutex(pthread_mutex_t *pm)
 {
@@ -257,6 +259,12 @@ static inline scl_mutex_t *get_mutex(pthread_mutex_t *pm)
     scl_mutex_t *m = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
     if (likely(m))
         return m;
+    return install_mutex(slot);
+}
+
+/* Out of line, so the lock and unlock fast paths spill no registers. */
+static __attribute__((noinline)) scl_mutex_t *install_mutex(void **slot)
+{
     scl_mutex_t *fresh = new_scl_mutex();
     if (!fresh)
         return NULL;
@@ -324,7 +332,8 @@ EXPORT int pthread_mutex_lock(pthread_mutex_t *pm)
 {
     if (unlikely(!use_scl(pm))) {
         ensure_resolved();
-        COUNT(fallback_locks);
+        if (unlikely(print_stats))
+            COUNT(fallback_locks);
         return real.mutex_lock(pm);
     }
     scl_mutex_t *m = get_mutex(pm);
@@ -339,7 +348,8 @@ EXPORT int pthread_mutex_trylock(pthread_mutex_t *pm)
 {
     if (!use_scl(pm)) {
         ensure_resolved();
-        COUNT(fallback_locks);
+        if (unlikely(print_stats))
+            COUNT(fallback_locks);
         return real.mutex_trylock(pm);
     }
     scl_mutex_t *m = get_mutex(pm);
@@ -354,7 +364,8 @@ EXPORT int pthread_mutex_timedlock(pthread_mutex_t *pm, const struct timespec *a
 {
     if (!use_scl(pm)) {
         ensure_resolved();
-        COUNT(fallback_locks);
+        if (unlikely(print_stats))
+            COUNT(fallback_locks);
         return real.mutex_timedlock(pm, abstime);
     }
     scl_mutex_t *m = get_mutex(pm);
@@ -367,7 +378,8 @@ EXPORT int pthread_mutex_clocklock(pthread_mutex_t *pm, clockid_t clock, const s
 {
     if (!use_scl(pm)) {
         ensure_resolved();
-        COUNT(fallback_locks);
+        if (unlikely(print_stats))
+            COUNT(fallback_locks);
         return real.mutex_clocklock(pm, clock, abstime);
     }
     scl_mutex_t *m = get_mutex(pm);

@@ -95,6 +95,7 @@
 #define SLOT_ACTIVE 1u   /* counted in W_total */
 #define SLOT_WAITING 2u  /* eligible waiter (not banned), may be handed the slice */
 #define SLOT_EXITED 4u   /* thread exited: record kept, slot reusable */
+#define SLOT_QUIET 8u    /* sole participant: lock calls skip the accounting */
 
 #define MSTATE_OWNER_DIED 1u
 #define MSTATE_NOTRECOVERABLE 2u
@@ -361,11 +362,17 @@ static uint64_t virtual_now(struct scl_mutex *m, int self, uint64_t now)
 }
 
 /* Joins W_total if needed and refreshes the weight (cached per thread). */
+static void leave_quiet(struct scl_mutex *m, struct scl_slot *s, uint64_t now);
+
 static void ensure_active(struct scl_mutex *m, int slot, uint64_t now)
 {
     struct scl_slot *s = &m->slots[slot];
     double w = scl__thread_weight(LD(&m->weight_source), now);
     uint32_t f = LD(&s->flags);
+    if (unlikely(f & SLOT_QUIET)) {
+        leave_quiet(m, s, now);
+        f = LD(&s->flags);
+    }
     if (likely((f & SLOT_ACTIVE) && slot_weight(s) == w))
         return;
     spin_lock32(&m->reg);
@@ -579,7 +586,10 @@ static int try_take_dead(struct scl_mutex *m, int slot, pid_t me, uint64_t now, 
 
 #define NO_DEADLINE UINT64_MAX
 
-static int lock_slow(struct scl_mutex *m, pid_t me, uint64_t now, uint64_t deadline)
+/* Out of line: keeps the fast path in lock_common() free of the slow
+ * path's register pressure (no callee-saved spills on the fast path). */
+static __attribute__((noinline)) int lock_slow(struct scl_mutex *m, pid_t me, uint64_t now,
+                                               uint64_t deadline)
 {
     int slot = slot_for(m, me);
     uint64_t wait_start = now;
@@ -790,6 +800,108 @@ out:
     return r;
 }
 
+/*
+ * Quiet mode: the lock has one participant.
+ *
+ * While a thread is the only member of W_total and owns the slice, nothing
+ * it does can be unfair to anybody: a charge to its virtual clock would ban
+ * it for nobody's sake, and there is nobody to hand the slice to.  So its
+ * lock calls do no accounting at all: lock is one CAS plus the owner
+ * stores, unlock the owner stores plus the releasing exchange, and neither
+ * reads the clock.  Only the statistics still need the time: every
+ * batch_k-th acquisition (batch_k a power of two, 1 while critical sections
+ * are long, up to QUIET_SAMPLE_MAX while lock-to-lock periods are short) is
+ * timed at both ends and stands for the unsampled ones since the previous
+ * sample (hold += its length * acquisitions since then).
+ *
+ * Q1 SLOT_QUIET is set only by the slot's thread while it holds the lock in
+ *    its own slice, with nobody waiting and W_total == its own weight (the
+ *    full unlock, below).  It is cleared by the same thread (leave_quiet())
+ *    on its first full unlock or slow-path call: the quiet release checks
+ *    the conditions again on every unlock and falls back to the full path
+ *    as soon as one fails.
+ * Q2 A joiner makes W_total exceed the quiet thread's weight (ensure_active
+ *    under `reg`) before it registers as a waiter (set_waiting).  The quiet
+ *    release reads W_total relaxed, so it may miss a joiner for a while;
+ *    that is the batched release of D3 again: it runs only while the
+ *    releaser owns the slice, so the joiner sleeps with the slice end as its
+ *    timeout or, the slice having expired (quiet mode does not renew it),
+ *    on the word with value 2, which the releasing exchange returns and
+ *    answers with a wake-up.  The next full unlock then finds the expired
+ *    slice and a waiter and hands the slice over.
+ * Q3 On leaving, the quiet thread gets what a joining thread gets: at most
+ *    credit_cap_ns of credit (vclock >= now - credit_cap_ns).  Its clock
+ *    was not charged while alone, and lag gained alone is not a debt the
+ *    newcomers owe it.
+ */
+#define QUIET_SAMPLE_MAX 64u
+
+static void enter_quiet(struct scl_mutex *m, struct scl_slot *s, uint64_t now)
+{
+    (void)m;
+    ST(&s->batch_k, 1);                      /* time the next section */
+    ST(&s->batch_n, (uint32_t)LD(&s->acquisitions));
+    ST(&s->batch_start, now);
+    __atomic_or_fetch(&s->flags, SLOT_QUIET, __ATOMIC_RELAXED);
+}
+
+static void leave_quiet(struct scl_mutex *m, struct scl_slot *s, uint64_t now)
+{
+    __atomic_and_fetch(&s->flags, ~SLOT_QUIET, __ATOMIC_RELAXED);
+    uint64_t floor = sat_sub(now, LD(&m->credit_cap_ns));   /* Q3 */
+    if (LD(&s->vclock) < floor)
+        ST(&s->vclock, floor);
+    ST(&s->last_use, now);
+    /* re-learn the lock-to-lock period: batching needs two fast samples */
+    ST(&s->batch_start, now);
+    ST(&s->batch_n, 0);
+    ST(&s->batch_k, 1);
+    ST(&s->op_ns, 0);
+}
+
+/* The quiet release's statistics sample; hold_start was set by the lock
+ * call of the same acquisition (same acquisitions count, same batch_k). */
+static __attribute__((noinline)) void quiet_sample(struct scl_mutex *m, struct scl_slot *s)
+{
+    uint64_t now = scl_now();
+    uint32_t acq = (uint32_t)LD(&s->acquisitions);
+    uint32_t ops = acq - LD(&s->batch_n);
+    uint64_t start = LD(&m->hold_start), since = LD(&s->batch_start);
+    uint64_t period = sat_sub(now, since);
+    /* hold_start older than the previous sample was not set for this
+     * section (the statistics were reset in between): count nothing */
+    uint64_t hold = start >= since ? sat_sub(now, start) * (ops ? ops : 1) : 0;
+    ST(&s->hold_ns, LD(&s->hold_ns) + hold);
+    ST(&s->opp_ns, LD(&s->opp_ns) + (hold > period ? hold : period));
+    ST(&m->total_hold, LD(&m->total_hold) + hold);
+    ST(&s->last_use, now);
+    uint64_t op = ops ? period / ops : period;
+    uint32_t k = 1;
+    if (op < PRECISE_OP_NS) {
+        uint64_t want = LD(&m->batch_target_ns) / (op ? op : 1);
+        while (k < QUIET_SAMPLE_MAX && 2ull * k <= want)
+            k *= 2;
+    }
+    ST(&s->batch_k, k);
+    ST(&s->batch_n, acq);
+    ST(&s->batch_start, now);
+    /* A nice/cgroup change still shows in the statistics; W_total follows
+     * (it stays equal to this weight, so the thread stays quiet). */
+    double w = scl__thread_weight(LD(&m->weight_source), now);
+    if (unlikely(w != slot_weight(s))) {
+        spin_lock32(&m->reg);
+        ST(&s->weight_bits, double_to_bits(w));
+        recompute_wtotal(m);
+        spin_unlock32(&m->reg);
+    }
+}
+
+static inline int quiet_ok(const struct scl_mutex *m, const struct scl_slot *s, uint32_t flags)
+{
+    return (flags & (SLOT_QUIET | SLOT_ACTIVE)) == (SLOT_QUIET | SLOT_ACTIVE) &&
+           LD(&m->wtotal_bits) == LD(&s->weight_bits);      /* sole participant */
+}
+
 static inline __attribute__((always_inline)) int lock_common(scl_mutex_t *m, uint64_t deadline)
 {
     if (unlikely(!m || LD(&m->magic) != SCL_MUTEX_MAGIC))
@@ -809,7 +921,14 @@ static inline __attribute__((always_inline)) int lock_common(scl_mutex_t *m, uin
                 struct scl_slot *s = &m->slots[slot];
                 ST(&m->owner, me);
                 ST(&m->owner_slot, slot);
-                ST(&s->acquisitions, LD(&s->acquisitions) + 1);
+                uint64_t n = LD(&s->acquisitions) + 1;
+                ST(&s->acquisitions, n);
+                if (likely(LD(&s->flags) & SLOT_QUIET)) {
+                    /* Q1: alone, no accounting; sampled for statistics */
+                    if (unlikely(((uint32_t)n & (LD(&s->batch_k) - 1)) == 0))
+                        ST(&m->hold_start, scl_now());
+                    return 0;
+                }
                 if (LD(&s->batch_k) <= 1) {
                     uint64_t t = scl_now(), rel = LD(&m->last_release);
                     if (t > rel)      /* free inside our own slice: our opportunity */
@@ -834,15 +953,36 @@ static inline __attribute__((always_inline)) int lock_common(scl_mutex_t *m, uin
 
 SCL_API int scl_mutex_lock(scl_mutex_t *m) { return lock_common(m, NO_DEADLINE); }
 
+/* The lock without waiting; `busy` when that is not possible.  A relock by
+ * the owner is EDEADLK, as for every lock call. */
+static int lock_at_once(scl_mutex_t *m, int busy)
+{
+    if (unlikely(!m || LD(&m->magic) != SCL_MUTEX_MAGIC))
+        return EINVAL;
+    if (LD(&m->owner) == scl__tid())
+        return EDEADLK;
+    int t = scl_mutex_trylock(m);
+    return t == EBUSY ? busy : t;
+}
+
+/*
+ * POSIX (and glibc): a mutex that can be locked at once is locked, whatever
+ * the deadline - already passed, or not even a valid timespec; those only
+ * matter when the caller would have to wait.  The clock is checked first.
+ * "At once" means what scl_mutex_trylock() says: a free lock reserved for
+ * another thread's slice (its owner is back within grace_ns) or a thread
+ * serving a ban has to wait, so with a passed deadline that is ETIMEDOUT.
+ */
 SCL_API int scl_mutex_clocklock(scl_mutex_t *m, clockid_t clock, const struct timespec *abstime)
 {
+    if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC)
+        return EINVAL;
     uint64_t dl;
     int r = scl__deadline(clock, abstime, &dl);
-    if (r) {
-        /* POSIX: an invalid timeout only matters when the lock would block */
-        int t = scl_mutex_trylock(m);
-        return t == EBUSY ? r : t;
-    }
+    if (r)
+        return lock_at_once(m, r);
+    if (dl <= scl_now())
+        return lock_at_once(m, ETIMEDOUT);
     return lock_common(m, dl);
 }
 
@@ -919,6 +1059,20 @@ SCL_API int scl_mutex_trylock(scl_mutex_t *m)
  * batch_target_ns) late, which the head waiter spins through (D3 for the
  * wake-ups).
  */
+static int unlock_full(struct scl_mutex *m, pid_t me, int slot, struct scl_slot *s);
+
+/* The release of the quiet and the batched unlock: the slice is the
+ * releaser's and stays so, so only `word` sleepers need waking (D3, Q2). */
+static inline int release_in_own_slice(struct scl_mutex *m)
+{
+    ST(&m->owner_slot, -1);
+    ST(&m->owner, 0);
+    uint32_t prev = __atomic_exchange_n(&m->word, 0, SEQ);
+    if (unlikely(prev == 2))
+        futex_wake(&m->word, INT_MAX, m->pshared);
+    return 0;
+}
+
 SCL_API int scl_mutex_unlock(scl_mutex_t *m)
 {
     if (unlikely(!m || LD(&m->magic) != SCL_MUTEX_MAGIC))
@@ -929,26 +1083,43 @@ SCL_API int scl_mutex_unlock(scl_mutex_t *m)
     int slot = LD(&m->owner_slot);
     struct scl_slot *s = slot >= 0 ? &m->slots[slot] : NULL;
     if (likely(s)) {
+        uint32_t f = LD(&s->flags);
+        if (likely(quiet_ok(m, s, f) && slice_tid(LD(&m->slice)) == me &&
+                   !LD(&m->state))) {
+            /* Quiet release (Q1, Q2): no clock, no accounting. */
+            if (unlikely(((uint32_t)LD(&s->acquisitions) & (LD(&s->batch_k) - 1)) == 0))
+                quiet_sample(m, s);
+            return release_in_own_slice(m);
+        }
         uint32_t k = LD(&s->batch_k), n = LD(&s->batch_n) + 1;
-        if (k > 1 && n < k && slice_tid(LD(&m->slice)) == me && !LD(&m->state)) {
+        if (k > 1 && n < k && !(f & SLOT_QUIET) && slice_tid(LD(&m->slice)) == me &&
+            !LD(&m->state)) {
             /* Batched release, also with waiters present (see above).  The
              * slice is ours and stays ours until our next full unlock, so
              * no sleeper needs this release except those on the word (I3,
              * D3): waiters in our valid slice sleep with its end as the
              * timeout, waiters that saw it expire sleep on the word. */
             ST(&s->batch_n, n);
-            ST(&m->owner_slot, -1);
-            ST(&m->owner, 0);
-            uint32_t prev = __atomic_exchange_n(&m->word, 0, SEQ);
-            if (unlikely(prev == 2))
-                futex_wake(&m->word, INT_MAX, m->pshared);
-            return 0;
+            return release_in_own_slice(m);
         }
     }
+    return unlock_full(m, me, slot, s);
+}
 
+/* The accounted release: charge the hold time, decide the slice. */
+static __attribute__((noinline)) int unlock_full(struct scl_mutex *m, pid_t me, int slot,
+                                                 struct scl_slot *s)
+{
     uint64_t now = scl_now();
     uint64_t hold;
     int banned = 0;
+    if (s && unlikely(LD(&s->flags) & SLOT_QUIET)) {
+        /* Leaving quiet mode (Q1): this section was not timed, charge it
+         * nothing; accounting starts with the next one. */
+        leave_quiet(m, s, now);
+        ensure_active(m, slot, now);         /* weight re-read while quiet */
+        ST(&m->hold_start, now);
+    }
     if (s) {
         uint32_t n = LD(&s->batch_n) + 1;
         uint64_t period = sat_sub(now, LD(&s->batch_start));
@@ -1025,6 +1196,13 @@ SCL_API int scl_mutex_unlock(scl_mutex_t *m)
         }
     }
 
+    /* Q1: alone in our own slice with nobody waiting: the following
+     * releases go quiet (the slice is not renewed while quiet; an expired
+     * slice is what a joiner needs to get the lock handed over, Q2). */
+    if (s && !poison && !changed && slice_tid(LD(&m->slice)) == me &&
+        (LD(&s->flags) & SLOT_ACTIVE) && LD(&m->wtotal_bits) == LD(&s->weight_bits) &&
+        __atomic_load_n(&m->nwaiters, SEQ) == 0)
+        enter_quiet(m, s, now);
     ST(&m->owner_slot, -1);
     ST(&m->last_release, now);
     ST(&m->owner, 0);

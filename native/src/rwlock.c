@@ -78,6 +78,7 @@ SCL_API int scl_rwlock_init(scl_rwlock_t *l, const scl_rwlockattr_t *attr)
     l->phase = PH_READ;
     l->phase_end = 0;   /* expired: the first arrival picks its phase */
     l->stats_start = scl_now();
+    l->phase_start = l->stats_start;
     __atomic_store_n(&l->magic, SCL_RWLOCK_MAGIC, __ATOMIC_RELEASE);
     return 0;
 }
@@ -109,6 +110,10 @@ static int maybe_switch(scl_rwlock_t *l, unsigned want, uint64_t now)
     unsigned cur = __atomic_load_n(&l->phase, SEQ);
     int ok = cur == want;
     if (!ok && (now >= LD(&l->phase_end) || !class_busy(l, cur))) {
+        /* the phase that ends was its class's opportunity (under plock) */
+        uint64_t start = LD(&l->phase_start);
+        ST(&l->phase_ns[cur], LD(&l->phase_ns[cur]) + (now > start ? now - start : 0));
+        ST(&l->phase_start, now > start ? now : start);
         __atomic_store_n(&l->phase_end, now + l->len[want], SEQ);
         __atomic_store_n(&l->phase, want, SEQ);
         ST(&l->phases, LD(&l->phases) + 1);
@@ -198,7 +203,9 @@ static int lock_class(scl_rwlock_t *l, unsigned c, uint64_t deadline, int try)
             return 0;
         }
     }
-    if (c == PH_WRITE && LD(&l->writer) == scl__tid() && (LD(&l->state) & WRITER))
+    /* The writer asking again, for either class, would wait for itself
+     * (a try just fails, EBUSY, as in glibc). */
+    if (!try && LD(&l->writer) == scl__tid() && (LD(&l->state) & WRITER))
         return EDEADLK;
     uint64_t now = scl_now(), start = now;
     if (maybe_switch(l, c, now) && try_enter(l, c)) {
@@ -267,14 +274,16 @@ SCL_API int scl_rwlock_wrlock(scl_rwlock_t *l) { return lock_class(l, PH_WRITE, 
 SCL_API int scl_rwlock_tryrdlock(scl_rwlock_t *l) { return lock_class(l, PH_READ, NO_DEADLINE, 1); }
 SCL_API int scl_rwlock_trywrlock(scl_rwlock_t *l) { return lock_class(l, PH_WRITE, NO_DEADLINE, 1); }
 
+/* Like glibc's rwlocks, the clock and the timespec are checked before the
+ * lock is tried (POSIX allows either order for a lock free at once); a
+ * passed deadline still takes a free lock: lock_class() tries once before
+ * it looks at the deadline. */
 static int clocklock(scl_rwlock_t *l, unsigned c, clockid_t clock, const struct timespec *abstime)
 {
     uint64_t dl;
     int r = scl__deadline(clock, abstime, &dl);
-    if (r) {
-        int t = lock_class(l, c, NO_DEADLINE, 1);
-        return t == EBUSY ? r : t;
-    }
+    if (r)
+        return r;
     return lock_class(l, c, dl, 0);
 }
 
@@ -338,8 +347,17 @@ SCL_API int scl_rwlock_stats(scl_rwlock_t *l, scl_lock_stats_t *out,
         return -EINVAL;
     uint64_t now = scl_now();
     scl_thread_stats_t rec[2];
-    double hold[2], w[2];
+    double hold[2], opp[2], w[2];
+    uint64_t phase_ns[2];
     uint32_t k = 0;
+    /* Opportunity of a class = the time its phases lasted (the lock was
+     * reserved for it then, used or not), the current phase up to now.
+     * Read under plock so the phase and its start belong together. */
+    spin_lock32(&l->plock);
+    for (unsigned c = 0; c < 2; c++)
+        phase_ns[c] = LD(&l->phase_ns[c]);
+    phase_ns[LD(&l->phase)] += sat_sub(now, LD(&l->phase_start));
+    spin_unlock32(&l->plock);
     for (unsigned c = 0; c < 2; c++) {
         memset(&rec[c], 0, sizeof rec[c]);
         rec[c].tid = 0;
@@ -348,9 +366,10 @@ SCL_API int scl_rwlock_stats(scl_rwlock_t *l, scl_lock_stats_t *out,
         rec[c].acquisitions = LD(&l->acquisitions[c]);
         rec[c].hold_ns = LD(&l->hold_ns[c]);
         rec[c].wait_ns = LD(&l->wait_ns[c]);
-        rec[c].opportunity_ns = rec[c].hold_ns;
+        rec[c].opportunity_ns = phase_ns[c];
         if (rec[c].acquisitions) {
             hold[k] = (double)rec[c].hold_ns;
+            opp[k] = (double)phase_ns[c];
             w[k] = l->weight[c];
             k++;
         }
@@ -361,7 +380,7 @@ SCL_API int scl_rwlock_stats(scl_rwlock_t *l, scl_lock_stats_t *out,
         out->hold_ns = rec[0].hold_ns + rec[1].hold_ns;
         out->slices = LD(&l->phases);
         out->jain_hold = scl_jain_weighted(hold, w, k);
-        out->jain_opportunity = out->jain_hold;
+        out->jain_opportunity = scl_jain_weighted(opp, w, k);
         out->nthreads = 2;
     }
     for (uint32_t i = 0; i < 2 && i < cap && threads; i++)

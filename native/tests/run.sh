@@ -31,5 +31,24 @@ run tsan "$build/tsan/scl_tests"
 run asan "$build/asan/scl_tests"
 run preload env SCL_PRELOAD_STATS=1 LD_PRELOAD="$(cd "$build" && pwd)/libscl-preload.so" \
     "$build/preload_prog"
+# The same program on glibc and on the interposer: every line (one call's
+# result) must be the same.  A hang counts as a failure (timeout).
+conformance() {
+    local prog=$1 lib glibc scl same differ
+    lib="$(cd "$build" && pwd)/libscl-preload.so"
+    glibc=$(timeout 120 "$prog" 2>&1) || { echo "conformance: glibc run failed"; glibc=""; }
+    scl=$(timeout 120 env LD_PRELOAD="$lib" "$prog" 2>&1) || echo "conformance: interposer run failed (exit $?)"
+    if [ -z "$glibc" ]; then
+        total_fail=$((total_fail + 1)); status=1; return
+    fi
+    same=$(paste -d '\n' <(echo "$glibc") <(echo "$scl") | paste - - -d '\t' | awk -F '\t' '$1 == $2' | wc -l)
+    differ=$(( $(echo "$glibc" | wc -l) - same ))
+    diff <(echo "$glibc") <(echo "$scl") | sed -n 's/^[<>]/  &/p'
+    echo "conformance: $same passed, $differ failed"
+    total_pass=$((total_pass + same)); total_fail=$((total_fail + differ))
+    [ "$differ" -ne 0 ] && status=1
+}
+conformance "$build/conformance"
+
 echo "$total_pass passed, $total_fail failed"
 exit $status

@@ -116,6 +116,14 @@ TEST(error_codes)
     struct timespec bad = {0, 2000000000L};
     CHECK_EQ(scl_mutex_timedlock(&mx, &bad), 0);      /* free: the timeout is not looked at */
     CHECK_EQ(scl_mutex_unlock(&mx), 0);
+    struct timespec past = {0, 0};
+    CHECK_EQ(scl_mutex_timedlock(&mx, &past), 0);     /* free: a passed deadline still locks */
+    CHECK_EQ(scl_mutex_timedlock(&mx, &past), EDEADLK);
+    CHECK_EQ(scl_mutex_clocklock(&mx, CLOCK_MONOTONIC, &past), EDEADLK);
+    CHECK_EQ(scl_mutex_unlock(&mx), 0);
+    CHECK_EQ(scl_mutex_clocklock(&mx, CLOCK_MONOTONIC, &past), 0);
+    CHECK_EQ(scl_mutex_unlock(&mx), 0);
+    CHECK_EQ(scl_mutex_clocklock(&mx, CLOCK_PROCESS_CPUTIME_ID, &past), EINVAL);  /* clock first */
     CHECK_EQ(scl_mutex_destroy(&mx), 0);
 
     CHECK_EQ(scl_thread_set_weight(-1), EINVAL);

@@ -126,6 +126,7 @@ TEST(rwlock_errors_and_try)
     CHECK_EQ(scl_rwlock_unlock(&rw), 0);
     CHECK_EQ(scl_rwlock_wrlock(&rw), 0);
     CHECK_EQ(scl_rwlock_wrlock(&rw), EDEADLK);
+    CHECK_EQ(scl_rwlock_rdlock(&rw), EDEADLK);        /* the writer would wait for itself */
     CHECK_EQ(scl_rwlock_tryrdlock(&rw), EBUSY);
     CHECK_EQ(scl_rwlock_unlock(&rw), 0);
     CHECK_EQ(scl_rwlock_destroy(&rw), 0);
@@ -163,5 +164,33 @@ TEST(rwlock_recursive_read_with_writer_waiting)
     CHECK_EQ(scl_rwlock_unlock(&rw), 0);
     pthread_join(t, NULL);
     CHECK_EQ(done, 1);
+    CHECK_EQ(scl_rwlock_destroy(&rw), 0);
+}
+
+/* Opportunity is the time each class's phases lasted, not its hold time:
+ * writers that hold 1 ms of a 30 ms write phase still had 30 ms. */
+TEST(rwlock_opportunity_is_phase_time)
+{
+    scl_rwlockattr_t a;
+    scl_rwlockattr_init(&a);
+    CHECK_EQ(scl_rwlock_init(&rw, &a), 0);
+    CHECK_EQ(scl_rwlock_rdlock(&rw), 0);
+    tl_sleep_ms(30);                                  /* readers hold their whole phase */
+    CHECK_EQ(scl_rwlock_unlock(&rw), 0);
+    CHECK_EQ(scl_rwlock_wrlock(&rw), 0);              /* nobody reads: write phase now */
+    tl_sleep_ms(1);
+    CHECK_EQ(scl_rwlock_unlock(&rw), 0);
+    tl_sleep_ms(30);                                  /* write phase stays, unused */
+    scl_lock_stats_t st;
+    scl_thread_stats_t th[2];
+    CHECK_EQ(scl_rwlock_stats(&rw, &st, th, 2), 2);
+    printf("  hold %.1f/%.1f ms, opportunity %.1f/%.1f ms, jain_hold %.3f jain_opportunity %.3f\n",
+           th[0].hold_ns / 1e6, th[1].hold_ns / 1e6, th[0].opportunity_ns / 1e6,
+           th[1].opportunity_ns / 1e6, st.jain_hold, st.jain_opportunity);
+    CHECK(th[0].opportunity_ns >= th[0].hold_ns);
+    CHECK(th[1].opportunity_ns >= 30000000ull);       /* the idle write phase counts */
+    CHECK(th[0].opportunity_ns + th[1].opportunity_ns <= st.elapsed_ns + 1000000);
+    CHECK(st.jain_hold < 0.7);                        /* 30 ms vs ~1 ms held */
+    CHECK(st.jain_opportunity > 0.9);                 /* ~30 ms each */
     CHECK_EQ(scl_rwlock_destroy(&rw), 0);
 }

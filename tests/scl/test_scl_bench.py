@@ -40,9 +40,58 @@ def test_metrics_and_targets_from_raw_numbers():
     bad = metrics(_fake_run("c", [500_000_000, 500_000_000], [0, 5]))
     assert [v["pass"] for v in check_targets("c", "uscl", bad, None)] == [False, False]
     assert check_targets("c", "mutex", bad, None) == []      # targets are for SCL only
-    e = metrics(_fake_run("e", [0], latency_ns=30.0))
-    assert check_targets("e", "uscl", e, {"latency_ns": 20.0})[0]["pass"] is True
-    assert check_targets("e", "uscl", e, {"latency_ns": 10.0})[0]["pass"] is False
+    # (e): the ratio to glibc is the median over the alternating pairs
+    e = metrics(_fake_run("e", [0], latency_pairs_ns=[[10.0, 11.0], [10.0, 30.0], [20.0, 22.0]]))
+    assert e["glibc_ratio"] == pytest.approx(1.1)
+    assert e["glibc_ratio_range"] == pytest.approx([1.1, 3.0])
+    assert e["latency_ns"] == 22.0 and e["glibc_ns"] == 10.0
+    assert [(v["target"], v["pass"]) for v in check_targets("e", "uscl", e, None)] == \
+        [("glibc_ratio <= 1.2", True)]
+    assert [(v["target"], v["pass"]) for v in check_targets("e", "preload", e, None)] == \
+        [("glibc_ratio <= 1.5", True)]
+    slow = metrics(_fake_run("e", [0], latency_pairs_ns=[[10.0, 13.0], [10.0, 16.0], [10.0, 14.0]]))
+    assert check_targets("e", "uscl", slow, None)[0]["pass"] is False
+    assert check_targets("e", "preload", slow, None)[0]["pass"] is True
+
+
+def test_scenario_table_drives_harness_arguments():
+    from scl.bench_scenarios import SCENARIOS
+    args = SCENARIOS["d"].harness_args()
+    assert args == ["--scenario", "d", "--mode", "contended",
+                    "--workers", "2000:0:0:0,2000:0:1:0,2000:0:0:0.5"]
+    assert SCENARIOS["d"].main_metric == "utilisation_after"
+    assert SCENARIOS["e"].harness_args()[3] == "latency"
+
+
+def test_a_new_workload_is_one_table_entry(native_built, monkeypatch):
+    """A scenario added to the table alone runs through harness, metrics and
+    report (here: three threads, one at nice 10)."""
+    from scl import bench_scenarios
+    from scl.bench_harness import Harness
+    from scl.bench_report import table
+    new = bench_scenarios.Scenario(
+        "z", "(z) 3 thr, CS 2us, nice 0/0/10", "fairness",
+        (bench_scenarios.Worker(2000, cpu=0), bench_scenarios.Worker(2000, cpu=1),
+         bench_scenarios.Worker(2000, nice=10, cpu=0)),
+        (bench_scenarios.Target("jain_hold", ">=", 0.5),))
+    monkeypatch.setitem(bench_scenarios.SCENARIOS, "z", new)
+    raw = Harness.for_locks(["uscl"]).run("uscl", "z", 0.2)
+    assert raw["scenario"] == "z" and [t["nice"] for t in raw["threads"]] == [0, 0, 10]
+    m = metrics(raw)
+    assert m["exclusion_ok"] and len(m["hold_ms"]) == 3
+    row = {"scenario": "z", "lock": "uscl", "raw": raw, "metrics": m,
+           "targets": check_targets("z", "uscl", m, None)}
+    assert [v["target"] for v in row["targets"]] == ["jain_hold >= 0.5"]
+    assert table([row]).startswith("(z) 3 thr, CS 2us, nice 0/0/10\n")
+
+
+def test_harness_rejects_a_bad_worker_spec(native_built):
+    from scl.paths import native_paths
+    exe = native_paths().bench_dir / "lockbench-pthread"
+    proc = subprocess.run([str(exe), "--lock", "mutex", "--scenario", "x", "--mode", "contended",
+                           "--workers", "1000:0:0:0,abc", "--duration", "0.1"],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2 and "--workers item 2" in proc.stderr
 
 
 def test_bench_smoke_json(tmp_path, scl_cmd, native_built):
@@ -61,7 +110,7 @@ def test_bench_smoke_json(tmp_path, scl_cmd, native_built):
         assert 0 < m["utilisation"] <= 1.0
         assert 0.5 <= m["jain_hold"] <= 1.0
     uscl = report["runs"][1]
-    assert {v["target"] for v in uscl["targets"]} == {"jain_hold >= 0.99", "utilisation >= 0.9"}
+    assert {v["target"] for v in uscl["targets"]} == {"jain_hold >= 0.99", "utilisation >= 0.97"}
     assert (tmp_path / "results.json").exists() and (tmp_path / "scl-bench.png").exists()
 
 
@@ -111,5 +160,5 @@ def test_median_run_picks_the_middle_by_main_metric():
     from scl.bench_metrics import median_run
     runs = [{"scenario": "a", "metrics": {"jain_hold": j}} for j in (0.7, 0.99, 0.9)]
     assert median_run(runs)["metrics"]["jain_hold"] == 0.9
-    runs = [{"scenario": "e", "metrics": {"latency_ns": x}} for x in (30.0, 10.0)]
-    assert median_run(runs)["metrics"]["latency_ns"] == 10.0
+    runs = [{"scenario": "e", "metrics": {"glibc_ratio": x}} for x in (3.0, 1.0)]
+    assert median_run(runs)["metrics"]["glibc_ratio"] == 1.0
