@@ -18,6 +18,35 @@ from .errors import (CapacityError, ConstraintError, DemandError, DuplicateNameE
                      ProblemError, UnknownResourceError, WeightError)
 
 UNLIMITED = np.iinfo(np.int64).max // 4  # stands for "no cap" in max_tasks arrays
+# Task counts are integers that must stay exact in float64 arithmetic (shares,
+# sums over servers), so no framework may be able to hold more than 2^53
+# tasks in the cluster unless its max_tasks caps it below that; per-server
+# room is clamped to this value.
+TASK_LIMIT = 2 ** 53
+# Working memory per framework-server pair while allocating: eligibility (1),
+# placement (8), the room matrix in both layouts (4 + 4), the static gamma (4),
+# the float ratio temporaries of one chunk (amortised) and numpy headroom.
+BYTES_PER_PAIR = 32
+
+
+def available_memory() -> int:
+    """Bytes the allocator may use: what the kernel reports as available."""
+    import psutil
+    return int(psutil.virtual_memory().available)
+
+
+def check_size(n_frameworks: int, n_servers: int, available: int | None = None) -> None:
+    """Refuse, in one line, a problem whose frameworks x servers working
+    arrays would not fit in memory (instead of a MemoryError half-way)."""
+    need = n_frameworks * n_servers * BYTES_PER_PAIR
+    avail = available_memory() if available is None else available
+    if need > avail:
+        pairs = avail // BYTES_PER_PAIR
+        raise ProblemError(
+            f"problem too large: {n_frameworks:,} frameworks x {n_servers:,} servers needs about "
+            f"{need / 2**30:,.1f} GiB ({BYTES_PER_PAIR} bytes per framework-server pair) but "
+            f"{avail / 2**30:,.1f} GiB is available: the limit is about {pairs:,} pairs, "
+            f"e.g. {max(1, pairs // max(1, n_servers)):,} frameworks on {n_servers:,} servers")
 
 
 @dataclass(frozen=True)
@@ -69,6 +98,7 @@ class Problem:
         self.frameworks = list(frameworks)
         self.units = dict(units or {})
         self._check_names()
+        check_size(len(self.frameworks), len(self.servers))
         self.resources = self._collect_resources()
         r_index = {r: k for k, r in enumerate(self.resources)}
         self.capacity = np.zeros((len(self.servers), len(self.resources)))
@@ -86,7 +116,12 @@ class Problem:
         self.max_tasks = np.array([UNLIMITED if f.max_tasks is None else f.max_tasks
                                    for f in self.frameworks], dtype=np.int64)
         self.eligible = self._eligibility()
-        self.total = self.capacity.sum(axis=0)
+        with np.errstate(over="ignore"):  # an overflowing total is reported below
+            self.total = self.capacity.sum(axis=0)
+        for r, t in zip(self.resources, self.total):
+            if not math.isfinite(t):
+                raise CapacityError(f"resource {r!r}: total capacity over all servers overflows the float range "
+                                    f"(largest {np.finfo(float).max:.3g}); express it in coarser units")
         self._check_fit()
 
     # -- validation -------------------------------------------------------------
@@ -163,15 +198,51 @@ class Problem:
         return elig
 
     def _check_fit(self) -> None:
-        fits = self.fit_counts(self.capacity)
-        for n, f in enumerate(self.frameworks):
-            if not fits[n].any():
-                raise DemandError(f"framework {f.name!r}: demand {dict(f.demand)} fits no eligible server")
+        """Every framework fits some eligible server, and no count overflows.
+
+        Works in framework chunks (no frameworks x servers float matrix)."""
+        idx = np.arange(self.n_frameworks)
+        chunk = max(1, 2_000_000 // max(1, self.n_servers))
+        for a in range(0, self.n_frameworks, chunk):
+            fidx = idx[a:a + chunk]
+            g = self._ratios(self.capacity, fidx)
+            bad = ~np.isfinite(g)
+            if bad.any():
+                k, i = map(int, np.argwhere(bad)[0])
+                f = self.frameworks[int(fidx[k])]
+                raise DemandError(
+                    f"framework {f.name!r}: server {self.servers[i].name!r} capacity over its demand "
+                    f"{dict(f.demand)} overflows the float range; express resources in coarser units")
+            g = np.floor(np.maximum(g, 0) + 1e-9)
+            g[~self.eligible[fidx]] = 0
+            for k, n in enumerate(fidx.tolist()):
+                f = self.frameworks[n]
+                if not g[k].any():
+                    raise DemandError(f"framework {f.name!r}: demand {dict(f.demand)} fits no eligible server")
+                if self.max_tasks[n] > TASK_LIMIT and float(g[k].sum()) > TASK_LIMIT:
+                    raise DemandError(
+                        f"framework {f.name!r}: the cluster holds {float(g[k].sum()):.3g} tasks of demand "
+                        f"{dict(f.demand)}, more than 2^53 (the largest task count kept exact); set max_tasks "
+                        "or express resources in coarser units")
 
     # -- array helpers ----------------------------------------------------------
+    def _ratios(self, free: np.ndarray, fidx: np.ndarray) -> np.ndarray:
+        """min_r free[i, r] / demand[n, r] over the resources n needs (float,
+        unclamped, not masked by eligibility); inf marks overflow."""
+        d = self.demand[fidx]
+        g = np.full((d.shape[0], free.shape[0]), np.inf)
+        with np.errstate(over="ignore"):
+            for r in range(d.shape[1]):
+                need = d[:, r]
+                pos = need > 0
+                if pos.any():
+                    g[pos] = np.minimum(g[pos], free[None, :, r] / need[pos, None])
+        return g
+
     def fit_counts(self, free: np.ndarray, frameworks: np.ndarray | slice | None = None,
                    servers: np.ndarray | slice | None = None) -> np.ndarray:
-        """gamma[n, i] = tasks of n that fit in free[i] (0 where ineligible).
+        """gamma[n, i] = tasks of n that fit in free[i] (0 where ineligible),
+        at most TASK_LIMIT.
 
         Works in framework chunks so a 1,000 x 10,000 x 4 problem never builds
         a dense 3-D temporary bigger than a few tens of MB."""
@@ -182,23 +253,20 @@ class Problem:
         out = np.zeros((len(fidx), fr.shape[0]), dtype=np.int64)
         chunk = max(1, 2_000_000 // max(1, fr.shape[0] * fr.shape[1]))
         for a in range(0, len(fidx), chunk):
-            d = self.demand[fidx[a:a + chunk]]
-            g = np.full((d.shape[0], fr.shape[0]), np.inf)
-            for r in range(d.shape[1]):
-                need = d[:, r]
-                pos = need > 0
-                if pos.any():
-                    g[pos] = np.minimum(g[pos], fr[None, :, r] / need[pos, None])
+            g = self._ratios(fr, fidx[a:a + chunk])
             g = np.floor(np.maximum(g, 0) + 1e-9)
-            out[a:a + chunk] = np.where(np.isfinite(g), g, 0)
-        return np.where(elig, out, 0)
+            np.minimum(g, TASK_LIMIT, out=g)
+            out[a:a + chunk] = g
+        out[~elig] = 0
+        return out
 
     def fit_row(self, free: np.ndarray, n: int) -> np.ndarray:
         """fit_counts for one framework, without the chunking overhead."""
         d = self.demand[n]
         pos = d > 0
-        g = np.floor((free[:, pos] / d[pos]).min(axis=1) + 1e-9)
-        g = np.maximum(g, 0).astype(np.int64)
+        with np.errstate(over="ignore"):
+            g = np.floor((free[:, pos] / d[pos]).min(axis=1) + 1e-9)
+        g = np.clip(g, 0, TASK_LIMIT).astype(np.int64)
         g[~self.eligible[n]] = 0
         return g
 

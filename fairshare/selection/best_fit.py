@@ -18,6 +18,36 @@ def _distance(free_rows: np.ndarray, demand: np.ndarray, total: np.ndarray) -> n
     return np.abs(shape_a - b / b[pivot]).sum(axis=-1)
 
 
+# Up to this many tasks the distances after every task are computed in one
+# vector; beyond it by bisection, so the cost does not grow with the count.
+_VECTOR_MAX = 4096
+
+
+def _still_best(di, i, j, dj):
+    return (di < dj - 1e-12) | ((np.abs(di - dj) <= 1e-12) & (i < j))
+
+
+def _stay(i, j, dj, free_rows, d, total, limit) -> int:
+    """Tasks placed on i before runner-up j (distance dj) becomes better."""
+    still = _still_best(_distance(free_rows, d, total), i, j, dj)
+    still[0] = True
+    return int(np.argmin(still)) if not still.all() else limit
+
+
+def _stay_bisect(i, j, dj, free_i, d, total, limit) -> int:
+    """`_stay` for huge counts.  After k tasks every component of i's shape
+    deviation is a constant over the pivot's remaining free amount, so the
+    distance only grows with k and "i still best" is true then false."""
+    lo, hi = 1, limit  # first k in [1, limit) where i is no longer best, else limit
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _still_best(_distance((free_i - mid * d)[None, :], d, total), i, j, dj)[0]:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
 class BestFit(Selection):
     name = "bestfit"
     summary = "best fit: fitting server whose free shape is closest (L1) to the demand shape"
@@ -43,14 +73,13 @@ class BestFit(Selection):
             others[i] = np.inf
             j = int(np.argmin(others))
             limit = min(count, int(room[i]))
-            ks = np.arange(limit)
-            di = _distance(free[i][None, :] - ks[:, None] * d[None, :], d, p.total)
-            if np.isfinite(others[j]):
-                still = (di < others[j] - 1e-12) | ((np.abs(di - others[j]) <= 1e-12) & (i < j))
-                still[0] = True
-                k = int(np.argmin(still)) if not still.all() else limit
-            else:
+            if not np.isfinite(others[j]):
                 k = limit
+            elif limit <= _VECTOR_MAX:
+                ks = np.arange(limit)
+                k = _stay(i, j, others[j], free[i] - ks[:, None] * d[None, :], d, p.total, limit)
+            else:
+                k = _stay_bisect(i, j, others[j], free[i], d, p.total, limit)
             placed[i] += k
             room[i] -= k
             count -= k
