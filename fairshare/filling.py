@@ -75,21 +75,15 @@ class FillState:
         self._need = [[(int(r), float(d[n, r]) - 1e-9) for r in np.flatnonzero(pos[n])]
                       for n in range(problem.n_frameworks)]
         self._elig_rows = problem.eligible
-        # Log of the servers whose capacity changed, in order; `clock` is its
-        # length and stamp[i] the clock right after server i's last change.
-        # The room matrix's rows and the selection rules' per-framework
-        # caches use it to recompute only what changed.
+        # Log of the servers whose capacity changed, in order: the room
+        # matrix's per-framework rows use it to recompute only what changed.
         self._dirty = np.empty(1024, dtype=np.int64)
         self._n_dirty = 0
-        self.stamp = [0] * problem.n_servers
 
     @property
     def clock(self) -> int:
+        """Capacity changes so far (placements and releases)."""
         return self._n_dirty
-
-    def touched_since(self, clock: int) -> np.ndarray:
-        """Servers changed after `clock` (in order, possibly repeated)."""
-        return self._dirty[clock:self._n_dirty]
 
     def _room_dtype(self):
         """int32 rooms (half the memory traffic) unless some framework could
@@ -171,11 +165,6 @@ class FillState:
             self._build()
         return self._cols[i]
 
-    def fits_somewhere(self, frameworks: np.ndarray) -> np.ndarray:
-        if self._rows is None:
-            self._build()
-        return (self._cols[:, frameworks] > 0).any(axis=0)
-
     @property
     def gamma_full(self) -> np.ndarray:
         if self._gamma_full is None:
@@ -187,7 +176,6 @@ class FillState:
             self._dirty = np.concatenate([self._dirty, np.empty_like(self._dirty)])
         self._dirty[self._n_dirty] = i
         self._n_dirty += 1
-        self.stamp[i] = self._n_dirty
         if self._rows is None:
             return
         # free is clamped at 0 on placement, so the ratio is never negative.
