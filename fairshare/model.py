@@ -270,14 +270,18 @@ class Problem:
         g[~self.eligible[n]] = 0
         return g
 
-    def fits_any(self, free: np.ndarray, frameworks: np.ndarray) -> np.ndarray:
-        """For each framework index: does one task fit on some eligible server?"""
+    def fits_any(self, free: np.ndarray, frameworks: np.ndarray, servers: np.ndarray | None = None) -> np.ndarray:
+        """For each framework index: does one task fit on some eligible server
+        (among `servers`, default all)?"""
         out = np.zeros(len(frameworks), dtype=bool)
+        if servers is not None:
+            free = free[servers]
         chunk = max(1, 2_000_000 // max(1, free.size))
         for a in range(0, len(frameworks), chunk):
             idx = frameworks[a:a + chunk]
             ok = (free[None, :, :] >= self.demand[idx][:, None, :] - 1e-9).all(axis=2)
-            out[a:a + chunk] = (ok & self.eligible[idx]).any(axis=1)
+            elig = self.eligible[idx] if servers is None else self.eligible[idx][:, servers]
+            out[a:a + chunk] = (ok & elig).any(axis=1)
         return out
 
     @property
