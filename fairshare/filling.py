@@ -85,6 +85,11 @@ class FillState:
         """Capacity changes so far (placements and releases)."""
         return self._n_dirty
 
+    def changed_since(self, clock: int) -> np.ndarray:
+        """Servers whose free capacity changed after `clock` (in order,
+        possibly repeated): what a cache synced at `clock` must redo."""
+        return self._dirty[clock:self._n_dirty]
+
     def _room_dtype(self):
         """int32 rooms (half the memory traffic) unless some framework could
         hold more than 2^31 - 1 tasks on one server, bounded from the largest
