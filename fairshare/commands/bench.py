@@ -45,9 +45,9 @@ def add_arguments(parser):
     parser.add_argument("--servers", type=int, default=10_000, help="(online, b) servers")
     parser.add_argument("--frameworks", type=int, default=1_000, help="(online, b) frameworks")
     parser.add_argument("--alibaba-frameworks", type=int, default=100, help="(a) frameworks")
-    parser.add_argument("--reference-limit", type=int, default=100,
+    parser.add_argument("--reference-limit", type=int, default=5_000,
                         help="solve the max-min LP (gap column) only on instances with at most this many "
-                             "frameworks (default 100)")
+                             "frameworks (default 5,000)")
     parser.add_argument("--seed", type=int, default=0)
 
 
