@@ -286,21 +286,19 @@ def _residual_count(xn: int, wn: float, n: int, i: int, g_i0: int, j: int, g2: i
         upper = min(upper, g_i0 - g2 + (1 if i < j else 0))
     if runner_up is None or upper <= 1:
         return max(1, upper)
-    s_m, m = runner_up
-    tol = TOL * max(1.0, abs(s_m))
+    return max(1, first_false(lambda c: _key_below((xn + c + 1) / (wn * (g_i0 - c)), n, runner_up), 1, upper))
 
-    def key_ok(c: int) -> bool:
-        key = (xn + c + 1) / (wn * (g_i0 - c))
-        return key < s_m - tol or (abs(key - s_m) <= tol and n < m)
 
-    lo, hi = 1, upper  # first c in [1, upper) failing key_ok, else upper
+def first_false(pred, lo: int, hi: int) -> int:
+    """First k in [lo, hi) with pred(k) false, else hi; pred must be true
+    then false as k grows (monotone), which is what makes bisection exact."""
     while lo < hi:
         mid = (lo + hi) // 2
-        if key_ok(mid):
+        if pred(mid):
             lo = mid + 1
         else:
             hi = mid
-    return max(1, lo)
+    return lo
 
 
 # rPS-DSF spreads a framework over tied servers in one step only when its key
@@ -334,14 +332,7 @@ def _residual_spread(room: np.ndarray, xn: int, wn: float, n: int, left: int, ru
         level = water_level(room, t)
         return level > 0 and _key_below((xn + t + 1) / (wn * level), n, runner_up)
 
-    lo, hi = 0, min(left, int(room.sum()))  # first t in [0, hi) failing ok, else hi
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if ok(mid):
-            lo = mid + 1
-        else:
-            hi = mid
-    return water_fill(room, lo)
+    return water_fill(room, first_false(ok, 0, min(left, int(room.sum()))))
 
 
 def _fill_pooled(problem, unit, sel, state, act) -> None:

@@ -28,7 +28,7 @@ import numpy as np
 
 from .common import policy_runner, table
 
-DEFAULT_POLICIES = "drf,drfh,bfdrf,tsf,psdsf,rpsdsf,psdsf_rr,drf_mesos"
+DEFAULT_POLICIES = "drf,drfh,bfdrf,tsf,psdsf,rpsdsf,psdsf_rr,drf_mesos,maxmin"
 FULL_SIZES = [(1_000, 100), (5_000, 500), (1_000, 5_000), (10_000, 1_000), (50_000, 200)]
 QUICK_SIZES = [(500, 50), (1_000, 100), (2_000, 200)]
 TARGET_SIZE = (10_000, 1_000)
