@@ -172,27 +172,34 @@ class Problem:
         return resources
 
     def _eligibility(self) -> np.ndarray:
-        names = {s.name for s in self.servers}
+        index = {s.name: i for i, s in enumerate(self.servers)}
         elig = np.ones((len(self.frameworks), len(self.servers)), dtype=bool)
-        server_names = np.array([s.name for s in self.servers], dtype=object)
-        label_cols: dict[str, np.ndarray] = {}
+        # Label values as small integer codes per key, so a selector is a
+        # table lookup per server instead of an object-array isin.
+        label_cols: dict[str, tuple[np.ndarray, dict]] = {}
         for n, f in enumerate(self.frameworks):
             c = f.constraints
             if c.empty:
                 continue
             if c.servers is not None:
-                unknown = [s for s in c.servers if s not in names]
+                unknown = [s for s in c.servers if s not in index]
                 if unknown:
                     raise ConstraintError(f"framework {f.name!r}: constraint names unknown server(s) "
                                           f"{', '.join(map(repr, unknown))}")
-            row = np.ones(len(self.servers), dtype=bool)
+            row = elig[n]
             if c.servers is not None:
-                row &= np.isin(server_names, np.array(c.servers, dtype=object))
+                listed = np.zeros(len(self.servers), dtype=bool)
+                listed[[index[name] for name in c.servers]] = True
+                row &= listed
             for key, allowed in c.labels.items():
                 if key not in label_cols:
-                    label_cols[key] = np.array([s.labels.get(key) for s in self.servers], dtype=object)
-                row &= np.isin(label_cols[key], np.array(allowed, dtype=object))
-            elig[n] = row
+                    values: dict = {}
+                    codes = np.array([values.setdefault(s.labels.get(key), len(values)) for s in self.servers])
+                    label_cols[key] = codes, values
+                codes, values = label_cols[key]
+                ok = np.zeros(len(values), dtype=bool)
+                ok[[values[a] for a in allowed if a in values]] = True
+                row &= ok[codes]
             if not elig[n].any():
                 raise ConstraintError(f"framework {f.name!r}: placement constraint selects no server")
         return elig
@@ -202,9 +209,21 @@ class Problem:
 
         Works in framework chunks (no frameworks x servers float matrix)."""
         idx = np.arange(self.n_frameworks)
+        fits = self.fits_any(self.capacity, idx)
+        for n in np.flatnonzero(~fits).tolist():
+            f = self.frameworks[n]
+            raise DemandError(f"framework {f.name!r}: demand {dict(f.demand)} fits no eligible server")
+        # Largest per-server ratio from the largest capacity per resource
+        # (F x R work): if that is finite and S times it stays below 2^53, no
+        # server's ratio or framework's total can overflow; only the rest are
+        # computed server by server.
+        pos = self.demand > 0
+        with np.errstate(over="ignore", divide="ignore"):
+            bound = np.where(pos, self.capacity.max(axis=0) / np.where(pos, self.demand, 1.0), np.inf).min(axis=1)
+        check = np.flatnonzero(~np.isfinite(bound) | (bound * self.n_servers > TASK_LIMIT))
         chunk = max(1, 2_000_000 // max(1, self.n_servers))
-        for a in range(0, self.n_frameworks, chunk):
-            fidx = idx[a:a + chunk]
+        for a in range(0, len(check), chunk):
+            fidx = check[a:a + chunk]
             g = self._ratios(self.capacity, fidx)
             bad = ~np.isfinite(g)
             if bad.any():
@@ -217,8 +236,6 @@ class Problem:
             g[~self.eligible[fidx]] = 0
             for k, n in enumerate(fidx.tolist()):
                 f = self.frameworks[n]
-                if not g[k].any():
-                    raise DemandError(f"framework {f.name!r}: demand {dict(f.demand)} fits no eligible server")
                 if self.max_tasks[n] > TASK_LIMIT and float(g[k].sum()) > TASK_LIMIT:
                     raise DemandError(
                         f"framework {f.name!r}: the cluster holds {float(g[k].sum()):.3g} tasks of demand "
