@@ -47,11 +47,12 @@ class Allocation:
 
     def placement(self) -> dict[str, dict[str, Any]]:
         p = self.problem
+        names = [s.name for s in p.servers]
         out: dict[str, dict[str, Any]] = {}
+        # tolist() gives Python ints for integer placements, floats for fluid ones.
         for n, f in enumerate(p.frameworks):
             nz = np.flatnonzero(self.x[n] > 1e-12)
-            out[f.name] = {p.servers[i].name: (int(self.x[n, i]) if np.issubdtype(self.x.dtype, np.integer)
-                                               else float(self.x[n, i])) for i in nz}
+            out[f.name] = dict(zip([names[i] for i in nz.tolist()], self.x[n, nz].tolist()))
         return out
 
     def utilisation(self) -> dict[str, float]:

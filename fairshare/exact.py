@@ -2,9 +2,11 @@
 
 * `maxmin_fluid`: lexicographic max-min of weighted shares share_n = unit_n x_n
   (unit from a pooled criterion, DRF by default) by the textbook sequence of
-  LPs: maximise the common level t of the unfixed frameworks, then probe each
-  unfixed framework with its own LP ("can it exceed t while every other keeps
-  its level?") and fix those that cannot; repeat.  Tolerance 1e-9 relative on
+  LPs: maximise the common level t of the unfixed frameworks, fix every
+  framework whose level row has a positive dual (it cannot exceed t while
+  the others keep t), and only if none does, probe each unfixed framework
+  with its own LP ("can it exceed t while every other keeps its level?");
+  repeat.  Tolerance 1e-9 relative on
   levels (HiGHS primal/dual feasibility 1e-10).
 * `pf_fluid`: proportional fairness, max sum_n w_n log x_n, by Kelley's cutting
   plane: log is replaced by the minimum of its tangents, the LP is solved,
@@ -92,6 +94,9 @@ class FluidLP:
         del pad
         if res.status != 0:
             raise SolverError(f"HiGHS failed: {res.message}")
+        # Duals of the A_extra rows (<= 0 for a minimisation), for callers
+        # that read which constraints bind.
+        self.last_extra_duals = res.ineqlin.marginals[A.shape[0] - (0 if A_extra is None else A_extra.shape[0]):]
         return res.x
 
     def to_servers(self, y: np.ndarray) -> np.ndarray:
@@ -134,6 +139,8 @@ def _constraints_for(lp, unit, fixed_level, unfixed, t_floor=None):
 
 
 def _max_level(lp, unit, fixed_level, unfixed):
+    """Largest common level t of the unfixed frameworks, and the dual of
+    each one's row t <= unit_n x_n (the t rows come last)."""
     rows, rhs = _constraints_for(lp, unit, fixed_level, unfixed)
     rows = [sparse.hstack([r, sparse.csr_matrix((r.shape[0], 1))], format="csr") for r in rows]
     rows.append(_level_rows(lp, unit, unfixed, True))
@@ -141,7 +148,11 @@ def _max_level(lp, unit, fixed_level, unfixed):
     c = np.zeros(lp.n_pairs + 1)
     c[-1] = -1.0
     sol = lp.solve(c, sparse.vstack(rows, format="csr"), np.concatenate(rhs), 1, [(0, None)])
-    return sol[-1], sol
+    return sol[-1], sol, -lp.last_extra_duals[-len(unfixed):]
+
+
+# A level row whose dual exceeds this (the duals of the t rows sum to 1) binds.
+DUAL_TOL = 1e-7
 
 
 def _can_exceed(lp, unit, fixed_level, unfixed, t, n) -> tuple[bool, np.ndarray]:
@@ -169,9 +180,18 @@ def maxmin_fluid(problem: Problem, unit: np.ndarray | None = None, lp: FluidLP |
     while np.isnan(level).any():
         rounds += 1
         unfixed = np.flatnonzero(np.isnan(level))
-        t, sol = _max_level(lp, unit, level, unfixed)
-        newly = [n for n in unfixed if not _can_exceed(lp, unit, level, unfixed, t, n)[0]]
-        if not newly:  # numerical corner: everything left is at t
+        t, sol, dual = _max_level(lp, unit, level, unfixed)
+        # Several saturated frameworks per round, without a probe LP each:
+        # with duals y >= 0 on the rows t <= unit_n x_n (sum y = 1), every
+        # feasible point has sum_n y_n unit_n x_n <= t, so no framework with
+        # y_n > 0 can exceed t while the others keep t.  A saturated framework
+        # whose dual happens to be 0 (degenerate optimum) stays unfixed and is
+        # fixed at the same t next round; only when no dual is clearly
+        # positive do we fall back to probing each framework.
+        newly = unfixed[dual > DUAL_TOL]
+        if len(newly) == 0:
+            newly = [n for n in unfixed if not _can_exceed(lp, unit, level, unfixed, t, n)[0]]
+        if len(newly) == 0:  # numerical corner: everything left is at t
             newly = list(unfixed)
         level[newly] = t
     y = final_solution(lp, unit, level)

@@ -27,8 +27,9 @@ import numpy as np
 
 from .allocation import Allocation
 from .criteria import Criterion
-from .model import Problem
+from .model import TASK_LIMIT, Problem
 from .selection import SELECTIONS
+from .selection.residual import water_fill, water_level
 
 TOL = 1e-12
 
@@ -69,27 +70,43 @@ class FillState:
         self._big = np.where(pos, 0.0, 1e300)
         self._invT = np.ascontiguousarray(self._inv.T)
         self._bigT = np.ascontiguousarray(self._big.T)
-        self._need = [np.flatnonzero(pos[n]) for n in range(problem.n_frameworks)]
-        # Log of the servers whose capacity changed, in order; `clock` is its
-        # length and stamp[i] the clock right after server i's last change.
-        # The room matrix's rows and the selection rules' per-framework
-        # caches use it to recompute only what changed.
+        # (resource, demand - 1e-9) pairs per framework for `fits_one`: a
+        # few Python float compares beat one fancy-indexed numpy reduction.
+        self._need = [[(int(r), float(d[n, r]) - 1e-9) for r in np.flatnonzero(pos[n])]
+                      for n in range(problem.n_frameworks)]
+        self._elig_rows = problem.eligible
+        # Log of the servers whose capacity changed, in order: the room
+        # matrix's per-framework rows use it to recompute only what changed.
         self._dirty = np.empty(1024, dtype=np.int64)
         self._n_dirty = 0
-        self.stamp = [0] * problem.n_servers
 
     @property
     def clock(self) -> int:
+        """Capacity changes so far (placements and releases)."""
         return self._n_dirty
 
-    def touched_since(self, clock: int) -> np.ndarray:
-        """Servers changed after `clock` (in order, possibly repeated)."""
+    def changed_since(self, clock: int) -> np.ndarray:
+        """Servers whose free capacity changed after `clock` (in order,
+        possibly repeated): what a cache synced at `clock` must redo."""
         return self._dirty[clock:self._n_dirty]
 
+    def _room_dtype(self):
+        """int32 rooms (half the memory traffic) unless some framework could
+        hold more than 2^31 - 1 tasks on one server, bounded from the largest
+        capacity per resource (free never exceeds capacity)."""
+        p = self.problem
+        with np.errstate(divide="ignore", over="ignore"):
+            bound = np.where(p.demand > 0, p.capacity.max(axis=0) / np.where(p.demand > 0, p.demand, 1), np.inf)
+        return np.int32 if float(bound.min(axis=1).max()) < np.iinfo(np.int32).max else np.int64
+
     def _build(self) -> None:
-        self._rows = self.problem.fit_counts(self.free).astype(np.int32)
+        dtype = self._room_dtype()
+        self._room_max = float(min(np.iinfo(dtype).max, TASK_LIMIT))
+        self._rows = self.problem.fit_counts(self.free).astype(dtype)
         self._cols = np.ascontiguousarray(self._rows.T)
         self._eligT = np.ascontiguousarray(self.problem.eligible.T).astype(float)
+        self._buf = np.empty_like(self._invT)
+        self._ratio = np.empty(self.problem.n_frameworks)
         self._synced = np.full(self.problem.n_frameworks, self._n_dirty, dtype=np.int64)
 
     def row(self, n: int) -> np.ndarray:
@@ -110,7 +127,7 @@ class FillState:
     # (framework, server) pair (PS-DSF's cursor, the large-cluster random
     # rule) never build the room matrix, so placements cost one subtraction.
     def room_one(self, n: int, i: int) -> int:
-        v = float((self.free[i] * self._inv[n] + self._big[n]).min())
+        v = min(float((self.free[i] * self._inv[n] + self._big[n]).min()), TASK_LIMIT)
         return int(v + 1e-9) if self.problem.eligible[n, i] else 0
 
     def room_row(self, n: int, servers: np.ndarray | None = None) -> np.ndarray:
@@ -122,6 +139,7 @@ class FillState:
         ratio = (free * self._inv[n] + self._big[n]).min(axis=1)
         ratio += 1e-9
         np.floor(ratio, out=ratio)
+        np.minimum(ratio, TASK_LIMIT, out=ratio)
         out = ratio.astype(np.int64)
         out[~(self.problem.eligible[n] if servers is None else self.problem.eligible[n, servers])] = 0
         return out
@@ -131,9 +149,13 @@ class FillState:
         return self._rows is not None
 
     def fits_one(self, n: int, i: int) -> bool:
-        need = self._need[n]
-        return bool(self.problem.eligible[n, i]) and bool(
-            (self.free[i, need] >= self.problem.demand[n, need] - 1e-9).all())
+        if not self._elig_rows[n, i]:
+            return False
+        f = self.free[i]
+        for r, t in self._need[n]:
+            if f[r] < t:
+                return False
+        return True
 
     @property
     def cols(self) -> np.ndarray:
@@ -148,15 +170,10 @@ class FillState:
             self._build()
         return self._cols[i]
 
-    def fits_somewhere(self, frameworks: np.ndarray) -> np.ndarray:
-        if self._rows is None:
-            self._build()
-        return (self._cols[:, frameworks] > 0).any(axis=0)
-
     @property
     def gamma_full(self) -> np.ndarray:
         if self._gamma_full is None:
-            self._gamma_full = self.problem.fit_counts(self.problem.capacity).astype(np.int32)
+            self._gamma_full = self.problem.fit_counts(self.problem.capacity).astype(self._room_dtype())
         return self._gamma_full
 
     def _refresh(self, i: int) -> None:
@@ -164,13 +181,16 @@ class FillState:
             self._dirty = np.concatenate([self._dirty, np.empty_like(self._dirty)])
         self._dirty[self._n_dirty] = i
         self._n_dirty += 1
-        self.stamp[i] = self._n_dirty
         if self._rows is None:
             return
         # free is clamped at 0 on placement, so the ratio is never negative.
-        ratio = (self.free[i][:, None] * self._invT + self._bigT).min(axis=0)
+        buf, ratio = self._buf, self._ratio
+        np.multiply(self.free[i][:, None], self._invT, out=buf)
+        buf += self._bigT
+        buf.min(axis=0, out=ratio)
         ratio += 1e-9
         np.floor(ratio, out=ratio)
+        np.minimum(ratio, self._room_max, out=ratio)
         ratio *= self._eligT[i]
         self._cols[i] = ratio
 
@@ -252,6 +272,69 @@ def _count_before_crossing(x: int, u: float, n: int, s_m: float, m: int) -> int:
             return c
 
 
+def _residual_count(xn: int, wn: float, n: int, i: int, g_i0: int, j: int, g2: int, limit: int,
+                    runner_up: tuple[float, int] | None) -> int:
+    """rPS-DSF batch on server i: residual gamma on i drops by one per task;
+    stay while i is still the best server (gamma above the runner-up server's
+    g2, or equal with i < j) and the key (x+1)/(w gamma) stays below the
+    runner-up framework's.  Both conditions only turn false as the count
+    grows (the key's numerator grows and its denominator shrinks, and float
+    division is monotone), so the first failing count is found by bisection:
+    the cost does not depend on how many tasks fit."""
+    upper = min(limit, g_i0)  # gamma on i must stay positive
+    if j >= 0 and g2 > 0:
+        upper = min(upper, g_i0 - g2 + (1 if i < j else 0))
+    if runner_up is None or upper <= 1:
+        return max(1, upper)
+    return max(1, first_false(lambda c: _key_below((xn + c + 1) / (wn * (g_i0 - c)), n, runner_up), 1, upper))
+
+
+def first_false(pred, lo: int, hi: int) -> int:
+    """First k in [lo, hi) with pred(k) false, else hi; pred must be true
+    then false as k grows (monotone), which is what makes bisection exact."""
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if pred(mid):
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+# rPS-DSF spreads a framework over tied servers in one step only when its key
+# stays below the runner-up framework's for at least this many more tasks:
+# with many frameworks at close shares batches are short and the plain step
+# is cheaper than a water level.
+_SPREAD_MIN = 64
+
+
+def _key_below(key: float, n: int, runner_up: tuple[float, int] | None) -> bool:
+    if runner_up is None:
+        return True
+    s_m, m = runner_up
+    tol = TOL * max(1.0, abs(s_m))
+    return key < s_m - tol or (abs(key - s_m) <= tol and n < m)
+
+
+def _leads_by(x_after: int, wn: float, best: int, n: int, runner_up) -> bool:
+    return best > 0 and _key_below(x_after / (wn * best), n, runner_up)
+
+
+def _residual_spread(room: np.ndarray, xn: int, wn: float, n: int, left: int, runner_up) -> np.ndarray:
+    """rPS-DSF for one framework over all its servers: with t tasks placed,
+    its best residual gamma is the water level L(t) of its rooms, and it
+    takes task t+1 while (x+t+1)/(w L(t)) stays below the runner-up's key.
+    L only falls and the numerator only grows, so the number of tasks is
+    found by bisection over t and placed by water-filling."""
+    room = room.astype(np.int64)
+
+    def ok(t: int) -> bool:
+        level = water_level(room, t)
+        return level > 0 and _key_below((xn + t + 1) / (wn * level), n, runner_up)
+
+    return water_fill(room, first_false(ok, 0, min(left, int(room.sum()))))
+
+
 def _fill_pooled(problem, unit, sel, state, act) -> None:
     # Python lists: numpy scalar arithmetic in this loop costs more than the work.
     x = state.x.tolist()
@@ -306,19 +389,6 @@ def _fill_pooled(problem, unit, sel, state, act) -> None:
             heapq.heappush(heap, (_q(x[n] * u[n]), n))
 
 
-def _best_server(room: np.ndarray, gamma: np.ndarray, runner_up: bool) -> tuple[int, int, int]:
-    """Fitting server with the largest gamma (ties lowest index); also the runner-up."""
-    g = np.where(room > 0, gamma, -1)
-    i = int(np.argmax(g))
-    if g[i] <= 0:
-        return -1, -1, -1
-    if not runner_up:
-        return i, -1, -1
-    g[i] = -1
-    j = int(np.argmax(g))
-    return i, j, int(g[j])
-
-
 def _fill_server_specific(problem, crit, state, act) -> None:
     w = problem.weight
     x = state.x
@@ -331,11 +401,19 @@ def _fill_server_specific(problem, crit, state, act) -> None:
 
     def key_of(n):
         if residual:
+            # gamma is the room itself (never negative): best and runner-up
+            # by two argmax calls on the cached row, the best masked for the
+            # second call and restored (no temporaries of servers length).
             room = state.row(n)
-            i, j, g2 = _best_server(room, room, True)
-            if i < 0:
+            i = int(room.argmax())
+            gi = int(room[i])
+            if gi <= 0:
                 return None
-            return (x[n] + 1) / (w[n] * room[i]), i, j, g2, int(room[i])
+            room[i] = -1
+            j = int(room.argmax())
+            g2 = int(room[j])  # read before restoring: j == i on a one-server cluster
+            room[i] = gi
+            return (x[n] + 1) / (w[n] * gi), i, j, g2, gi
         # PS-DSF: gamma is static and capacity only shrinks during a fill, so
         # the best fitting server is found by a cursor that only moves forward
         # over the servers sorted by gamma (ties: lowest index).
@@ -388,22 +466,25 @@ def _fill_server_specific(problem, crit, state, act) -> None:
                 count = min(count, max(1, _count_before_crossing(int(x[n]) + 1, 1.0 / (w[n] * g_i0), n,
                                                                  heap[0][0], heap[0][1])))
         else:
-            # Residual gamma on i drops by one per task: stay while i is still
-            # the best server and the key stays below the runner-up's.  A plain
-            # loop: batches here are short and numpy call overhead dominates.
-            xn, wn = int(x[n]), float(w[n])
-            s_m, m = heap[0] if heap else (None, None)
-            tol = TOL * max(1.0, abs(s_m)) if heap else 0.0
-            count = 1
-            while count < limit:
-                gi = g_i0 - count
-                if gi <= 0 or (j >= 0 and g2 > 0 and not (gi > g2 or (gi == g2 and i < j))):
-                    break
-                if heap:
-                    key_c = (xn + count + 1) / (wn * gi)
-                    if not (key_c < s_m - tol or (abs(key_c - s_m) <= tol and n < m)):
-                        break
-                count += 1
+            count = _residual_count(int(x[n]), float(w[n]), n, i, g_i0, j, g2, limit,
+                                    heap[0] if heap else None)
+            left = int(state.limit[n] - x[n])
+            if count < left and _leads_by(int(x[n]) + count + _SPREAD_MIN, float(w[n]), max(g_i0 - count, g2), n,
+                                          heap[0] if heap else None):
+                # Far ahead of everyone else and i is tied with other
+                # servers: the next tasks spread over the tied servers one
+                # by one; place the whole spread at once (water-filling).
+                placed = _residual_spread(state.row(n), int(x[n]), float(w[n]), n, left, heap[0] if heap else None)
+            else:
+                placed = None
+            if placed is not None and int(placed.sum()) > count:
+                for srv in np.flatnonzero(placed).tolist():
+                    state.place(problem, n, srv, int(placed[srv]))
+                if x[n] < state.limit[n]:
+                    nxt = key_of(n)
+                    if nxt is not None:
+                        heapq.heappush(heap, (_q(nxt[0]), n))
+                continue
         state.place(problem, n, i, count)
         if x[n] < state.limit[n]:
             # A lower bound of the new key is enough: the heap re-keys on pop.

@@ -70,7 +70,7 @@ def _water_fill(problem, unit, lp) -> Allocation:
     while np.isnan(level).any():
         phases += 1
         grow = np.flatnonzero(np.isnan(level))
-        t, _ = _max_level(lp, unit, level, grow)
+        t, _, _ = _max_level(lp, unit, level, grow)
         # One LP: push the growing frameworks' total share up from level t.
         rows, rhs = _constraints_for(lp, unit, level, grow, t)
         weights = np.zeros(F)

@@ -18,6 +18,35 @@ from .errors import (CapacityError, ConstraintError, DemandError, DuplicateNameE
                      ProblemError, UnknownResourceError, WeightError)
 
 UNLIMITED = np.iinfo(np.int64).max // 4  # stands for "no cap" in max_tasks arrays
+# Task counts are integers that must stay exact in float64 arithmetic (shares,
+# sums over servers), so no framework may be able to hold more than 2^53
+# tasks in the cluster unless its max_tasks caps it below that; per-server
+# room is clamped to this value.
+TASK_LIMIT = 2 ** 53
+# Working memory per framework-server pair while allocating: eligibility (1),
+# placement (8), the room matrix in both layouts (4 + 4), the static gamma (4),
+# the float ratio temporaries of one chunk (amortised) and numpy headroom.
+BYTES_PER_PAIR = 32
+
+
+def available_memory() -> int:
+    """Bytes the allocator may use: what the kernel reports as available."""
+    import psutil
+    return int(psutil.virtual_memory().available)
+
+
+def check_size(n_frameworks: int, n_servers: int, available: int | None = None) -> None:
+    """Refuse, in one line, a problem whose frameworks x servers working
+    arrays would not fit in memory (instead of a MemoryError half-way)."""
+    need = n_frameworks * n_servers * BYTES_PER_PAIR
+    avail = available_memory() if available is None else available
+    if need > avail:
+        pairs = avail // BYTES_PER_PAIR
+        raise ProblemError(
+            f"problem too large: {n_frameworks:,} frameworks x {n_servers:,} servers needs about "
+            f"{need / 2**30:,.1f} GiB ({BYTES_PER_PAIR} bytes per framework-server pair) but "
+            f"{avail / 2**30:,.1f} GiB is available: the limit is about {pairs:,} pairs, "
+            f"e.g. {max(1, pairs // max(1, n_servers)):,} frameworks on {n_servers:,} servers")
 
 
 @dataclass(frozen=True)
@@ -69,6 +98,7 @@ class Problem:
         self.frameworks = list(frameworks)
         self.units = dict(units or {})
         self._check_names()
+        check_size(len(self.frameworks), len(self.servers))
         self.resources = self._collect_resources()
         r_index = {r: k for k, r in enumerate(self.resources)}
         self.capacity = np.zeros((len(self.servers), len(self.resources)))
@@ -86,7 +116,12 @@ class Problem:
         self.max_tasks = np.array([UNLIMITED if f.max_tasks is None else f.max_tasks
                                    for f in self.frameworks], dtype=np.int64)
         self.eligible = self._eligibility()
-        self.total = self.capacity.sum(axis=0)
+        with np.errstate(over="ignore"):  # an overflowing total is reported below
+            self.total = self.capacity.sum(axis=0)
+        for r, t in zip(self.resources, self.total):
+            if not math.isfinite(t):
+                raise CapacityError(f"resource {r!r}: total capacity over all servers overflows the float range "
+                                    f"(largest {np.finfo(float).max:.3g}); express it in coarser units")
         self._check_fit()
 
     # -- validation -------------------------------------------------------------
@@ -137,41 +172,94 @@ class Problem:
         return resources
 
     def _eligibility(self) -> np.ndarray:
-        names = {s.name for s in self.servers}
+        index = {s.name: i for i, s in enumerate(self.servers)}
         elig = np.ones((len(self.frameworks), len(self.servers)), dtype=bool)
-        server_names = np.array([s.name for s in self.servers], dtype=object)
-        label_cols: dict[str, np.ndarray] = {}
+        # Label values as small integer codes per key, so a selector is a
+        # table lookup per server instead of an object-array isin.
+        label_cols: dict[str, tuple[np.ndarray, dict]] = {}
         for n, f in enumerate(self.frameworks):
             c = f.constraints
             if c.empty:
                 continue
             if c.servers is not None:
-                unknown = [s for s in c.servers if s not in names]
+                unknown = [s for s in c.servers if s not in index]
                 if unknown:
                     raise ConstraintError(f"framework {f.name!r}: constraint names unknown server(s) "
                                           f"{', '.join(map(repr, unknown))}")
-            row = np.ones(len(self.servers), dtype=bool)
+            row = elig[n]
             if c.servers is not None:
-                row &= np.isin(server_names, np.array(c.servers, dtype=object))
+                listed = np.zeros(len(self.servers), dtype=bool)
+                listed[[index[name] for name in c.servers]] = True
+                row &= listed
             for key, allowed in c.labels.items():
                 if key not in label_cols:
-                    label_cols[key] = np.array([s.labels.get(key) for s in self.servers], dtype=object)
-                row &= np.isin(label_cols[key], np.array(allowed, dtype=object))
-            elig[n] = row
+                    values: dict = {}
+                    codes = np.array([values.setdefault(s.labels.get(key), len(values)) for s in self.servers])
+                    label_cols[key] = codes, values
+                codes, values = label_cols[key]
+                ok = np.zeros(len(values), dtype=bool)
+                ok[[values[a] for a in allowed if a in values]] = True
+                row &= ok[codes]
             if not elig[n].any():
                 raise ConstraintError(f"framework {f.name!r}: placement constraint selects no server")
         return elig
 
     def _check_fit(self) -> None:
-        fits = self.fit_counts(self.capacity)
-        for n, f in enumerate(self.frameworks):
-            if not fits[n].any():
-                raise DemandError(f"framework {f.name!r}: demand {dict(f.demand)} fits no eligible server")
+        """Every framework fits some eligible server, and no count overflows.
+
+        Works in framework chunks (no frameworks x servers float matrix)."""
+        idx = np.arange(self.n_frameworks)
+        fits = self.fits_any(self.capacity, idx)
+        for n in np.flatnonzero(~fits).tolist():
+            f = self.frameworks[n]
+            raise DemandError(f"framework {f.name!r}: demand {dict(f.demand)} fits no eligible server")
+        # Largest per-server ratio from the largest capacity per resource
+        # (F x R work): if that is finite and S times it stays below 2^53, no
+        # server's ratio or framework's total can overflow; only the rest are
+        # computed server by server.
+        pos = self.demand > 0
+        with np.errstate(over="ignore", divide="ignore"):
+            bound = np.where(pos, self.capacity.max(axis=0) / np.where(pos, self.demand, 1.0), np.inf).min(axis=1)
+        check = np.flatnonzero(~np.isfinite(bound) | (bound * self.n_servers > TASK_LIMIT))
+        chunk = max(1, 2_000_000 // max(1, self.n_servers))
+        for a in range(0, len(check), chunk):
+            fidx = check[a:a + chunk]
+            g = self._ratios(self.capacity, fidx)
+            bad = ~np.isfinite(g)
+            if bad.any():
+                k, i = map(int, np.argwhere(bad)[0])
+                f = self.frameworks[int(fidx[k])]
+                raise DemandError(
+                    f"framework {f.name!r}: server {self.servers[i].name!r} capacity over its demand "
+                    f"{dict(f.demand)} overflows the float range; express resources in coarser units")
+            g = np.floor(np.maximum(g, 0) + 1e-9)
+            g[~self.eligible[fidx]] = 0
+            for k, n in enumerate(fidx.tolist()):
+                f = self.frameworks[n]
+                if self.max_tasks[n] > TASK_LIMIT and float(g[k].sum()) > TASK_LIMIT:
+                    raise DemandError(
+                        f"framework {f.name!r}: the cluster holds {float(g[k].sum()):.3g} tasks of demand "
+                        f"{dict(f.demand)}, more than 2^53 (the largest task count kept exact); set max_tasks "
+                        "or express resources in coarser units")
 
     # -- array helpers ----------------------------------------------------------
+    def _ratios(self, free: np.ndarray, fidx: np.ndarray) -> np.ndarray:
+        """min_r free[i, r] / demand[n, r] over the resources n needs (float,
+        unclamped, not masked by eligibility); inf marks overflow."""
+        d = self.demand[fidx]
+        g = np.full((d.shape[0], free.shape[0]), np.inf)
+        with np.errstate(over="ignore"):
+            for r in range(d.shape[1]):
+                need = d[:, r]
+                pos = need > 0
+                if pos.any():
+                    g[pos] = np.minimum(g[pos], free[None, :, r] / need[pos, None])
+        return g
+
     def fit_counts(self, free: np.ndarray, frameworks: np.ndarray | slice | None = None,
                    servers: np.ndarray | slice | None = None) -> np.ndarray:
-        """gamma[n, i] = tasks of n that fit in free[i] (0 where ineligible).
+        """gamma[n, i] = tasks of n that fit in free[i] (0 where ineligible),
+        at most TASK_LIMIT.
 
         Works in framework chunks so a 1,000 x 10,000 x 4 problem never builds
         a dense 3-D temporary bigger than a few tens of MB."""
@@ -182,34 +270,35 @@ class Problem:
         out = np.zeros((len(fidx), fr.shape[0]), dtype=np.int64)
         chunk = max(1, 2_000_000 // max(1, fr.shape[0] * fr.shape[1]))
         for a in range(0, len(fidx), chunk):
-            d = self.demand[fidx[a:a + chunk]]
-            g = np.full((d.shape[0], fr.shape[0]), np.inf)
-            for r in range(d.shape[1]):
-                need = d[:, r]
-                pos = need > 0
-                if pos.any():
-                    g[pos] = np.minimum(g[pos], fr[None, :, r] / need[pos, None])
+            g = self._ratios(fr, fidx[a:a + chunk])
             g = np.floor(np.maximum(g, 0) + 1e-9)
-            out[a:a + chunk] = np.where(np.isfinite(g), g, 0)
-        return np.where(elig, out, 0)
+            np.minimum(g, TASK_LIMIT, out=g)
+            out[a:a + chunk] = g
+        out[~elig] = 0
+        return out
 
     def fit_row(self, free: np.ndarray, n: int) -> np.ndarray:
         """fit_counts for one framework, without the chunking overhead."""
         d = self.demand[n]
         pos = d > 0
-        g = np.floor((free[:, pos] / d[pos]).min(axis=1) + 1e-9)
-        g = np.maximum(g, 0).astype(np.int64)
+        with np.errstate(over="ignore"):
+            g = np.floor((free[:, pos] / d[pos]).min(axis=1) + 1e-9)
+        g = np.clip(g, 0, TASK_LIMIT).astype(np.int64)
         g[~self.eligible[n]] = 0
         return g
 
-    def fits_any(self, free: np.ndarray, frameworks: np.ndarray) -> np.ndarray:
-        """For each framework index: does one task fit on some eligible server?"""
+    def fits_any(self, free: np.ndarray, frameworks: np.ndarray, servers: np.ndarray | None = None) -> np.ndarray:
+        """For each framework index: does one task fit on some eligible server
+        (among `servers`, default all)?"""
         out = np.zeros(len(frameworks), dtype=bool)
+        if servers is not None:
+            free = free[servers]
         chunk = max(1, 2_000_000 // max(1, free.size))
         for a in range(0, len(frameworks), chunk):
             idx = frameworks[a:a + chunk]
             ok = (free[None, :, :] >= self.demand[idx][:, None, :] - 1e-9).all(axis=2)
-            out[a:a + chunk] = (ok & self.eligible[idx]).any(axis=1)
+            elig = self.eligible[idx] if servers is None else self.eligible[idx][:, servers]
+            out[a:a + chunk] = (ok & elig).any(axis=1)
         return out
 
     @property

@@ -82,3 +82,78 @@ def offer_cycle(problem: Problem, criterion: type[Criterion] | Criterion, seed: 
             break
     label = name or f"{crit.name}_{'mesos' if fill_server else 'rr'}"
     return Allocation(problem, state.x_server, label, {"rounds": rounds})
+
+
+class Reallocator:
+    """Incremental progressive filling for frameworks that arrive and leave.
+
+    Running tasks stay where they are (no preemption); after each event only
+    the free capacity is handed out, by the same progressive filling and tie
+    rule as `progressive_fill(problem, criterion, selection,
+    initial=<current placement>, active=<current frameworks>)`, which is
+    what a full re-fill gives and what the tests compare against.
+
+    The saving is in what is not redone.  The FillState (and its room
+    matrix) lives across events, and a fill ends with every active framework
+    either at its cap or fitting nowhere, so after an event only these can
+    take a task: the arriving framework, or, after a departure, the
+    frameworks that fit one of the servers the departure freed.  Everyone
+    else is left out of the heap without a frameworks x servers scan.
+
+    Random selection keeps per-fill caches that assume capacity only
+    shrinks, so each fill gets a fresh rule object (seeded seed + event
+    number): results are reproducible, and equal to a re-fill that uses the
+    same seed."""
+
+    def __init__(self, problem: Problem, criterion: type[Criterion] | Criterion, selection: str | None = None,
+                 seed: int = 0, active: np.ndarray | None = None):
+        from .filling import FillState
+        self.problem = problem
+        self.crit = criterion(problem) if isinstance(criterion, type) else criterion
+        self.selection = None if self.crit.server_specific else (selection or self.crit.default_selection)
+        self.unit = None if self.crit.server_specific else self.crit.unit()
+        self.seed = seed
+        self.events = 0
+        self.state = FillState(problem)
+        self.active = np.zeros(problem.n_frameworks, dtype=bool) if active is None else np.array(active, bool)
+        self._fill(np.flatnonzero(self.active))
+
+    def selection_for_next_fill(self):
+        """The rule object the next fill uses (a re-fill must use the same)."""
+        from .filling import make_selection
+        if self.selection is None:
+            return None
+        return make_selection(self.problem, self.selection, self.seed + self.events)
+
+    def _fill(self, candidates: np.ndarray) -> None:
+        from .filling import fill
+        mask = np.zeros(self.problem.n_frameworks, dtype=bool)
+        mask[candidates] = True
+        mask &= self.active
+        fill(self.problem, self.crit, self.state, mask, self.selection_for_next_fill(), self.unit)
+        self.events += 1
+
+    def arrive(self, n: int) -> None:
+        if self.active[n]:
+            raise ValueError(f"framework {self.problem.frameworks[n].name!r} is already active")
+        self.active[n] = True
+        self._fill(np.array([n]))
+
+    def leave(self, n: int) -> None:
+        if not self.active[n]:
+            raise ValueError(f"framework {self.problem.frameworks[n].name!r} is not active")
+        self.active[n] = False
+        state, p = self.state, self.problem
+        freed = np.flatnonzero(state.x_server[n])
+        for i in freed.tolist():
+            state.release(n, i, int(state.x_server[n, i]))
+        if len(freed) == 0:
+            self.events += 1
+            return
+        # Who fits one of the freed servers now (the only ones that can gain).
+        idx = np.flatnonzero(self.active & (state.x < state.limit))
+        ok = p.fits_any(state.free, idx, freed)
+        self._fill(idx[ok])
+
+    def allocation(self, name: str | None = None) -> Allocation:
+        return Allocation(self.problem, self.state.x_server.copy(), name or f"{self.crit.name} (online)")

@@ -65,8 +65,19 @@ class RandomFit(Selection):
         room = fit.astype(np.int64)
         open_ = np.flatnonzero(room > 0)
         below = self.py_rng._randbelow  # what random.choice uses: same stream
+        if count >= int(room[open_].sum()):
+            # Every fitting server ends up full whatever the draws.
+            placed[open_] = room[open_]
+            return placed
         for _ in range(count):
-            if len(open_) == 0:
+            if len(open_) <= 1:
+                # One fitting server left: the draw has one outcome, so the
+                # rest goes there at once (a million tasks cost one step).
+                # Skipping its draws only shifts the stream of later draws,
+                # so results stay the same in distribution.
+                if len(open_) == 1:
+                    i = open_[0]
+                    placed[i] += min(count - int(placed.sum()), int(room[i]))
                 break
             k = below(len(open_))
             i = open_[k]

@@ -3,7 +3,6 @@ import json
 import pytest
 
 from fairshare import allocate
-from fairshare.criteria import CRITERIA, Criterion
 
 
 def test_contract_for_node_agents(example):
@@ -21,23 +20,6 @@ def test_contract_for_node_agents(example):
     assert data["tasks"] == {"u0": 5, "u1": 10, "u2": 2}
     assert data["placement"]["u2"] == {"S0": 2}
     assert set(data["utilisation"]) == {"cpu", "mem"} and set(data["shares"]) == {"u0", "u1", "u2"}
-
-
-def test_mesos_sorter_api(example):
-    p = example("ex1.yaml")
-    for name, cls in CRITERIA.items():
-        c: Criterion = cls(p)
-        c.add(0)
-        c.add(1)
-        c.allocated(0, 0, 3)
-        assert c.sort(0)[0] == 1  # the framework with nothing goes first
-        assert c.share(0, 0) > 0 == c.share(1, 0)
-        c.unallocated(0, 0, 3)
-        assert c.share(0, 0) == 0
-        with pytest.raises(ValueError, match="u0"):
-            c.unallocated(0, 0, 1)
-        c.remove(1)
-        assert c.sort() == [0]
 
 
 def test_max_tasks_cap_respected(example):

@@ -75,3 +75,15 @@ def test_bench_small(capsys):
     assert main(["bench", "--only", "b", "--servers", "60", "--frameworks", "12", "--policies", "drf,psdsf,maxmin"]) == 0
     out = capsys.readouterr().out
     assert "PASS" in out and "peak RSS" in out and "psdsf" in out
+
+
+def test_bench_scale_and_online_sections(capsys):
+    assert main(["bench", "--only", "scale", "--only", "online", "--sizes", "40x8,80x12", "--servers", "60",
+                 "--frameworks", "10", "--policies", "drfh,psdsf,rpsdsf", "--reference-limit", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "growth exponent" in out and "peak RSS" in out
+    assert "40x8" in out and "80x12" in out
+    online = out[out.index("online:"):]
+    assert online.count("yes") == 6 and "NO" not in online  # every event equals a full re-fill
+    with pytest.raises(SystemExit):
+        main(["bench", "--sizes", "10by3"])

@@ -1,0 +1,64 @@
+"""Incremental re-allocation when frameworks arrive and leave equals a full
+re-fill from the same running tasks under the same tie rule."""
+import numpy as np
+import pytest
+
+from fairshare.criteria import CRITERIA
+from fairshare.filling import FillState, fill
+from fairshare.online import Reallocator
+from fairshare.workload import synthetic_problem
+
+# (criterion, selection): every deterministic rule, and random with its seed.
+CASES = [("drfh", None), ("bfdrf", None), ("psdsf", None), ("rpsdsf", None), ("drf", "residual"),
+         ("tsf", "bestfit"), ("drf", "random"), ("drf", "rrr")]
+
+
+def full_refill(problem, crit_name, realloc, x_running, active):
+    state = FillState(problem, x_running)
+    crit = CRITERIA[crit_name](problem)
+    fill(problem, crit, state, active, realloc.selection_for_next_fill())
+    return state.x_server
+
+
+@pytest.mark.parametrize("crit_name,selection", CASES)
+@pytest.mark.parametrize("size", [(12, 6), (200, 40)])
+def test_events_equal_full_refill(crit_name, selection, size):
+    p = synthetic_problem(size[0], size[1], 3, 0.3, seed=size[0])
+    rng = np.random.default_rng(size[1])
+    active = rng.random(p.n_frameworks) < 0.6
+    r = Reallocator(p, CRITERIA[crit_name], selection, seed=3, active=active)
+    assert r.allocation().is_feasible()
+    for _ in range(12):
+        n = int(rng.integers(p.n_frameworks))
+        running = r.state.x_server.copy()
+        if r.active[n]:
+            running[n] = 0
+            act = r.active.copy()
+            act[n] = False
+            expect = full_refill(p, crit_name, r, running, act)
+            r.leave(n)
+        else:
+            act = r.active.copy()
+            act[n] = True
+            expect = full_refill(p, crit_name, r, running, act)
+            r.arrive(n)
+        assert np.array_equal(r.state.x_server, expect)
+        assert not r.state.x_server[~r.active].any()
+        assert r.allocation().is_feasible()
+
+
+def test_fill_from_nothing_equals_progressive_fill():
+    from fairshare.filling import progressive_fill
+    p = synthetic_problem(50, 10, 3, 0.3, seed=1)
+    r = Reallocator(p, CRITERIA["psdsf"], active=np.ones(p.n_frameworks, bool))
+    assert np.array_equal(r.state.x_server, progressive_fill(p, CRITERIA["psdsf"]).x)
+
+
+def test_event_errors_name_the_framework():
+    p = synthetic_problem(12, 4, 3, 0.3, seed=1)
+    r = Reallocator(p, CRITERIA["drfh"])
+    with pytest.raises(ValueError, match="f0001.*not active"):
+        r.leave(1)
+    r.arrive(1)
+    with pytest.raises(ValueError, match="already active"):
+        r.arrive(1)
