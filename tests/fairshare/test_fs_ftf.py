@@ -221,3 +221,13 @@ def test_simulate_gpu_json_and_plots(tmp_path, capsys):
     assert "max rho" in capsys.readouterr().out
     for f in ("rho_cdf.png", "gpu_utilisation.png", "jct_cdf.png"):
         assert (tmp_path / f).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bench_targets_are_checked_both_ways():
+    from fairshare.ftf.bench import check_targets
+    base = {"max_rho": 4.0, "gpu_utilisation": 0.60}
+    by = {"themis": {"max_rho": 3.0, "gpu_utilisation": 0.57}, "drf": dict(base, max_rho=60.0),
+          "las": dict(base, max_rho=20.0), "gavel-ftf": base}
+    assert all(met for _, met, _ in check_targets(by))
+    by["themis"] = {"max_rho": 6.5, "gpu_utilisation": 0.50}  # > 1.5 x 4.0, and 10 points below drf
+    assert [met for _, met, _ in check_targets(by)] == [True, True, False, False]
