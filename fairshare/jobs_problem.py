@@ -92,14 +92,13 @@ def parse_jobs(data, source: str = "<input>") -> JobsProblem:
 def load_jobs(path: str | Path) -> JobsProblem:
     path = Path(path)
     try:
-        text = path.read_text()
+        return parse_jobs(json.loads(path.read_text()), str(path))
     except OSError as exc:
         raise ProblemError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ProblemError(f"{path}:{exc.lineno}: malformed JSON: {exc.msg}") from None
-    return parse_jobs(data, str(path))
+    except UnicodeDecodeError:
+        raise ProblemError(f"{path}: not UTF-8 text") from None
 
 
 def random_jobs(n_jobs: int, n_servers: int, seed: int = 0, density: float = 0.3) -> JobsProblem:

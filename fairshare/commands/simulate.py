@@ -118,11 +118,15 @@ def run_gpu(args) -> int:
                  "mean JCT h", "wall s"], rows, digits=2))
     if args.out:
         from ..ftf.plots import plot_gpu_results
-        out = Path(args.out)
-        files = plot_gpu_results(results, out)
-        (out / "summary.json").write_text(json.dumps([r.summary() for r in results], indent=2))
-        print("wrote " + ", ".join(str(f) for f in files + [out / "summary.json"]))
+        write_outputs(results, Path(args.out), plot_gpu_results)
     return 0
+
+
+def write_outputs(results, out: Path, plot) -> None:
+    """PNG plots plus summary.json with one summary per policy."""
+    files = plot(results, out)
+    (out / "summary.json").write_text(json.dumps([r.summary() for r in results], indent=2))
+    print("wrote " + ", ".join(str(f) for f in files + [out / "summary.json"]))
 
 
 def run_tasks(args) -> int:
@@ -160,8 +164,5 @@ def run_tasks(args) -> int:
     print(table(header, rows, digits=2))
     if args.out:
         from ..plots import plot_results
-        out = Path(args.out)
-        files = plot_results(results, out)
-        (out / "summary.json").write_text(json.dumps([r.summary() for r in results], indent=2))
-        print("wrote " + ", ".join(str(f) for f in files + [out / "summary.json"]))
+        write_outputs(results, Path(args.out), plot_results)
     return 0
