@@ -1,4 +1,4 @@
-"""`fairshare` command line: allocate, compare, simulate, bench, policies."""
+"""`fairshare` command line: allocate, compare, simulate, bench, policies, jobs."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -11,6 +11,7 @@ COMMANDS = {
     "simulate": ("fairshare.commands.simulate", "online simulation on the Alibaba trace or a synthetic workload"),
     "bench": ("fairshare.commands.bench", "allocation time, memory and gap to max-min on large instances"),
     "policies": ("fairshare.commands.policies", "list policy names"),
+    "jobs": ("fairshare.commands.jobs", "max-min fair completion times of multi-task jobs"),
     "agent": ("fairshare.commands.agent", "node agent: follow a decision as per-tenant cgroup weights, publish them"),
 }
 

@@ -1,10 +1,15 @@
-"""Online simulation: frameworks arrive and leave, the cluster is
-re-allocated on every event.  Prints a summary table per policy and writes
-PNG plots (utilisation over time, dominant shares over time, JCT CDF).
+"""Online simulation on the Alibaba 2023 GPU trace or a synthetic workload.
 
-Alibaba input: pods grouped into frameworks by (qos, gpu_spec, rounded
-demand, creation day); arrivals divided by --compress (durations are not)
-to raise the load of this sparse trace."""
+--model gpu (default): gang-scheduled GPU training jobs on a small GPU
+cluster, lease by lease; policies themis, drf, las, gavel-ftf.  Prints a
+table per policy (or, with --json, one summary object per policy per line)
+and with --out writes rho_cdf.png, gpu_utilisation.png, jct_cdf.png.
+
+--model tasks: multi-resource frameworks arrive and leave and the cluster is
+re-allocated on every event; policies are the fairness criteria (drf, psdsf,
+...) or themis (simplified: DRF filling among the bidders).  Alibaba pods
+are grouped into frameworks by (qos, gpu_spec, rounded demand, creation
+day); arrivals divided by --compress (durations are not)."""
 from __future__ import annotations
 
 import json
@@ -18,9 +23,16 @@ from .common import table
 
 def add_arguments(parser):
     parser.add_argument("--trace", choices=["alibaba", "synthetic"], default="alibaba")
-    parser.add_argument("--policy", default="drf,psdsf,themis",
-                        help="comma-separated: criteria (drf, drfh, bfdrf, tsf, psdsf, rpsdsf), "
-                             "criterion:selection, or themis (default drf,psdsf,themis)")
+    parser.add_argument("--model", choices=["gpu", "tasks"], default="gpu",
+                        help="gpu: GPU training jobs (default); tasks: multi-resource frameworks")
+    parser.add_argument("--policy", default=None,
+                        help="comma-separated.  gpu: themis, drf, las, gavel-ftf (default all four); "
+                             "tasks: criteria (drf, drfh, bfdrf, tsf, psdsf, rpsdsf), criterion:selection, "
+                             "or themis (default drf,psdsf,themis)")
+    parser.add_argument("--json", action="store_true", help="gpu: one JSON summary object per policy per line")
+    parser.add_argument("--gpus", type=int, default=32, help="gpu: cluster size in GPUs (default 32)")
+    parser.add_argument("--load", type=float, default=1.5,
+                        help="gpu: offered work over the arrival span / cluster capacity (default 1.5)")
     parser.add_argument("--out", help="directory for PNG plots and summary.json")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--compress", type=float, default=None,
@@ -30,7 +42,7 @@ def add_arguments(parser):
     parser.add_argument("--max-duration", type=float, default=86400.0,
                         help="alibaba: cap task durations (s); 0 = no cap (default one day)")
     parser.add_argument("--max-events", type=int, help="stop after this many events")
-    parser.add_argument("--jobs", type=int, default=400, help="synthetic: number of jobs")
+    parser.add_argument("--jobs", type=int, default=None, help="number of jobs (gpu: 120; tasks synthetic: 400)")
     parser.add_argument("--servers", type=int, default=30, help="synthetic: number of servers")
     parser.add_argument("--lease", type=float, default=300.0, help="themis: lease length in seconds")
     parser.add_argument("--knob", type=float, default=0.2, help="themis: fairness knob f in [0, 1)")
@@ -38,10 +50,88 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
-    from ..simulator import Simulator
-    from ..workload import alibaba_jobs, synthetic_jobs
     if not 0 <= args.knob < 1:
         raise UsageError(f"--knob must be in [0, 1), got {args.knob}")
+    if args.model == "gpu":
+        return run_gpu(args)
+    if args.json:
+        raise UsageError("--json is available with --model gpu")
+    args.policy = args.policy or "drf,psdsf,themis"
+    args.jobs = args.jobs or 400
+    return run_tasks(args)
+
+
+def gpu_workload(args):
+    from ..ftf.jobs import alibaba_gpu_cluster, alibaba_gpu_jobs, synthetic_gpu_cluster, synthetic_gpu_jobs
+    n = args.jobs or 120
+    if n < 1 or args.gpus < 1:
+        raise UsageError("--jobs and --gpus must be positive")
+    if not args.load > 0:
+        raise UsageError(f"--load must be positive, got {args.load}")
+    if args.trace == "alibaba":
+        servers = alibaba_gpu_cluster(args.gpus)
+        jobs = alibaba_gpu_jobs(n, servers, args.load)
+    else:
+        servers = synthetic_gpu_cluster(max(1, args.gpus // 7))
+        jobs = synthetic_gpu_jobs(n, servers, args.seed, args.load)
+    return servers, jobs
+
+
+def run_gpu_policies(servers, jobs, names, lease, knob):
+    from ..ftf.policies import make_policy
+    from ..ftf.sim import GpuSimulator
+    results = []
+    for name in names:
+        try:
+            policy = make_policy(name, knob)
+            sim = GpuSimulator(servers, jobs, policy, lease=lease)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        t0 = time.perf_counter()
+        res = sim.run()
+        res.wall = time.perf_counter() - t0
+        if name == "themis":
+            res.extra = {"auctions": policy.auctions,
+                         "mean_withheld": float(sum(policy.withheld) / max(len(policy.withheld), 1))}
+        results.append(res)
+    return results
+
+
+def run_gpu(args) -> int:
+    servers, jobs = gpu_workload(args)
+    names = [p.strip() for p in (args.policy or "themis,drf,las,gavel-ftf").split(",") if p.strip()]
+    results = run_gpu_policies(servers, jobs, names, args.lease, args.knob)
+    if args.json:
+        for r in results:
+            print(json.dumps(r.summary()))
+        return 0
+    models = ", ".join(f"{s.gpus}x{s.model}" for s in servers)
+    print(f"{args.trace} GPU jobs: {len(jobs)} jobs, {sum(j.gpus for j in jobs)} GPUs requested in total, "
+          f"{sum(j.gpus > 1 for j in jobs)} multi-GPU; cluster {models}; lease {args.lease:g} s")
+    rows = []
+    for r in results:
+        s = r.summary()
+        rows.append([r.policy, s["jobs_finished"], s["max_rho"], s["mean_rho"], s["jain_rho"],
+                     f"{100 * s['unfair_fraction']:.1f}%", f"{100 * s['gpu_utilisation']:.1f}%",
+                     s["makespan"] / 3600, s["mean_jct"] / 3600, r.wall])
+    print(table(["policy", "finished", "max rho", "mean rho", "Jain rho", "rho>1", "GPU util", "makespan h",
+                 "mean JCT h", "wall s"], rows, digits=2))
+    if args.out:
+        from ..ftf.plots import plot_gpu_results
+        write_outputs(results, Path(args.out), plot_gpu_results)
+    return 0
+
+
+def write_outputs(results, out: Path, plot) -> None:
+    """PNG plots plus summary.json with one summary per policy."""
+    files = plot(results, out)
+    (out / "summary.json").write_text(json.dumps([r.summary() for r in results], indent=2))
+    print("wrote " + ", ".join(str(f) for f in files + [out / "summary.json"]))
+
+
+def run_tasks(args) -> int:
+    from ..simulator import Simulator
+    from ..workload import alibaba_jobs, synthetic_jobs
     if args.trace == "alibaba":
         servers, jobs, dropped = alibaba_jobs(args.window, max_pods=args.max_pods,
                                               max_duration=args.max_duration or None)
@@ -74,8 +164,5 @@ def run(args) -> int:
     print(table(header, rows, digits=2))
     if args.out:
         from ..plots import plot_results
-        out = Path(args.out)
-        files = plot_results(results, out)
-        (out / "summary.json").write_text(json.dumps([r.summary() for r in results], indent=2))
-        print("wrote " + ", ".join(str(f) for f in files + [out / "summary.json"]))
+        write_outputs(results, Path(args.out), plot_results)
     return 0

@@ -38,7 +38,9 @@ def test_compare_lists_every_policy(capsys):
     (["allocate", "missing.json"], "cannot read"),
     (["allocate", str(EX / "ex1.yaml"), "--policy", "nope"], "unknown policy"),
     (["simulate", "--knob", "1.5"], "--knob"),
-    (["simulate", "--trace", "synthetic", "--policy", "nope"], "simulator policy"),
+    (["simulate", "--model", "tasks", "--trace", "synthetic", "--policy", "nope"], "simulator policy"),
+    (["simulate", "--trace", "synthetic", "--policy", "nope"], "GPU policy 'nope'"),
+    (["simulate", "--trace", "synthetic", "--load", "0"], "--load"),
 ])
 def test_bad_input_is_one_line_exit_2(capsys, argv, msg):
     assert main(argv) == 2
@@ -55,7 +57,8 @@ def test_bad_problem_file(tmp_path, capsys):
 
 
 def test_simulate_synthetic_writes_plots(tmp_path, capsys):
-    assert main(["simulate", "--trace", "synthetic", "--jobs", "20", "--servers", "5", "--policy", "drf,themis",
+    assert main(["simulate", "--model", "tasks", "--trace", "synthetic", "--jobs", "20", "--servers", "5",
+                 "--policy", "drf,themis",
                  "--out", str(tmp_path), "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "themis" in out and "mean JCT" in out
