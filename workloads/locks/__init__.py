@@ -5,6 +5,10 @@
   each thread's own hold-time measurement as JSON.
 - `subversion_scl`: the same program on the kit's u-SCL mutex (needs
   `make install` to have built libscl.so).
+- `shared_lock`: threads taking turns on one plain pthread mutex, driven
+  on stdin (start, stop one thread) so a launcher can place each thread in
+  a cgroup first; the node-level end-to-end run uses it under the
+  LD_PRELOAD interposer.
 - `rename_storm`: the rename-lock case: bully threads renaming across two
   directories of many files, victims across two empty ones; kernel lock
   contention shows in lock:contention_begin/end.
@@ -21,7 +25,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-SOURCES = {"subversion": "subversion.c", "subversion_scl": "subversion.c", "rename_storm": "rename_storm.c"}
+SOURCES = {"subversion": "subversion.c", "subversion_scl": "subversion.c", "rename_storm": "rename_storm.c",
+           "shared_lock": "shared_lock.c"}
 _HERE = Path(__file__).resolve().parent
 # Installed by `make install` (native/Makefile, PREFIX=scl/_native).
 KIT_NATIVE = _HERE.parent.parent / "scl" / "_native"
