@@ -1,4 +1,4 @@
-"""`fairshare` command line: allocate, compare, simulate, bench, policies."""
+"""`fairshare` command line: allocate, compare, simulate, bench, policies, run, e2e."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -11,6 +11,8 @@ COMMANDS = {
     "simulate": ("fairshare.commands.simulate", "online simulation on the Alibaba trace or a synthetic workload"),
     "bench": ("fairshare.commands.bench", "allocation time, memory and gap to max-min on large instances"),
     "policies": ("fairshare.commands.policies", "list policy names"),
+    "run": ("fairshare.commands.run", "allocate a problem and run every node's tenants on this machine"),
+    "e2e": ("fairshare.commands.e2e", "measure the link on a node: CPU, lock and SFS shares per tenant"),
 }
 
 

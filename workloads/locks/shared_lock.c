@@ -11,6 +11,7 @@
  *
  *   stdout, at start:  "thread I TID" for each thread, then "ready"
  *   stdin:             "go"       every thread starts looping
+ *                      "go I"     only thread I starts (the others wait)
  *                      "stop I"   thread I leaves (answers "stopped I")
  *                      "quit" or end of input: all threads leave
  *   stdout, at exit:   one JSON line: per thread index, tid, acquisitions
@@ -35,6 +36,7 @@ struct worker {
     int index;
     atomic_int tid;
     atomic_int stop;
+    atomic_int go;
     uint64_t acquisitions;
     pthread_t thread;
 };
@@ -62,7 +64,7 @@ static void *work(void *arg)
 {
     struct worker *w = arg;
     atomic_store(&w->tid, (int)syscall(SYS_gettid));
-    while (!atomic_load(&go) && !atomic_load(&quit))
+    while (!atomic_load(&go) && !atomic_load(&w->go) && !atomic_load(&quit))
         usleep(1000);
     while (!atomic_load(&w->stop) && !atomic_load(&quit)) {
         pthread_mutex_lock(&lock);
@@ -129,7 +131,9 @@ int main(int argc, char **argv)
     char line[128];
     while (fgets(line, sizeof line, stdin)) {
         int index;
-        if (!strncmp(line, "go", 2)) {
+        if (sscanf(line, "go %d", &index) == 1 && index >= 0 && index < n) {
+            atomic_store(&workers[index].go, 1);
+        } else if (!strncmp(line, "go", 2)) {
             atomic_store(&go, 1);
         } else if (sscanf(line, "stop %d", &index) == 1 && index >= 0 && index < n) {
             atomic_store(&workers[index].stop, 1);
