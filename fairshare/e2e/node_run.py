@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from agent import NodeAgent
@@ -48,6 +49,8 @@ class NodeRun:
         self.all_tenants = list(all_tenants)
         self.want_locks = locks
         self.stats_dir = stats_dir
+        self.shares_path = stats_dir / f"shares-{name}.json"
+        self.version = 0
         self.tenants: list[str] = []         # tenants with a group here now
         self.lock: SharedLockProgram | None = None
         self.lock_note = ""
@@ -63,11 +66,11 @@ class NodeRun:
     def start(self, decision: dict) -> None:
         """Apply the first decision, start the worker and the lock program (not yet running)."""
         shares = node_shares(decision, self.name)
-        self.agent.apply(decision)
+        self._apply(decision)
         self.tenants = sorted(shares)
         self.targets.append((0.0, shares))
         spec = {"node": self.name, "cores": sorted(self.cpus), "policy": self.sfs_policy,
-                "tenants": {t: self._tenant_spec(t, shares, 0.0) for t in self.tenants}}
+                "shares": str(self.shares_path), "tenants": {t: self._tenant_spec(t, shares, 0.0) for t in self.tenants}}
         self.worker = subprocess.Popen([sys.executable, "-m", "fairshare.e2e.worker"], stdin=subprocess.PIPE,
                                        stdout=subprocess.PIPE, text=True, bufsize=1,
                                        preexec_fn=_die_with_parent)
@@ -100,6 +103,18 @@ class NodeRun:
             job["at"] = round(job["at"] + since, 6)
         return {"procs": procs, "jobs": jobs}
 
+    def _apply(self, decision: dict) -> dict[str, int]:
+        """Apply on the agent and publish what it applied, for the node's scheduler."""
+        from sharekit.shares import PublishedShares, TenantShare, publish
+        weights = self.agent.apply(decision)
+        total = sum(weights.values()) or 1
+        self.version += 1
+        tenants = {t: TenantShare(w, w / total, f"{self.agent.parent}/{t}") for t, w in weights.items()}
+        version = self.agent.group(next(iter(weights))).version if weights else None
+        publish(self.shares_path, PublishedShares(self.name, self.version, time.time(), tenants, version,
+                                                  self.agent.parent))
+        return weights
+
     # -- while running --------------------------------------------------------
     def apply(self, decision: dict, now: float) -> None:
         """A new decision: stop the tenants that lose this node, re-weigh, start the new ones."""
@@ -109,7 +124,7 @@ class NodeRun:
         for tenant in leaving:
             if self.lock is not None:
                 self.lock.leave(tenant)     # before its group (and so the program) is killed
-        self.agent.apply(decision)
+        self._apply(decision)
         self.tenants = sorted(shares)
         self.targets.append((now, shares))
         for tenant in arriving:
@@ -159,13 +174,13 @@ class NodeRun:
 
 
 def process_start(pid: int) -> str:
-    """The process's start time in clock ticks since boot ('' once it is gone): with the pid,
-    it names one process, whatever pid reuse happens later."""
+    """The process's start time in clock ticks since boot ('' once it is gone or a zombie):
+    with the pid, it names one process, whatever pid reuse happens later."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return ""
-    return stat.rsplit(")", 1)[1].split()[19]
+    return "" if fields[0] in "ZX" else fields[19]
 
 
 def node_cpus(n_nodes: int) -> list[set[int]]:

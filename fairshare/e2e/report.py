@@ -63,9 +63,11 @@ def phases(node, run) -> list[Phase]:
 
 
 def short_p50(records, tenant: str, start: float, end: float, short_s: float) -> float | None:
-    """Median slowdown (turnaround / CPU time) of the tenant's short invocations arriving in [start, end)."""
+    """Median slowdown (turnaround / CPU time) of the tenant's short invocations arriving in
+    [start, end) that ran to completion (one killed at the end of the run used less CPU than
+    its service time and is left out)."""
     slow = [(e - a) / cpu for t, service, a, e, cpu in records
-            if t == tenant and service == short_s and start <= a < end and cpu > 0]
+            if t == tenant and service == short_s and start <= a < end and cpu >= 0.9 * service]
     return statistics.median(slow) if slow else None
 
 

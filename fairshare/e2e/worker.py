@@ -3,7 +3,7 @@
 Run as ``python -m fairshare.e2e.worker`` by the node run, which writes one
 JSON line on stdin::
 
-    {"node": "node0", "cores": [0], "policy": "sfs-tenant",
+    {"node": "node0", "cores": [0], "policy": "sfs-tenant", "shares": "<published shares file>",
      "tenants": {"alice": {"procs": [".../cgroup.procs", ...],
                            "jobs": [{"i": 0, "at": 0.01, "burn": 0.01}, ...]}}}
 
@@ -32,7 +32,7 @@ import sys
 import threading
 import time
 
-from sfs.scheduler import POLICIES, Scheduler, SchedulerConfig
+from sfs.scheduler import Scheduler, SchedulerConfig
 from workloads.invocation import Invocation
 
 FORKSERVER_PRIORITY = 45
@@ -40,13 +40,31 @@ MAIN_PRIORITY = 30   # above the functions, so this thread never holds the GIL w
 FALLBACK_POLICY = "sfs"
 
 
-def choose_policy(wanted: str) -> str:
-    """`wanted` if the scheduler knows it, else plain SFS (with a note on stderr)."""
-    if wanted in POLICIES:
-        return wanted
+def choose_policy(wanted: str, shares_path: str | None):
+    """(what to hand the Scheduler, its name): `wanted` looked up by name at run time, else
+    plain SFS with a note on stderr.  A tenant-aware policy follows the node's published
+    shares file, so a new decision reaches it without a restart."""
+    try:
+        from sfs import policies          # the policy registry, where the scheduler has one
+    except ImportError:
+        policies = None
+    if policies is not None:
+        try:
+            entry = policies.info(wanted)
+        except ValueError:
+            entry = None
+        if entry is not None and not entry.simulated:
+            if entry.tenant_aware:
+                from sfs.policies.sfs_tenant import PublishedShares
+                return policies.make_policy(wanted, shares=PublishedShares(shares_path)), wanted
+            return policies.make_policy(wanted), wanted
+    else:
+        from sfs.scheduler import POLICIES
+        if wanted in POLICIES:
+            return wanted, wanted
     print(f"note: SFS policy {wanted!r} is not available here; using {FALLBACK_POLICY!r} "
           "(FIFO time is then not split by tenant share)", file=sys.stderr, flush=True)
-    return FALLBACK_POLICY
+    return FALLBACK_POLICY, FALLBACK_POLICY
 
 
 class _TenantFeed:
@@ -95,7 +113,7 @@ def _read_commands(commands: "queue.Queue[dict]") -> None:
 def main() -> int:
     spec = json.loads(sys.stdin.readline())
     cores = [int(c) for c in spec["cores"]]
-    policy = choose_policy(spec.get("policy", FALLBACK_POLICY))
+    policy, policy_name = choose_policy(spec.get("policy", FALLBACK_POLICY), spec.get("shares"))
     records: list = []
     scheduler = Scheduler(policy, cores, SchedulerConfig(), on_complete=records.append)
     realtime = scheduler.realtime
@@ -168,7 +186,7 @@ def main() -> int:
                 for feed in feeds.values() for k in range(len(feed.invocations))}
     out = [[r.tenant, services.get(r.invocation_id, 0.0), r.arrival_s - t0, r.end_s - t0, r.cpu_s]
            for r in list(records) if r.invocation_id in services]
-    sys.stdout.write(json.dumps({"policy": policy, "records": out}) + "\n")
+    sys.stdout.write(json.dumps({"policy": policy_name, "records": out}) + "\n")
     sys.stdout.flush()
     return 0
 
