@@ -39,11 +39,11 @@ def parse_options(args):
     from ..e2e.run import RunConfig
     if not 5 <= args.seconds <= 600:
         raise UsageError(f"--seconds {args.seconds:g}: use 5 to 600")
-    if os.geteuid() != 0:
-        raise UsageError("needs root: it creates cgroups and runs SFS under SCHED_FIFO")
     problem = read_problem(args.problem)
     from .common import policy_runner
     policy_runner(args.policy)
+    if os.geteuid() != 0:
+        raise UsageError("needs root: it creates cgroups and runs SFS under SCHED_FIFO")
     return problem, RunConfig(seconds=args.seconds, policy=args.policy, sfs_policy=args.sfs_policy,
                               locks=not args.no_locks, warmup_s=min(3.0, args.seconds / 5))
 
