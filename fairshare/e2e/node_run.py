@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -50,6 +51,9 @@ class NodeRun:
         self.want_locks = locks
         self.stats_dir = stats_dir
         self.shares_path = stats_dir / f"shares-{name}.json"
+        self._pending: threading.Thread | None = None
+        self.decision: dict = {}
+        self._pending_error: BaseException | None = None
         self.version = 0
         self.tenants: list[str] = []         # tenants with a group here now
         self.lock: SharedLockProgram | None = None
@@ -59,7 +63,7 @@ class NodeRun:
         self.samples_lock: list = []
         self.targets: list[tuple[float, dict[str, float]]] = []   # (time, shares) per applied decision
         self.records: list = []
-        self.seen: dict[int, str] = {}      # pid -> start time, of every process seen in a tenant group
+        self.seen: dict[str, dict[int, str]] = {}   # tenant -> {pid: start time} of every process seen
         self.policy_used = ""
 
     # -- set-up ---------------------------------------------------------------
@@ -107,6 +111,7 @@ class NodeRun:
         """Apply on the agent and publish what it applied, for the node's scheduler."""
         from sharekit.shares import PublishedShares, TenantShare, publish
         weights = self.agent.apply(decision)
+        self.decision = decision
         total = sum(weights.values()) or 1
         self.version += 1
         tenants = {t: TenantShare(w, w / total, f"{self.agent.parent}/{t}") for t, w in weights.items()}
@@ -117,30 +122,92 @@ class NodeRun:
 
     # -- while running --------------------------------------------------------
     def apply(self, decision: dict, now: float) -> None:
-        """A new decision: stop the tenants that lose this node, re-weigh, start the new ones."""
+        """A new decision: re-weigh at once, retire the tenants that lose this node, start new ones.
+
+        Removing a group is slow (every process in it must be killed, exit and be reaped
+        before rmdir succeeds: up to a second or more for a backlog of a hundred invocations
+        on a busy machine), and NodeAgent.apply removes before it re-weighs.  So the new
+        weights go first, with each leaving tenant's processes killed, and the removal
+        (after the tenant's lock thread has left its group) runs on a thread while
+        sampling goes on.
+        """
+        self.settle()
         shares = node_shares(decision, self.name)
         leaving = [t for t in self.tenants if t not in shares]
         arriving = [t for t in sorted(shares) if t not in self.tenants]
-        for tenant in leaving:
-            if self.lock is not None:
-                self.lock.leave(tenant)     # before its group (and so the program) is killed
-        self._apply(decision)
+        if leaving:
+            # The leavers keep their old amount (not the minimum weight): a killed process
+            # still needs CPU to exit, and at weight 1 it would take seconds to get it.
+            before = self.decision.get(self.name, {})
+            interim = {self.name: {**decision.get(self.name, {}), **{t: before.get(t, {}) for t in leaving}}}
+            self._apply(interim)
+            spare = {self.lock.proc.pid} if self.lock is not None else set()
+            for tenant in leaving:
+                for pid in set(self.agent.group(tenant).pids()) - spare:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
         self.tenants = sorted(shares)
         self.targets.append((now, shares))
-        for tenant in arriving:
-            self.worker.stdin.write(json.dumps({"add": tenant, **self._tenant_spec(tenant, shares, now)}) + "\n")
-            if self.lock is not None:
-                self.lock.place(tenant)
-                self.lock.start(tenant)
+
+        def retire_and_start() -> None:
+            for tenant in leaving:
+                if self.lock is not None:
+                    self.lock.leave(tenant)     # before its group (and so the program) is killed
+                drain(self.agent.group(tenant), self.seen.get(tenant, {}))
+            self._apply(decision)
+            for tenant in arriving:
+                self.worker.stdin.write(json.dumps({"add": tenant, **self._tenant_spec(tenant, shares, now)}) + "\n")
+                if self.lock is not None:
+                    self.lock.place(tenant)
+                    self.lock.start(tenant)
+
+        if leaving:
+            self._pending = threading.Thread(target=self._guard(retire_and_start), name=f"{self.name}-apply")
+            self._pending.start()
+        else:
+            retire_and_start()
+
+    def _guard(self, fn):
+        def run() -> None:
+            try:
+                fn()
+            except BaseException as exc:  # reported by settle() on the main thread
+                self._pending_error = exc
+        return run
+
+    def settle(self) -> None:
+        """Wait for a background apply to finish; re-raise what it failed with."""
+        if self._pending is not None:
+            self._pending.join()
+            self._pending = None
+        if self._pending_error is not None:
+            error, self._pending_error = self._pending_error, None
+            raise RuntimeError(f"node {self.name}: applying a decision failed: {error}") from error
+
+    @property
+    def busy(self) -> bool:
+        return self._pending is not None and self._pending.is_alive()
+
+    def reapply(self, decision: dict) -> None:
+        """The agent's cycle: apply the current decision again (a no-op unless something drifted)."""
+        if not self.busy:
+            self.settle()
+            self._apply(decision)
 
     def sample(self, now: float) -> None:
         cpu = {}
         for tenant in self.tenants:
-            group = self.agent.group(tenant)
+            try:
+                group = self.agent.group(tenant)
+            except KeyError:
+                continue                # arriving: its group comes with the background apply
             cpu[tenant] = group.usage().cpu_seconds
+            seen = self.seen.setdefault(tenant, {})
             for pid in group.pids():
-                if pid not in self.seen:
-                    self.seen[pid] = process_start(pid)
+                if pid not in seen and not (self.lock is not None and pid == self.lock.proc.pid):
+                    seen[pid] = process_start(pid)
         self.samples_cpu.append((now, cpu))
         if self.lock is not None:
             hold = self.lock.hold_seconds()
@@ -149,6 +216,7 @@ class NodeRun:
     # -- the end --------------------------------------------------------------
     def finish(self) -> None:
         """Stop the worker (collecting its records) and the lock program."""
+        self.settle()
         if self.worker is not None and self.worker.poll() is None:
             try:
                 out, _ = self.worker.communicate(json.dumps({"stop": True}) + "\n", timeout=30)
@@ -164,23 +232,54 @@ class NodeRun:
 
     def close(self) -> None:
         """Everything down, every group removed; safe to call twice."""
+        if self._pending is not None:
+            self._pending.join()
+            self._pending = None
         if self.lock is not None:
             self.lock.close()
             self.lock = None
         if self.worker is not None and self.worker.poll() is None:
             self.worker.kill()
             self.worker.wait()
+        for tenant in self.tenants:
+            try:
+                drain(self.agent.group(tenant), self.seen.get(tenant, {}))
+            except KeyError:
+                pass
         self.agent.close()
 
 
-def process_start(pid: int) -> str:
-    """The process's start time in clock ticks since boot ('' once it is gone or a zombie):
-    with the pid, it names one process, whatever pid reuse happens later."""
+def drain(group, members: dict[int, str], timeout_s: float = 30.0) -> None:
+    """Kill everything in `group` and wait until its processes are reaped, not just dead.
+
+    An unreaped (zombie) task still pins its cgroup, so rmdir fails with EBUSY although
+    the group lists no task.  The killed invocations are orphans, reaped by init, and
+    after a backlog of a hundred of them on a busy machine that takes longer than the
+    second the group's own removal waits.  `members` ({pid: start time}) are the
+    processes seen in the group; one is gone when no process with its pid and start
+    time exists any more.
+    """
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        left = [pid for pid, started in members.items() if started and process_start(pid, zombies=True) == started]
+        if not left and not group.pids():
+            return
+        for pid in group.pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.05)
+
+
+def process_start(pid: int, zombies: bool = False) -> str:
+    """The process's start time in clock ticks since boot ('' once it is gone, or a zombie
+    unless `zombies`): with the pid, it names one process, whatever pid reuse happens later."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return ""
-    return "" if fields[0] in "ZX" else fields[19]
+    return "" if fields[0] in "ZX" and not zombies else fields[19]
 
 
 def node_cpus(n_nodes: int) -> list[set[int]]:

@@ -172,7 +172,7 @@ def leftovers(run) -> list[str]:
             found += [f"cgroup {p}" for p in top.iterdir() if p.name.startswith(prefix)]
     from .node_run import process_start
     for node in run.nodes:
-        for pid, started in node.seen.items():
+        for pid, started in [item for seen in node.seen.values() for item in seen.items()]:
             try:
                 if started and process_start(pid) == started and \
                         os.sched_getscheduler(pid) in (os.SCHED_FIFO, os.SCHED_RR):

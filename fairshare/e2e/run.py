@@ -157,7 +157,7 @@ def _drive(nodes, problem, config, events, present, decisions, t0) -> None:
                 node.apply(decision, now)
         elif now >= next_cycle:
             for node in nodes:      # the agent's cycle: re-apply the current decision (idempotent)
-                node.agent.apply(decisions[-1][1])
+                node.reapply(decisions[-1][1])
         if now >= next_cycle:
             next_cycle += config.cycle_s
         if now >= config.seconds:

@@ -24,12 +24,14 @@ relative to t0) and exits.
 """
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import queue
 import subprocess
 import sys
 import threading
+import time
 import time
 
 from sfs.scheduler import Scheduler, SchedulerConfig
@@ -103,6 +105,42 @@ class _TenantFeed:
         self.server.stdout.close()
 
 
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper() -> None:
+    """Orphaned invocations (their fork server was killed) become our children, not init's."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def reap(servers: dict[int, subprocess.Popen], until_none_left_s: float = 0.0) -> None:
+    """Reap exited children: the fork servers through their Popen, orphans directly.
+
+    A zombie still pins its cgroup (rmdir says EBUSY), and this machine's init reaps
+    orphans only every few seconds, so a tenant's group could not be removed promptly
+    after the tenant left.  With `until_none_left_s`, wait up to that long for every
+    child to be gone.
+    """
+    deadline = time.monotonic() + until_none_left_s
+    while True:
+        try:
+            info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return
+        if info is None:
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(0.01)
+            continue
+        if info.si_pid in servers:
+            servers[info.si_pid].poll()
+        else:
+            try:
+                os.waitpid(info.si_pid, 0)
+            except ChildProcessError:
+                pass
+
+
 def _read_commands(commands: "queue.Queue[dict]") -> None:
     for line in sys.stdin:
         if line.strip():
@@ -111,6 +149,7 @@ def _read_commands(commands: "queue.Queue[dict]") -> None:
 
 
 def main() -> int:
+    become_subreaper()
     spec = json.loads(sys.stdin.readline())
     cores = [int(c) for c in spec["cores"]]
     policy, policy_name = choose_policy(spec.get("policy", FALLBACK_POLICY), spec.get("shares"))
@@ -164,8 +203,9 @@ def main() -> int:
         while True:
             if scheduler.error is not None:
                 raise RuntimeError("the scheduler failed") from scheduler.error
+            reap({feed.server.pid: feed.server for feed in list(feeds.values())})
             try:
-                command = commands.get(timeout=0.25)
+                command = commands.get(timeout=0.1)
             except queue.Empty:
                 continue
             if "add" not in command:
@@ -180,6 +220,7 @@ def main() -> int:
         for feed in feeds.values():
             feed.close()
         scheduler.stop()
+        reap({}, until_none_left_s=10.0)
         if realtime and old_policy == os.SCHED_OTHER:
             os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
     services = {feed.invocations[k].id: feed.invocations[k].duration_s
