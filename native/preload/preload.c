@@ -238,8 +238,13 @@ static void write_stats_file(void)
 {
     static scl_thread_stats_t threads[256];   /* only the reporter and the exit handler write */
     static int writing;
-    if (__atomic_exchange_n(&writing, 1, __ATOMIC_ACQUIRE))
-        return;                                  /* the exit handler raced the reporter */
+    /* The exit handler may find the reporter mid-write: wait for it (bounded, in case the
+     * reporter can no longer run), so the last snapshot is the exit one. */
+    for (int spins = 0; __atomic_exchange_n(&writing, 1, __ATOMIC_ACQUIRE); spins++) {
+        if (spins > 100000)
+            return;
+        sched_yield();
+    }
     char tmp[sizeof stats_path + 8];
     snprintf(tmp, sizeof tmp, "%s.tmp", stats_path);
     FILE *f = fopen(tmp, "we");
