@@ -9,9 +9,13 @@
    whose weight source is the thread's cgroup; then the agent applies a new
    decision and the lock shares follow it.
 5. SFS: a short replay of the bundled trace under CFS, SFS and the SRTF oracle.
+6. The link on a node, end to end (`fairshare e2e`): three tenants 1:2:3 on
+   two nodes (node i on CPU i), each running FaaS invocations under SFS and
+   a thread of a shared pthread lock program under the SCL interposer; the
+   table shows what each tenant really got on each node.
 
-Steps 2-4 create cgroups and need root; without it they are skipped with a
-note.  Every cgroup is removed at the end, and no real-time task is left.
+Steps 2-4 and 6 create cgroups and need root; without it they are skipped
+with a note.  Every cgroup is removed at the end, and no real-time task is left.
 """
 from __future__ import annotations
 
@@ -119,16 +123,29 @@ def node_level(decision: dict) -> None:
             print(f"  {t:<8} lock hold share {share:.3f}   (target {1 / len(tenants):.3f})")
 
 
+E2E_SECONDS = 20
+
+
+def end_to_end() -> int:
+    heading(f"6. The link on a node: fairshare e2e ({E2E_SECONDS} s)")
+    return subprocess.run([sys.executable, "-m", "fairshare.cli", "e2e", "--seconds", str(E2E_SECONDS)]).returncode
+
+
 def main() -> int:
     heading("1. Cluster fair share: fairshare allocate (PS-DSF)")
     decision = cluster_decision()
-    if os.geteuid() == 0:
+    root = os.geteuid() == 0
+    if root:
         node_level(decision)
     else:
         print("\nsteps 2-4 skipped: creating cgroups needs root")
     heading("5. SFS vs CFS: replay of the bundled trace")
     from sfs import demo
-    return demo.main()
+    status = demo.main()
+    if not root:
+        print("\nstep 6 skipped: creating cgroups needs root")
+        return status
+    return end_to_end() or status
 
 
 if __name__ == "__main__":

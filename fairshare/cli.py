@@ -1,4 +1,4 @@
-"""`fairshare` command line: allocate, compare, simulate, bench, policies, jobs."""
+"""`fairshare` command line: allocate, compare, simulate, bench, policies, jobs, agent, run, e2e."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -13,6 +13,8 @@ COMMANDS = {
     "policies": ("fairshare.commands.policies", "list policy names"),
     "jobs": ("fairshare.commands.jobs", "max-min fair completion times of multi-task jobs"),
     "agent": ("fairshare.commands.agent", "node agent: follow a decision as per-tenant cgroup weights, publish them"),
+    "run": ("fairshare.commands.run", "allocate a problem and run every node's tenants on this machine"),
+    "e2e": ("fairshare.commands.e2e", "measure the link on a node: CPU, lock and SFS shares per tenant"),
 }
 
 

@@ -39,7 +39,14 @@
  * Environment: SCL_PRELOAD_DISABLE=1 forwards everything to glibc;
  * SCL_PRELOAD_SLICE_US sets the lock slice (default 2000);
  * SCL_PRELOAD_STATS=1 prints counters to stderr at exit (processes that
- * used any mutex, rwlock or condvar).
+ * used any mutex, rwlock or condvar);
+ * SCL_PRELOAD_WEIGHT=nice|cgroup|explicit picks the mutexes' weight source
+ * (default nice), so that a program's threads placed in different cpu
+ * cgroups get lock opportunity in proportion to their groups' weights;
+ * SCL_PRELOAD_STATS_FILE=PATH makes a reporter thread rewrite PATH every
+ * SCL_PRELOAD_STATS_INTERVAL_MS (default 100) and at exit with the per-thread
+ * statistics of the first MAX_REPORTED mutexes, as one JSON object
+ * (written to PATH.tmp and renamed, so a reader never sees half a file).
  */
 #include "scl_internal.h"
 
@@ -80,6 +87,17 @@ static struct {
 static int resolved, disabled;
 static uint64_t slice_ns = 2000000;
 static int print_stats;
+static int weight_source = SCL_WEIGHT_NICE;
+static char stats_path[4096];
+static uint64_t stats_interval_ns = 100000000ull;
+
+/* Mutexes whose statistics the reporter writes.  Append-only: a slot is
+ * published with a RELEASE store of `reported` after it is written, and a
+ * destroyed mutex stays listed (its pool memory is never unmapped, so the
+ * reporter reads a valid, possibly re-initialised, lock). */
+#define MAX_REPORTED 16
+static scl_mutex_t *reported_locks[MAX_REPORTED];
+static uint32_t reported;
 
 static struct {
     uint64_t scl_mutexes, fallback_mutexes, scl_locks, fallback_locks, rwlocks, cond_waits;
@@ -166,9 +184,130 @@ static void read_env(void)
     print_stats = e && *e && strcmp(e, "0") != 0;
     if (print_stats)
         atexit(at_exit_stats);
+    e = getenv("SCL_PRELOAD_WEIGHT");
+    if (e && *e) {
+        if (strcmp(e, "nice") == 0)
+            weight_source = SCL_WEIGHT_NICE;
+        else if (strcmp(e, "cgroup") == 0)
+            weight_source = SCL_WEIGHT_CGROUP;
+        else if (strcmp(e, "explicit") == 0)
+            weight_source = SCL_WEIGHT_EXPLICIT;
+        else
+            fprintf(stderr, "scl-preload: ignoring SCL_PRELOAD_WEIGHT=%s (want nice, cgroup or explicit)\n", e);
+    }
+    e = getenv("SCL_PRELOAD_STATS_INTERVAL_MS");
+    if (e && *e) {
+        char *end;
+        unsigned long long ms = strtoull(e, &end, 10);
+        if (*end == 0 && ms > 0 && ms <= 60000ull)
+            stats_interval_ns = ms * 1000000ull;
+        else
+            fprintf(stderr, "scl-preload: ignoring SCL_PRELOAD_STATS_INTERVAL_MS=%s (want 1..60000)\n", e);
+    }
+    e = getenv("SCL_PRELOAD_STATS_FILE");
+    if (e && *e) {
+        if (strlen(e) + 5 > sizeof stats_path)
+            fprintf(stderr, "scl-preload: ignoring SCL_PRELOAD_STATS_FILE: path too long\n");
+        else
+            strcpy(stats_path, e);
+    }
 }
 
-__attribute__((constructor)) static void preload_init(void) { ensure_resolved(); }
+/* ---- statistics file ---- */
+
+static scl_ilock_t reported_lock;
+
+/* Lists an installed mutex for the reporter (once, even when the pool hands
+ * the same memory out again after a destroy). */
+static void report_lock(scl_mutex_t *m)
+{
+    if (!stats_path[0])
+        return;
+    scl__ilock(&reported_lock);
+    uint32_t n = reported, i = 0;
+    while (i < n && reported_locks[i] != m)
+        i++;
+    if (i == n && n < MAX_REPORTED) {
+        reported_locks[n] = m;
+        __atomic_store_n(&reported, n + 1, __ATOMIC_RELEASE);   /* pairs with the reporter's ACQUIRE */
+    }
+    scl__iunlock(&reported_lock);
+}
+
+static void write_stats_file(void)
+{
+    static scl_thread_stats_t threads[256];   /* only the reporter and the exit handler write */
+    static int writing;
+    /* The exit handler may find the reporter mid-write: wait for it (bounded, in case the
+     * reporter can no longer run), so the last snapshot is the exit one. */
+    for (int spins = 0; __atomic_exchange_n(&writing, 1, __ATOMIC_ACQUIRE); spins++) {
+        if (spins > 100000)
+            return;
+        sched_yield();
+    }
+    char tmp[sizeof stats_path + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", stats_path);
+    FILE *f = fopen(tmp, "we");
+    if (f) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        fprintf(f, "{\"pid\": %d, \"monotonic_ns\": %llu, \"locks\": [", (int)getpid(),
+                (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec);
+        uint32_t n = __atomic_load_n(&reported, __ATOMIC_ACQUIRE);
+        for (uint32_t i = 0; i < n; i++) {
+            scl_lock_stats_t ls;
+            int k = scl_mutex_stats(reported_locks[i], &ls, threads, 256);
+            if (k < 0)
+                k = 0;
+            if (k > 256)
+                k = 256;
+            fprintf(f, "%s{\"elapsed_ns\": %llu, \"hold_ns\": %llu, \"threads\": [", i ? ", " : "",
+                    (unsigned long long)ls.elapsed_ns, (unsigned long long)ls.hold_ns);
+            for (int t = 0; t < k; t++)
+                fprintf(f, "%s{\"tid\": %d, \"weight\": %g, \"acquisitions\": %llu, \"hold_ns\": %llu, "
+                        "\"wait_ns\": %llu, \"opportunity_ns\": %llu}", t ? ", " : "", (int)threads[t].tid,
+                        threads[t].weight, (unsigned long long)threads[t].acquisitions,
+                        (unsigned long long)threads[t].hold_ns, (unsigned long long)threads[t].wait_ns,
+                        (unsigned long long)threads[t].opportunity_ns);
+            fprintf(f, "]}");
+        }
+        fprintf(f, "]}\n");
+        if (fclose(f) == 0)
+            rename(tmp, stats_path);
+    }
+    __atomic_store_n(&writing, 0, __ATOMIC_RELEASE);
+}
+
+static void *stats_reporter(void *arg)
+{
+    (void)arg;
+    struct timespec gap = {(time_t)(stats_interval_ns / 1000000000ull), (long)(stats_interval_ns % 1000000000ull)};
+    for (;;) {
+        nanosleep(&gap, NULL);
+        write_stats_file();
+    }
+    return NULL;
+}
+
+static void start_stats_reporter(void)
+{
+    if (!stats_path[0] || disabled)
+        return;
+    atexit(write_stats_file);
+    pthread_t t;
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &a, stats_reporter, NULL) != 0)
+        fprintf(stderr, "scl-preload: cannot start the statistics reporter\n");
+    pthread_attr_destroy(&a);
+}
+
+__attribute__((constructor)) static void preload_init(void)
+{
+    ensure_resolved();
+    start_stats_reporter();
+}
 
 /* Lets a program (or a test) see that the interposer is loaded. */
 EXPORT int scl_preload_active(void) { return !disabled; }
@@ -245,6 +384,7 @@ static scl_mutex_t *new_scl_mutex(void)
     scl_mutexattr_t a;
     scl_mutexattr_init(&a);
     a.slice_ns = slice_ns;
+    a.weight_source = weight_source;
     scl_mutex_init(m, &a);
     COUNT(scl_mutexes);
     return m;
@@ -270,8 +410,10 @@ static __attribute__((noinline)) scl_mutex_t *install_mutex(void **slot)
         return NULL;
     void *expect = NULL;
     /* RELEASE publishes the initialised lock to threads that load it with ACQUIRE */
-    if (__atomic_compare_exchange_n(slot, &expect, fresh, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    if (__atomic_compare_exchange_n(slot, &expect, fresh, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        report_lock(fresh);
         return fresh;
+    }
     scl_mutex_destroy(fresh);
     pool_put(&mutex_pool, fresh);
     __atomic_sub_fetch(&counts.scl_mutexes, 1, __ATOMIC_RELAXED);   /* lost the race */
@@ -309,6 +451,7 @@ EXPORT int pthread_mutex_init(pthread_mutex_t *pm, const pthread_mutexattr_t *at
     if (!m)
         return ENOMEM;
     __atomic_store_n(mutex_slot(pm), m, __ATOMIC_RELEASE);
+    report_lock(m);
     return 0;
 }
 

@@ -10,6 +10,10 @@
   in-memory tree database, whose operations all take one database-wide
   pthread rwlock (needs Debian's libkyotocabinet-dev); prints each thread's
   class, operations and CPU time as JSON.
+- `shared_lock`: threads taking turns on one plain pthread mutex, driven
+  on stdin (start, stop one thread) so a launcher can place each thread in
+  a cgroup first; the node-level end-to-end run uses it under the
+  LD_PRELOAD interposer.
 - `rename_storm`: the rename-lock case: bully threads renaming across two
   directories of many files, victims across two empty ones; kernel lock
   contention shows in lock:contention_begin/end.
@@ -28,7 +32,7 @@ import tempfile
 from pathlib import Path
 
 SOURCES = {"subversion": "subversion.c", "subversion_scl": "subversion.c", "rename_storm": "rename_storm.c",
-           "kvstore": "kvstore.c"}
+           "kvstore": "kvstore.c", "shared_lock": "shared_lock.c"}
 LIBRARIES = {"subversion_scl": ["-lscl"], "kvstore": ["-lkyotocabinet"]}
 _HERE = Path(__file__).resolve().parent
 

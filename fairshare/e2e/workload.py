@@ -1,0 +1,56 @@
+"""Each tenant's FaaS load on a node: an open-loop short/long mix at overload.
+
+Every tenant on a node offers the same load, ``overload x cores x the
+largest share on the node``: the tenant with the largest share still asks
+for ``overload`` times what it is entitled to, so every tenant stays
+backlogged and what it gets is decided by the scheduler, not by its own
+demand.  The node as a whole is offered ``overload x cores x (n x largest
+share) >= overload x cores``.
+
+Invocations are CPU-bound (each burns its service time on its own CPU
+clock), a fraction ``short_fraction`` of them ``short_s`` long and the rest
+``long_s``; inter-arrival times are exponential (Poisson arrivals), seeded
+per tenant so runs are repeatable.
+"""
+from __future__ import annotations
+
+import random
+import zlib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LoadConfig:
+    overload: float = 1.5
+    short_s: float = 0.010
+    long_s: float = 0.200
+    short_fraction: float = 0.8
+    seed: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.overload > 0 or not 0 < self.short_s < self.long_s or not 0 <= self.short_fraction <= 1:
+            raise ValueError("need overload > 0, 0 < short_s < long_s and 0 <= short_fraction <= 1")
+
+    @property
+    def mean_service_s(self) -> float:
+        return self.short_fraction * self.short_s + (1 - self.short_fraction) * self.long_s
+
+
+def offered_cores(shares: dict[str, float], cores: int, config: LoadConfig) -> float:
+    """Load (in cores) each tenant offers on a node whose tenants have `shares`."""
+    return config.overload * cores * max(shares.values(), default=0.0)
+
+
+def tenant_jobs(node: str, tenant: str, load_cores: float, seconds: float, config: LoadConfig) -> list[dict]:
+    """Fork-server jobs ``{"i", "at", "burn"}`` for `seconds` of arrivals."""
+    rng = random.Random(zlib.crc32(f"{config.seed}/{node}/{tenant}".encode()))
+    rate = load_cores / config.mean_service_s
+    jobs, t = [], 0.0
+    if rate <= 0:
+        return jobs
+    while True:
+        t += rng.expovariate(rate)
+        if t >= seconds:
+            return jobs
+        burn = config.short_s if rng.random() < config.short_fraction else config.long_s
+        jobs.append({"i": len(jobs), "at": round(t, 6), "burn": burn})

@@ -1,0 +1,65 @@
+"""The arithmetic of the end-to-end run: windows, convergence, offered load (no cgroups)."""
+import math
+
+import pytest
+
+from fairshare.e2e.measure import convergence_time, window_shares
+from fairshare.e2e.workload import LoadConfig, offered_cores, tenant_jobs
+
+
+def test_window_shares_use_the_increase_between_the_window_ends():
+    samples = [(0.0, {"a": 10.0, "b": 0.0}), (1.0, {"a": 13.0, "b": 1.0}), (2.0, {"a": 16.0, "b": 2.0})]
+    assert window_shares(samples, 1.0, 2.0) == pytest.approx({"a": 0.75, "b": 0.25})
+    assert window_shares(samples, 0.0, 2.0) == pytest.approx({"a": 0.75, "b": 0.25})
+
+
+def test_a_tenant_missing_at_either_end_drops_out():
+    samples = [(0.0, {"a": 0.0, "b": 0.0}), (1.0, {"a": 1.0, "b": 1.0}), (2.0, {"a": 3.0})]
+    assert window_shares(samples, 1.0, 2.0) == {"a": 1.0}
+
+
+def test_no_usage_gives_nan_not_a_division_error():
+    shares = window_shares([(0.0, {"a": 1.0}), (1.0, {"a": 1.0})], 0.0, 1.0)
+    assert math.isnan(shares["a"])
+
+
+def test_convergence_is_the_first_window_that_stays_within_tolerance():
+    # a gets 50% until t=4, then 75%; samples every 0.5 s
+    samples, a, b = [], 0.0, 0.0
+    for k in range(21):
+        t = k * 0.5
+        samples.append((t, {"a": a, "b": b}))
+        share = 0.5 if t < 4 else 0.75
+        a += 0.5 * share
+        b += 0.5 * (1 - share)
+    # a 1 s window after t=4 first lies wholly in the new regime at t=5
+    assert convergence_time(samples, 4.0, {"a": 0.75, "b": 0.25}, 1.0, 0.05) == pytest.approx(1.0)
+    assert convergence_time(samples, 4.0, {"a": 0.9, "b": 0.1}, 1.0, 0.05) is None
+
+
+def test_a_relapse_resets_convergence():
+    samples, a = [], 0.0
+    shares = [0.75, 0.75, 0.75, 0.5, 0.75, 0.75]   # per second; the dip at t=3..4
+    for k, share in enumerate(shares):
+        samples.append((float(k), {"a": a, "b": k - a}))
+        a += share
+    samples.append((6.0, {"a": a, "b": 6 - a}))
+    assert convergence_time(samples, 0.0, {"a": 0.75, "b": 0.25}, 1.0, 0.05) == pytest.approx(5.0)
+
+
+def test_every_tenant_offers_overload_times_the_largest_share():
+    config = LoadConfig(overload=1.5)
+    load = offered_cores({"a": 1 / 6, "b": 2 / 6, "c": 3 / 6}, 1, config)
+    assert load == pytest.approx(0.75)
+    jobs = tenant_jobs("node0", "a", load, 400.0, config)
+    offered = sum(j["burn"] for j in jobs) / 400.0
+    assert offered == pytest.approx(load, rel=0.1)
+    assert {j["burn"] for j in jobs} == {config.short_s, config.long_s}
+    assert all(0 < j["at"] < 400 for j in jobs)
+    assert jobs == tenant_jobs("node0", "a", load, 400.0, config)          # repeatable
+    assert jobs != tenant_jobs("node1", "a", load, 400.0, config)          # independent per node
+
+
+def test_bad_load_settings_are_refused():
+    with pytest.raises(ValueError):
+        LoadConfig(short_s=0.3, long_s=0.2)
