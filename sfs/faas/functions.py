@@ -30,9 +30,10 @@ class FunctionSpec:
     path: Path
     tenant: str
     description: str
+    network: bool = False   # NETWORK = True in the module: the sandbox keeps the host's network
 
 
-def _constants(path: Path) -> dict[str, str]:
+def _constants(path: Path) -> dict[str, str | bool]:
     try:
         tree = ast.parse(path.read_bytes(), filename=str(path))
     except (SyntaxError, ValueError) as exc:
@@ -40,7 +41,7 @@ def _constants(path: Path) -> dict[str, str]:
     found = {}
     for node in tree.body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            if isinstance(node.value, ast.Constant) and isinstance(node.value.value, (str, bool)):
                 found[node.targets[0].id] = node.value.value
     return found
 
@@ -81,8 +82,10 @@ def discover(directory: Path) -> tuple[dict[str, FunctionSpec], list[str]]:
             problems.append(str(exc))
             continue
         tenant = constants.get("TENANT", DEFAULT_TENANT)
-        if not TENANT_RE.match(tenant):
+        if not isinstance(tenant, str) or not TENANT_RE.match(tenant):
             problems.append(f"{path}: TENANT {tenant!r} is not a valid tenant name")
             continue
-        specs[name] = FunctionSpec(name, path, tenant, constants.get("DESCRIPTION", ""))
+        description = constants.get("DESCRIPTION", "")
+        specs[name] = FunctionSpec(name, path, tenant, description if isinstance(description, str) else "",
+                                   network=constants.get("NETWORK") is True)
     return specs, problems

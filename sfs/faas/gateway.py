@@ -5,7 +5,8 @@ more requests wait for a slot; beyond that a request is refused with 503 and
 Retry-After before anything runs.  Every accepted request gets exactly one
 response and exactly one line in the results file, whatever happens to its
 sandbox (the record is written when the scheduler's record for the process
-arrives, or by the host alone when no process was started).
+arrives, or by the host alone when no process was started).  The line is
+written and flushed before the response is sent.
 """
 from __future__ import annotations
 
@@ -88,6 +89,7 @@ class Gateway:
         self.rt_priority = 0  # set by serve once the loop runs at it
         self.rt_restored = 0
         self._rt_guard: asyncio.Task | None = None
+        self._watch: asyncio.Task | None = None
         self._tenants = {spec.tenant for spec in specs.values()}
 
     # -- scheduler records (arrive on the scheduler thread) -------------------
@@ -124,10 +126,13 @@ class Gateway:
 
     async def _on_startup(self, app) -> None:
         self._loop = asyncio.get_running_loop()
+        self._watch = asyncio.ensure_future(self.sandboxes.watch())
         if self.rt_priority > 0:
             self._rt_guard = asyncio.ensure_future(self._keep_rt())
 
     async def _on_cleanup(self, app) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
         if self._rt_guard is not None:
             self._rt_guard.cancel()
 
@@ -236,9 +241,12 @@ class Gateway:
             marks = dict(outcome.timings, t_exited=outcome.exited, t_done=t_done)
             resp.headers["X-Gateway-Timings"] = " ".join(
                 f"{k[2:]}={(v - t_received) * 1e3:.2f}" for k, v in marks.items() if v)
+        # The record is written and flushed before the response goes out: a client that
+        # got an answer finds its record even if the server is SIGKILLed right after.
         task = asyncio.ensure_future(self._write_record(invocation, outcome, status, gateway_ms, t_received))
         self._pending_records.add(task)
         task.add_done_callback(self._pending_records.discard)
+        await asyncio.shield(task)
         return resp
 
     async def _write_record(self, invocation: Invocation, outcome: Outcome, status: int,

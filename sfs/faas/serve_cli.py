@@ -38,7 +38,14 @@ def add_arguments(parser) -> None:
     parser.add_argument("--max-queue", type=int, default=256,
                         help="accepted requests waiting for a slot before 503 (default 256)")
     parser.add_argument("--max-body", type=int, default=1 << 20, help="request body limit, bytes (default 1 MiB)")
-    parser.add_argument("--user", default="nobody", help="unprivileged user the sandboxes run as (default nobody)")
+    parser.add_argument("--uid-range", default="200000-200999", metavar="FIRST-LAST",
+                        help="uids (and gids) for the tenants, one each, in sorted tenant order; no existing "
+                             "user or group may have one (default 200000-200999)")
+    parser.add_argument("--max-pids", type=int, default=256,
+                        help="processes and threads per tenant, templates included (default 256)")
+    parser.add_argument("--max-open-files", type=int, default=256,
+                        help="open files per sandbox (RLIMIT_NOFILE, default 256)")
+    parser.add_argument("--tmp-mib", type=int, default=64, help="size of each invocation's private /tmp (default 64)")
     parser.add_argument("--rt-priority", type=int, default=None,
                         help="SCHED_FIFO priority of the gateway and templates (default: between the "
                              "functions and the scheduler; 0 = none)")
@@ -79,22 +86,21 @@ def run(args) -> int:
         print(f"sfs serve: {problem}", file=sys.stderr)
     if not specs:
         raise UsageError(f"no functions in {directory}")
-    if args.user and os.geteuid() == 0:
-        import pwd
-        try:
-            if pwd.getpwnam(args.user).pw_uid == 0:
-                raise UsageError(f"--user {args.user} is root; sandboxes must run unprivileged")
-        except KeyError:
-            raise UsageError(f"--user {args.user}: no such user") from None
-    for flag in ("max_running", "max_queue", "max_body", "memory_max", "tenant_memory_max", "max_tenants"):
+    from sfs.faas.identities import IdentityError, TenantIdentities
+    try:
+        identities = TenantIdentities.from_range(args.uid_range, sorted({s.tenant for s in specs.values()}))
+    except IdentityError as exc:
+        raise UsageError(str(exc)) from None
+    for flag in ("max_running", "max_queue", "max_body", "memory_max", "tenant_memory_max", "max_tenants",
+                 "max_pids", "max_open_files", "tmp_mib"):
         if getattr(args, flag) <= 0:
             raise UsageError(f"--{flag.replace('_', '-')} must be positive")
     if not 0 < args.timeout <= 3600:
         raise UsageError("--timeout must be in (0, 3600] seconds")
-    return asyncio.run(_serve(args, specs, _cores(args.cores)))
+    return asyncio.run(_serve(args, specs, _cores(args.cores), identities))
 
 
-async def _serve(args, specs, cores) -> int:
+async def _serve(args, specs, cores, identities) -> int:
     from aiohttp import web
 
     from sfs.faas import realtime
@@ -102,6 +108,7 @@ async def _serve(args, specs, cores) -> int:
     from sfs.faas.policy import gateway_priority, make_policy
     from sfs.faas.records import ResultsWriter
     from sfs.faas.sandbox import SandboxManager
+    from sfs.faas.containment import ContainmentError, TenantPids
     from sfs.faas.tenants import TenantGroups
 
     t0 = time.monotonic()
@@ -112,13 +119,21 @@ async def _serve(args, specs, cores) -> int:
     except (RuntimeError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     if not args.no_cgroups and os.geteuid() == 0:
-        for name in TenantGroups.remove_stale():
+        for name in TenantGroups.remove_stale() + TenantPids.remove_stale("sharekit-faas-"):
             print(f"sfs serve: removed the tenant cgroups of a server that is gone ({name})", file=sys.stderr)
-    tenants = TenantGroups(args.cgroup_parent or f"sharekit-faas-{os.getpid()}", args.tenant_memory_max << 20,
+    parent = args.cgroup_parent or f"sharekit-faas-{os.getpid()}"
+    tenants = TenantGroups(parent, args.tenant_memory_max << 20,
                            enabled=not args.no_cgroups and os.geteuid() == 0, cpu_groups=args.tenant_cpu_weights)
+    pids = None
+    if not args.no_cgroups and os.geteuid() == 0:
+        try:
+            pids = TenantPids(parent, args.max_pids)
+        except ContainmentError as exc:
+            print(f"sfs serve: no per-tenant process limit: {exc}", file=sys.stderr)
     priority = gateway_priority(policy) if args.rt_priority is None else args.rt_priority
-    sandboxes = SandboxManager(specs, tenants, policy, user=args.user, rt_priority=priority,
-                               memory_max=args.memory_max << 20, timeout_s=args.timeout)
+    sandboxes = SandboxManager(specs, tenants, policy, identities=identities.of, pids=pids, rt_priority=priority,
+                               memory_max=args.memory_max << 20, timeout_s=args.timeout,
+                               nofile=args.max_open_files, tmp_mib=args.tmp_mib)
     gateway = Gateway(specs, sandboxes, policy, results,
                       GatewayConfig(max_body=args.max_body, max_running=args.max_running,
                                     max_queue=args.max_queue, tenant_header=not args.no_tenant_header,
@@ -154,7 +169,7 @@ async def _serve(args, specs, cores) -> int:
         port = site._server.sockets[0].getsockname()[1]
         print(f"sfs serve: listening on http://{args.host}:{port} (policy {policy.name}, "
               f"{len(specs)} functions, {len(specs) - len(failed)} warm, gateway RT priority {priority}, "
-              f"sandbox user {args.user})", flush=True)
+              f"tenant uids {identities.describe()})", flush=True)
         await stop.wait()
         print("sfs serve: stopping", flush=True)
         await site.stop()  # refuse new connections; finish what was accepted
@@ -166,6 +181,8 @@ async def _serve(args, specs, cores) -> int:
         if started:
             policy.stop()
         tenants.close()
+        if pids is not None:
+            pids.close()
         results.close()
         realtime.normal()
     print(f"sfs serve: {results.count} invocations recorded", flush=True)

@@ -25,9 +25,13 @@ def test_empty_functions_folder(tmp_path):
 
 
 @needs_root
-def test_root_sandbox_user_is_refused(tmp_path, functions_dir):
-    done = _serve("--functions", str(functions_dir), "--user", "root", "--port", "0")
-    assert done.returncode == 2 and "unprivileged" in done.stderr
+def test_uid_ranges_with_root_or_existing_users_are_refused(tmp_path, functions_dir):
+    done = _serve("--functions", str(functions_dir), "--uid-range", "0-10", "--port", "0")
+    assert done.returncode == 2 and "0 < FIRST" in done.stderr
+    done = _serve("--functions", str(functions_dir), "--uid-range", "65000-65534", "--port", "0")
+    assert done.returncode == 2 and "already used by user nobody (65534)" in done.stderr
+    done = _serve("--functions", str(functions_dir), "--uid-range", "300000-300000", "--port", "0")
+    assert done.returncode == 2 and "1 uids for 2 tenants" in done.stderr
 
 
 def test_bad_limits(functions_dir):
