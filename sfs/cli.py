@@ -5,6 +5,7 @@ COMMANDS = {
     "replay": ("sfs.replay_cli", "replay a trace under a policy (sfs, cfs, fifo, srtf-oracle)"),
     "bench": ("sfs.bench", "cfs vs sfs vs the SRTF oracle at several loads (--http: against sfs serve)"),
     "serve": ("sfs.faas.serve_cli", "FaaS host: HTTP gateway running functions in sandboxes under SFS"),
+    "tenants": ("sfs.faas.tenants_cli", "tenants file of sfs serve --tenants: add a tenant, print its token once"),
     "load": ("sfs.faas.load_cli", "open-loop HTTP load generator driven by a trace"),
     "trace": ("sfs.trace", "eBPF: run-queue latency, preemptions and FIFO vs CFS time per process"),
 }

@@ -24,8 +24,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--port", type=int, default=8080, help="port (0 = any free port; default 8080)")
     parser.add_argument("--policy", choices=["sfs", "cfs", "fifo"], default="sfs",
                         help="scheduling policy for the sandboxes (default sfs)")
-    parser.add_argument("--functions", type=Path, default=None,
-                        help="folder of function modules (default: the bundled workloads/functions)")
+    parser.add_argument("--functions", type=Path, action="append", default=None, metavar="DIR",
+                        help="folder of function modules, repeatable (default: the bundled workloads/functions)")
+    parser.add_argument("--tenants", type=Path, default=None, metavar="FILE",
+                        help="tenants, their token digests, weights and functions (JSON or YAML; see "
+                             "`sfs tenants add`); without it the host is open to any local client")
     parser.add_argument("--results", type=Path, default=None,
                         help="append one record per invocation here (.csv or .jsonl)")
     parser.add_argument("--cores", default=None, help="cores for the scheduler, e.g. 0,1 (default: all)")
@@ -37,6 +40,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--max-running", type=int, default=64, help="sandboxes running at once (default 64)")
     parser.add_argument("--max-queue", type=int, default=256,
                         help="accepted requests waiting for a slot before 503 (default 256)")
+    parser.add_argument("--read-timeout", type=float, default=30.0,
+                        help="seconds a client may take to send a request's headers, and its body (default 30)")
     parser.add_argument("--max-body", type=int, default=1 << 20, help="request body limit, bytes (default 1 MiB)")
     parser.add_argument("--uid-range", default="200000-200999", metavar="FIRST-LAST",
                         help="uids (and gids) for the tenants, one each, in sorted tenant order; no existing "
@@ -76,31 +81,75 @@ def _cores(text: str | None) -> list[int]:
 
 def run(args) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    from sfs.faas.functions import default_functions_dir, discover
-    directory = args.functions or default_functions_dir()
-    try:
-        specs, problems = discover(directory)
-    except FileNotFoundError as exc:
-        raise UsageError(str(exc)) from None
-    for problem in problems:
-        print(f"sfs serve: {problem}", file=sys.stderr)
-    if not specs:
-        raise UsageError(f"no functions in {directory}")
+    specs, auth = load_functions(args.functions, args.tenants)
+    if auth is None and not _loopback(args.host):
+        raise UsageError(f"--host {args.host}: without --tenants the host is open to anyone who reaches it, "
+                         "so it listens on loopback only")
     from sfs.faas.identities import IdentityError, TenantIdentities
     try:
-        identities = TenantIdentities.from_range(args.uid_range, sorted({s.tenant for s in specs.values()}))
+        tenants = {s.tenant for s in specs.values()} | (set(auth.tenants) if auth else set())
+        identities = TenantIdentities.from_range(args.uid_range, sorted(tenants))
     except IdentityError as exc:
         raise UsageError(str(exc)) from None
     for flag in ("max_running", "max_queue", "max_body", "memory_max", "tenant_memory_max", "max_tenants",
                  "max_pids", "max_open_files", "tmp_mib"):
         if getattr(args, flag) <= 0:
             raise UsageError(f"--{flag.replace('_', '-')} must be positive")
+    if not 0 < args.read_timeout <= 3600:
+        raise UsageError("--read-timeout must be in (0, 3600] seconds")
     if not 0 < args.timeout <= 3600:
         raise UsageError("--timeout must be in (0, 3600] seconds")
-    return asyncio.run(_serve(args, specs, _cores(args.cores), identities))
+    return asyncio.run(_serve(args, specs, _cores(args.cores), identities, auth))
 
 
-async def _serve(args, specs, cores, identities) -> int:
+def _loopback(host: str) -> bool:
+    import ipaddress
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def load_functions(directories, tenants_file):
+    """name -> FunctionSpec from every folder, owned as the tenants file says; and the parsed file (or None).
+
+    A function belongs to the tenant that lists it, or else to its module's
+    TENANT.  The same name in two folders, a function listed by two tenants
+    (checked when the file is read) or one listed that no folder has is an error.
+    """
+    import dataclasses
+
+    from sfs.faas.auth import Tenants, TenantsFileError
+    from sfs.faas.functions import default_functions_dir, discover
+    specs = {}
+    for directory in directories or [default_functions_dir()]:
+        try:
+            found, problems = discover(directory)
+        except FileNotFoundError as exc:
+            raise UsageError(str(exc)) from None
+        for problem in problems:
+            print(f"sfs serve: {problem}", file=sys.stderr)
+        for name, spec in found.items():
+            if name in specs:
+                raise UsageError(f"function {name} is in both {specs[name].path.parent} and {directory}")
+            specs[name] = spec
+    if not specs:
+        raise UsageError(f"no functions in {', '.join(map(str, directories or [default_functions_dir()]))}")
+    auth = None
+    if tenants_file is not None:
+        try:
+            auth = Tenants.load(tenants_file)
+        except TenantsFileError as exc:
+            raise UsageError(str(exc)) from None
+        for function, owner in auth.owners().items():
+            if function not in specs:
+                raise UsageError(f"{tenants_file}: tenants.{owner}.functions: no function {function!r} "
+                                 "in the functions folders")
+            specs[function] = dataclasses.replace(specs[function], tenant=owner)
+    return specs, auth
+
+
+async def _serve(args, specs, cores, identities, auth) -> int:
     from aiohttp import web
 
     from sfs.faas import realtime
@@ -137,7 +186,8 @@ async def _serve(args, specs, cores, identities) -> int:
     gateway = Gateway(specs, sandboxes, policy, results,
                       GatewayConfig(max_body=args.max_body, max_running=args.max_running,
                                     max_queue=args.max_queue, tenant_header=not args.no_tenant_header,
-                                    max_tenants=args.max_tenants))
+                                    max_tenants=args.max_tenants, read_timeout_s=args.read_timeout),
+                      auth=auth)
     holder["gateway"] = gateway
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -159,7 +209,9 @@ async def _serve(args, specs, cores, identities) -> int:
         for name, error in failed.items():
             print(f"sfs serve: function {name} not warm: {error}", file=sys.stderr)
         app = gateway.app()
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        # aiohttp's keep-alive timer also runs while a request's headers arrive: it is the
+        # header timeout for clients that stall (the body has its own, in the gateway).
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, keepalive_timeout=args.read_timeout)
         await runner.setup()
         site = web.TCPSite(runner, args.host, args.port, reuse_address=True)
         try:
@@ -167,9 +219,14 @@ async def _serve(args, specs, cores, identities) -> int:
         except OSError as exc:
             raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
         port = site._server.sockets[0].getsockname()[1]
+        if auth is None:
+            print("sfs serve: no --tenants: any local client may call any function as any tenant (X-Tenant); "
+                  "listening on loopback only", file=sys.stderr, flush=True)
         print(f"sfs serve: listening on http://{args.host}:{port} (policy {policy.name}, "
               f"{len(specs)} functions, {len(specs) - len(failed)} warm, gateway RT priority {priority}, "
-              f"tenant uids {identities.describe()})", flush=True)
+              f"tenant uids {identities.describe()}, "
+              f"{'Bearer tokens of ' + str(len(auth.tenants)) + ' tenants' if auth else 'open, no tokens'})",
+              flush=True)
         await stop.wait()
         print("sfs serve: stopping", flush=True)
         await site.stop()  # refuse new connections; finish what was accepted

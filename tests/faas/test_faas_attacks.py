@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import stat
 import threading
 import time
@@ -155,6 +156,7 @@ def handler(event):
 TIMEOUT_S = 3
 MAX_PIDS = 64
 MAX_FILES = 64
+READ_TIMEOUT_S = 1
 
 
 def attack_dir(tmp: Path) -> Path:
@@ -169,7 +171,7 @@ def attack_dir(tmp: Path) -> Path:
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("attacks")
     server = start_server(tmp, attack_dir(tmp), "--timeout", str(TIMEOUT_S), "--max-pids", str(MAX_PIDS),
-                          "--max-open-files", str(MAX_FILES))
+                          "--max-open-files", str(MAX_FILES), "--read-timeout", str(READ_TIMEOUT_S))
     yield server
     assert server.stop() == 0, server.log.read_text()
     assert cgroup_dirs(server.cgroup_parent) == [], "cgroups left behind"
@@ -356,3 +358,90 @@ def test_results_file_is_private_and_has_every_answered_request_after_sigkill(tm
     assert remove_empty_parent(server.cgroup_parent)  # this test's own parent: empty, so removable
     _remove_tree(pids_root()[0] / server.cgroup_parent)
     assert cgroup_dirs(server.cgroup_parent) == []
+
+
+@pytest.mark.parametrize("body,needle", [
+    (b"[" * 40000 + b"]" * 40000, "nested too deeply"),
+    (b'{"a": ' * 40000 + b"1" + b"}" * 40000, "nested too deeply"),
+    (b'{"n": 1e400}', "out of range"),
+    (b'{"n": NaN}', "non-finite number NaN"),
+    (b'{"n": -Infinity}', "non-finite number -Infinity"),
+])
+def test_hostile_json_is_a_400_naming_the_problem(server, body, needle):
+    status, _, raw = server.request("POST", "/run/echo", body)
+    assert status == 400 and needle in json.loads(raw)["error"]
+
+
+def _closed_by_server(sock: socket.socket, drip: bytes, seconds: float) -> float | None:
+    """Send `drip` one byte at a time, 0.2 s apart; the time at which the server closed, or None."""
+    t0 = time.monotonic()
+    sock.settimeout(0.2)
+    for byte in drip:
+        try:
+            sock.sendall(bytes([byte]))
+            if sock.recv(4096) == b"":
+                return time.monotonic() - t0
+        except socket.timeout:
+            pass
+        except (BrokenPipeError, ConnectionResetError):
+            return time.monotonic() - t0
+        if time.monotonic() - t0 > seconds:
+            return None
+    return None
+
+
+def test_a_client_that_stalls_in_its_headers_is_disconnected(server):
+    host, port = server.url.split("//")[1].split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        closed = _closed_by_server(sock, b"POST /run/echo HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 200,
+                                   seconds=10)
+    assert closed is not None and closed < READ_TIMEOUT_S + 2
+
+
+def test_a_client_that_stalls_in_its_body_gets_408(server):
+    host, port = server.url.split("//")[1].split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(b"POST /run/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        sock.settimeout(READ_TIMEOUT_S + 5)
+        t0 = time.monotonic()
+        answer = sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 408") and time.monotonic() - t0 < READ_TIMEOUT_S + 2
+
+
+@pytest.fixture(scope="module")
+def library_server(tmp_path_factory):
+    from faas_support import LIBRARY
+    tmp = tmp_path_factory.mktemp("library")
+    names = tuple(p.stem for p in LIBRARY.glob("[a-z]*.py"))
+    server = start_server(tmp, make_functions_dir(tmp, names), "--timeout", "20")
+    yield server, names
+    assert server.stop() == 0, server.log.read_text()
+
+
+def test_every_bundled_function_takes_an_empty_event_and_lists_its_parameters(library_server):
+    server, names = library_server
+    assert len(names) == 10
+    listing = {f["name"]: f for f in json.loads(server.request("GET", "/functions")[2])["functions"]}
+    for name in names:
+        status, _, body = server.run(name, {})  # every parameter has a documented default
+        assert status == 200, (name, body)
+        assert listing[name]["parameters"] and set(listing[name]["example"]) == set(listing[name]["parameters"])
+        status, _, body = server.run(name, listing[name]["example"])
+        assert status == 200, (name, body)
+
+
+@pytest.mark.parametrize("function,event,field,needle", [
+    ("fib", {"n": 99}, "n", "above the maximum 40"),
+    ("fib", {"n": "20"}, "n", "expected an integer"),
+    ("fib", {"n": 2.5}, "n", "expected an integer"),
+    ("fib", {"n": True}, "n", "expected an integer"),
+    ("fib", {"m": 1}, "m", "unknown field"),
+    ("aes_encrypt", {"key": "zz"}, "key", "does not match"),
+    ("gzip_compress", {"return_data": "yes"}, "return_data", "expected true or false"),
+    ("image_resize", {"scale": 0}, "scale", "below the minimum"),
+    ("matmul", {"n": 10**9}, "n", "above the maximum"),
+])
+def test_an_invalid_field_is_a_400_naming_it(library_server, function, event, field, needle):
+    server, _ = library_server
+    status, _, body = server.run(function, event)
+    assert status == 400 and body["field"] == field and needle in body["error"], body
