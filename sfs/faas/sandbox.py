@@ -272,14 +272,14 @@ class SandboxManager:
 
     def __init__(self, specs: dict[str, FunctionSpec], tenants: TenantGroups, policy, *,
                  identities=None, pids=None, rt_priority: int = 0, memory_max: int = 512 << 20,
-                 timeout_s: float = 30.0, nofile: int = 256, tmp_mib: int = 64):
+                 timeout_s: float = 30.0, nofile: int = 256, tmp_mib: int = 64, namespaces: bool = True):
         self.specs, self.tenants, self.policy = specs, tenants, policy
         # identities(tenant) -> (uid, gid) of that tenant's templates and sandboxes.
         self.identities = identities or (lambda tenant: (65534, 65534))
         self.pids = pids  # sfs.faas.containment.TenantPids, or None
         self.rt_priority = rt_priority
         self.memory_max, self.timeout_s = memory_max, timeout_s
-        self.nofile, self.tmp_mib = nofile, tmp_mib
+        self.nofile, self.tmp_mib, self.namespaces = nofile, tmp_mib, namespaces
         self.replaced = 0  # templates killed because they were stopped or wedged
         self.zygotes: dict[str, Zygote] = {}
         # cgroup moves block for up to an RCU grace period: keep them off the event
@@ -322,7 +322,7 @@ class SandboxManager:
             spec = self.specs[name]
             uid, gid = self.identities(spec.tenant)
             options = {"uid": uid, "gid": gid, "network": spec.network, "nofile": self.nofile,
-                       "tmp_mib": self.tmp_mib}
+                       "tmp_mib": self.tmp_mib, "namespaces": self.namespaces}
             zygote = Zygote(spec, options, self.rt_priority, self.env)
             zygote.place_template = self._place_template(spec)
             task = asyncio.ensure_future(zygote.start())

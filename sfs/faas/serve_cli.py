@@ -50,6 +50,9 @@ def add_arguments(parser) -> None:
                         help="processes and threads per tenant, templates included (default 256)")
     parser.add_argument("--max-open-files", type=int, default=256,
                         help="open files per sandbox (RLIMIT_NOFILE, default 256)")
+    parser.add_argument("--no-namespaces", action="store_true",
+                        help="run sandboxes without their pid, mount, user and network namespaces (only to "
+                             "measure what they cost: descendants can then escape, and /tmp is shared)")
     parser.add_argument("--tmp-mib", type=int, default=64, help="size of each invocation's private /tmp (default 64)")
     parser.add_argument("--rt-priority", type=int, default=None,
                         help="SCHED_FIFO priority of the gateway and templates (default: between the "
@@ -182,7 +185,8 @@ async def _serve(args, specs, cores, identities, auth) -> int:
     priority = gateway_priority(policy) if args.rt_priority is None else args.rt_priority
     sandboxes = SandboxManager(specs, tenants, policy, identities=identities.of, pids=pids, rt_priority=priority,
                                memory_max=args.memory_max << 20, timeout_s=args.timeout,
-                               nofile=args.max_open_files, tmp_mib=args.tmp_mib)
+                               nofile=args.max_open_files, tmp_mib=args.tmp_mib,
+                               namespaces=not args.no_namespaces)
     gateway = Gateway(specs, sandboxes, policy, results,
                       GatewayConfig(max_body=args.max_body, max_running=args.max_running,
                                     max_queue=args.max_queue, tenant_header=not args.no_tenant_header,
@@ -219,6 +223,9 @@ async def _serve(args, specs, cores, identities, auth) -> int:
         except OSError as exc:
             raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
         port = site._server.sockets[0].getsockname()[1]
+        if args.no_namespaces:
+            print("sfs serve: --no-namespaces: sandboxes share the host's pid, mount and network namespaces; "
+                  "their descendants can outlive them", file=sys.stderr, flush=True)
         if auth is None:
             print("sfs serve: no --tenants: any local client may call any function as any tenant (X-Tenant); "
                   "listening on loopback only", file=sys.stderr, flush=True)

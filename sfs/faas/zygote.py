@@ -1,7 +1,7 @@
 """The warm template of one function: imports it once, forks one child per invocation.
 
 Started by the host as ``python -m sfs.faas.zygote CONTROL_FD FUNCTION_PATH OPTIONS_JSON``
-(OPTIONS: uid, gid, network, nofile, tmp_mib).  Before any function code runs
+(OPTIONS: uid, gid, network, nofile, tmp_mib, namespaces).  Before any function code runs
 (the module import included) the zygote, while still root:
 
 - unless the function was granted the network, enters a network namespace of
@@ -70,6 +70,9 @@ _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = (
     1, 2, 4, 32, 4096, 8192, 16384, 1 << 18)
 FRAME = struct.Struct("!I")
+# Note fds the zygote holds: a new child closes them all, or a sandbox could read another's note.
+OPEN_NOTES: dict[int, int] = {}
+EXIT_NOTE = struct.Struct("!iddq")  # keeper -> zygote: worker's wait status, CPU s, end (monotonic), max RSS KiB
 # Set once by main() from the host's options, before any fork: uid, gid, network, nofile, tmp_mib, isolate.
 OPTIONS: dict = {}
 MAX_FRAME = 64 << 20
@@ -220,16 +223,26 @@ def private_mounts(tmp_mib: int) -> None:
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
 
-def _mirror_exit(pid: int) -> None:
-    """In the keeper: wait for the worker, then end the same way (signal or status)."""
+def _mirror_exit(pid: int, note_fd: int) -> None:
+    """In the keeper: wait for the worker, tell the zygote at once, then end the same way.
+
+    The note (status, CPU time, end time, max RSS) goes out before the keeper
+    exits because the keeper's own exit tears down the invocation's mount
+    namespace, which waits for an RCU grace period: that must not delay the
+    invocation's record, and so its response.
+    """
     while True:
         try:
-            _, status = os.waitpid(pid, 0)
+            _, status, usage = os.wait4(pid, 0)
             break
         except InterruptedError:
             continue
         except ChildProcessError:
             os._exit(5)
+    try:
+        os.write(note_fd, EXIT_NOTE.pack(status, usage.ru_utime + usage.ru_stime, time.monotonic(), usage.ru_maxrss))
+    except OSError:
+        pass  # the zygote is gone; so are we, soon (PDEATHSIG)
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         signal.signal(sig, signal.SIG_DFL)
@@ -297,10 +310,11 @@ def run_child(module, assignment: socket.socket) -> None:
     os._exit(0)
 
 
-def _fork_child(module, control: socket.socket) -> tuple[int, int, socket.socket]:
+def _fork_child(module, control: socket.socket) -> tuple[int, int, socket.socket, int | None]:
     """A child waiting on its own assignment socket (ours, returned) for an invocation.
 
-    Returns (worker pid, keeper pid, socket).  Without isolation (a zygote not
+    Returns (worker pid, keeper pid, socket, note fd).  The note fd (None
+    without isolation) brings the keeper's EXIT_NOTE when the worker ends.  Without isolation (a zygote not
     started as root) the child is both.  The worker's pid comes back over a
     pipe: only the keeper knows it, and the host admits the worker to the scheduler.
     """
@@ -314,6 +328,8 @@ def _fork_child(module, control: socket.socket) -> tuple[int, int, socket.socket
             control.close()
             ours.close()
             os.close(rd)
+            for fd in OPEN_NOTES:
+                os.close(fd)
             prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
             worker = enter_invocation_namespaces() if OPTIONS.get("isolate") else 0
@@ -327,26 +343,24 @@ def _fork_child(module, control: socket.socket) -> tuple[int, int, socket.socket
             else:
                 theirs.close()
                 os.write(wr, struct.pack("!i", worker))
-                os.close(wr)
-                _mirror_exit(worker)
+                _mirror_exit(worker, wr)
         except BaseException:
             traceback.print_exc(file=sys.stderr)
         finally:
             os._exit(4)
     theirs.close()
     os.close(wr)
-    try:
-        ready, _, _ = select.select([rd], [], [], 5.0)
-        data = os.read(rd, 4) if ready else b""
-    finally:
-        os.close(rd)
+    ready, _, _ = select.select([rd], [], [], 5.0)
+    data = os.read(rd, 4) if ready else b""
     if not OPTIONS.get("isolate"):
-        return keeper, keeper, ours
+        os.close(rd)
+        return keeper, keeper, ours, None
     if len(data) != 4:
         # The keeper failed to make the namespaces (its exit is reported under its own pid).
+        os.close(rd)
         ours.close()
         raise OSError(f"sandbox {keeper} did not start its worker")
-    return struct.unpack("!i", data)[0], keeper, ours
+    return struct.unpack("!i", data)[0], keeper, ours, rd
 
 
 def serve(control: socket.socket, module) -> None:
@@ -362,6 +376,25 @@ def serve(control: socket.socket, module) -> None:
     signal.signal(signal.SIGCHLD, lambda *_: None)
     prefork = os.environ.get("SFS_FAAS_PREFORK", "1") == "1"
     workers: dict[int, int] = {}  # keeper pid -> worker pid, whose exit the host waits for
+    notes = OPEN_NOTES            # note fd -> keeper pid, until the keeper's EXIT_NOTE arrives
+    noted: set[int] = set()       # keepers whose worker's exit was already reported from its note
+
+    def adopt(pid: int, keeper: int, note_fd: int | None) -> None:
+        workers[keeper] = pid
+        if note_fd is not None:
+            notes[note_fd] = keeper
+
+    def read_note(fd: int) -> None:
+        keeper = notes.pop(fd)
+        try:
+            data = os.read(fd, EXIT_NOTE.size)
+        finally:
+            os.close(fd)
+        if len(data) == EXIT_NOTE.size:  # else the keeper died first: its own exit is reported when reaped
+            status, cpu, t, maxrss = EXIT_NOTE.unpack(data)
+            noted.add(keeper)
+            send({"type": "exit", "pid": workers.pop(keeper, keeper), "status": status, "cpu": cpu,
+                  "maxrss_kb": maxrss, "t": t})
 
     def send(message: dict, fds=()) -> None:
         data = json.dumps(message).encode()
@@ -373,11 +406,11 @@ def serve(control: socket.socket, module) -> None:
     def refill() -> None:
         if prefork:
             try:
-                pid, keeper, sock = _fork_child(module, control)
+                pid, keeper, sock, note_fd = _fork_child(module, control)
             except OSError as exc:
                 print(f"zygote: {exc}", file=sys.stderr)
                 return
-            workers[keeper] = pid
+            adopt(pid, keeper, note_fd)
             try:
                 send({"type": "spare", "pid": pid}, [sock.fileno()])
             finally:
@@ -386,7 +419,10 @@ def serve(control: socket.socket, module) -> None:
     send({"type": "ready"})
     refill()
     while True:
-        ready, _, _ = select.select([control, rd], [], [])
+        ready, _, _ = select.select([control, rd, *notes], [], [])
+        for fd in ready:
+            if fd in notes:
+                read_note(fd)
         if rd in ready:
             try:
                 os.read(rd, 4096)
@@ -399,6 +435,9 @@ def serve(control: socket.socket, module) -> None:
                 break
             if pid == 0:
                 break
+            if pid in noted:
+                noted.discard(pid)
+                continue
             send({"type": "exit", "pid": workers.pop(pid, pid), "status": status, "cpu": usage.ru_utime + usage.ru_stime,
                   "maxrss_kb": usage.ru_maxrss, "t": time.monotonic()})
         if control not in ready:
@@ -412,13 +451,13 @@ def serve(control: socket.socket, module) -> None:
             refill()
         elif kind == "run" and len(fds) == 1:
             try:
-                pid, keeper, sock = _fork_child(module, control)
+                pid, keeper, sock, note_fd = _fork_child(module, control)
             except OSError as exc:
                 send({"type": "forked", "id": request["id"], "pid": 0, "error": str(exc)})
                 for fd in fds:
                     os.close(fd)
                 continue
-            workers[keeper] = pid
+            adopt(pid, keeper, note_fd)
             try:
                 socket.send_fds(sock, [json.dumps({"memory_max": request.get("memory_max")}).encode()], fds)
             except OSError:
@@ -448,8 +487,8 @@ def main(argv: list[str]) -> int:
         hard = resource.getrlimit(resource.RLIMIT_RTTIME)[1]
         resource.setrlimit(resource.RLIMIT_RTTIME, (500_000 if hard == resource.RLIM_INFINITY else min(500_000, hard), hard))
         if os.geteuid() == 0:
-            OPTIONS["isolate"] = True
-            if not OPTIONS.get("network"):
+            OPTIONS["isolate"] = OPTIONS.get("namespaces", True)
+            if OPTIONS["isolate"] and not OPTIONS.get("network"):
                 _check(_libc.unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)")
             expose_interpreter()
             drop_privileges(int(OPTIONS["uid"]), int(OPTIONS["gid"]))
