@@ -271,12 +271,13 @@ class SandboxManager:
     """Zygotes for every function; runs invocations in fresh children."""
 
     def __init__(self, specs: dict[str, FunctionSpec], tenants: TenantGroups, policy, *,
-                 identities=None, pids=None, rt_priority: int = 0, memory_max: int = 512 << 20,
+                 identities=None, pids=None, agent=None, rt_priority: int = 0, memory_max: int = 512 << 20,
                  timeout_s: float = 30.0, nofile: int = 256, tmp_mib: int = 64, namespaces: bool = True):
         self.specs, self.tenants, self.policy = specs, tenants, policy
         # identities(tenant) -> (uid, gid) of that tenant's templates and sandboxes.
         self.identities = identities or (lambda tenant: (65534, 65534))
         self.pids = pids  # sfs.faas.containment.TenantPids, or None
+        self.agent = agent  # sfs.faas.agent_groups.AgentGroups, or None
         self.rt_priority = rt_priority
         self.memory_max, self.timeout_s = memory_max, timeout_s
         self.nofile, self.tmp_mib, self.namespaces = nofile, tmp_mib, namespaces
@@ -304,14 +305,16 @@ class SandboxManager:
 
     def _place_template(self, spec: FunctionSpec):
         group = self.tenants.get(spec.tenant)
-        pids = self.pids
+        pids, agent = self.pids, self.agent
 
         def place(pid: int) -> None:
             if pids is not None:
                 pids.add(spec.tenant, pid)
             if group is not None:
                 group.add(pid)
-        return place if (group is not None or pids is not None) else None
+            if agent is not None:
+                agent.place(spec.tenant, pid)  # after ours: the agent's cpu placement wins
+        return place if (group is not None or pids is not None or agent is not None) else None
 
     async def _zygote(self, name: str) -> Zygote:
         zygote = self.zygotes.get(name)

@@ -50,6 +50,9 @@ def add_arguments(parser) -> None:
                         help="processes and threads per tenant, templates included (default 256)")
     parser.add_argument("--max-open-files", type=int, default=256,
                         help="open files per sandbox (RLIMIT_NOFILE, default 256)")
+    parser.add_argument("--shares", type=Path, default=None, metavar="FILE",
+                        help="the node agent's published shares: tenants' templates join the agent's cpu "
+                             "groups, and its weights win over the tenants file's")
     parser.add_argument("--no-namespaces", action="store_true",
                         help="run sandboxes without their pid, mount, user and network namespaces (only to "
                              "measure what they cost: descendants can then escape, and /tmp is shared)")
@@ -160,6 +163,7 @@ async def _serve(args, specs, cores, identities, auth) -> int:
     from sfs.faas.policy import gateway_priority, make_policy
     from sfs.faas.records import ResultsWriter
     from sfs.faas.sandbox import SandboxManager
+    from sfs.faas.agent_groups import AgentGroups
     from sfs.faas.containment import ContainmentError, TenantPids
     from sfs.faas.tenants import TenantGroups
 
@@ -174,8 +178,12 @@ async def _serve(args, specs, cores, identities, auth) -> int:
         for name in TenantGroups.remove_stale() + TenantPids.remove_stale("sharekit-faas-"):
             print(f"sfs serve: removed the tenant cgroups of a server that is gone ({name})", file=sys.stderr)
     parent = args.cgroup_parent or f"sharekit-faas-{os.getpid()}"
+    agent = AgentGroups(args.shares) if args.shares is not None else None
+    weights = {name: max(1, min(10000, round(entry.weight * 100))) for name, entry in auth.tenants.items()} \
+        if auth else {}
     tenants = TenantGroups(parent, args.tenant_memory_max << 20,
-                           enabled=not args.no_cgroups and os.geteuid() == 0, cpu_groups=args.tenant_cpu_weights)
+                           enabled=not args.no_cgroups and os.geteuid() == 0, cpu_groups=args.tenant_cpu_weights,
+                           weights=weights, agent=agent)
     pids = None
     if not args.no_cgroups and os.geteuid() == 0:
         try:
@@ -183,7 +191,8 @@ async def _serve(args, specs, cores, identities, auth) -> int:
         except ContainmentError as exc:
             print(f"sfs serve: no per-tenant process limit: {exc}", file=sys.stderr)
     priority = gateway_priority(policy) if args.rt_priority is None else args.rt_priority
-    sandboxes = SandboxManager(specs, tenants, policy, identities=identities.of, pids=pids, rt_priority=priority,
+    sandboxes = SandboxManager(specs, tenants, policy, identities=identities.of, pids=pids, agent=agent,
+                               rt_priority=priority,
                                memory_max=args.memory_max << 20, timeout_s=args.timeout,
                                nofile=args.max_open_files, tmp_mib=args.tmp_mib,
                                namespaces=not args.no_namespaces)
