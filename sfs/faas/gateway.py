@@ -24,9 +24,10 @@ from aiohttp import web
 from sfs.faas.auth import Tenants
 from sfs.faas.functions import NAME_RE, TENANT_RE, FunctionSpec
 from sfs.faas.metrics import Metrics
-from sfs.faas.records import ResultsWriter
+from sfs.faas.records import HostRecord, ResultsWriter
 from sfs.faas.sandbox import Outcome, SandboxError, SandboxManager
 from workloads.functions._params import ParameterError
+from workloads.invocation import Invocation
 
 log = logging.getLogger(__name__)
 RECORD_WAIT_S = 5.0
@@ -61,14 +62,6 @@ def parse_event(body: bytes) -> dict:
     if not isinstance(event, dict):
         raise BadEvent("the JSON body must be an object")
     return event
-
-
-@dataclass(frozen=True)
-class Invocation:
-    """What the scheduler needs to know about one call (id, function, tenant)."""
-    id: str
-    function: str
-    tenant: str
 
 
 @dataclass
@@ -290,7 +283,10 @@ class Gateway:
                                 running=self.running, queued=self.queued)
             resp.headers["Retry-After"] = str(self.config.retry_after_s)
             return resp
-        invocation = Invocation(f"{self._id_prefix}-{next(self._ids)}", name, tenant)
+        # The scheduler's one invocation type.  The service time of a live call is not known
+        # ahead (0); arrival is in seconds since the server started, like the records.
+        invocation = Invocation(f"{self._id_prefix}-{next(self._ids)}", name, tenant,
+                                arrival_s=t_received - self.results.t0, duration_s=0.0, real_function=name)
         # From here on the request is accepted: exactly one response and one record.
         self.queued += 1
         t_queued = time.monotonic()
@@ -356,14 +352,14 @@ class Gateway:
                 self._record_waiters.pop(invocation.id, None)
                 log.warning("no scheduler record for %s after %.0f s; writing the host's", invocation.id,
                             RECORD_WAIT_S)
-        if record is None:
+        if record is None:  # no process ran, or the scheduler's record never came: the host's own
             end = outcome.ended or outcome.exited or time.monotonic()
             record = {"invocation_id": invocation.id, "function": invocation.function, "tenant": invocation.tenant,
                       "arrival_s": t_received, "start_s": outcome.released or end, "end_s": end,
-                      "cpu_s": outcome.cpu_s, "fifo_s": 0.0, "cfs_s": outcome.cpu_s, "demoted": False,
-                      "bypassed": False, "aged": 0, "pid": outcome.pid}
-        record = dict(record, status="ok" if outcome.ok else "error", reason=outcome.reason,
-                      error=outcome.error, http_status=status, gateway_ms=round(gateway_ms, 3))
+                      "cpu_s": outcome.cpu_s, "cfs_s": outcome.cpu_s, "pid": outcome.pid}
+        record = HostRecord.from_scheduler(record, status="ok" if outcome.ok else "error", reason=outcome.reason,
+                                           error=outcome.error, http_status=status,
+                                           gateway_ms=round(gateway_ms, 3))
         row = self.results.write(record)
         self.metrics.record(row)
         self.recent[invocation.id] = row
