@@ -216,10 +216,16 @@ def enter_invocation_namespaces() -> int:
     return os.fork()
 
 
+# World-writable places a sandbox could otherwise leave files in for later invocations (or other tenants).
+SCRATCH_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
+
+
 def private_mounts(tmp_mib: int) -> None:
-    """In the worker (pid 1 of its namespace): a fresh /tmp and a /proc that shows only its namespace."""
+    """In the worker (pid 1 of its namespace): fresh scratch directories and a /proc of its namespace only."""
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={tmp_mib}m")
+    for directory in SCRATCH_DIRS:
+        if os.path.isdir(directory):
+            _mount("tmpfs", directory, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={tmp_mib}m")
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
 

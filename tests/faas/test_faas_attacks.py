@@ -84,14 +84,16 @@ def handler(event):
         outcome["kill -1"] = type(exc).__name__
     return {"outcome": outcome, "proc": sorted(int(p) for p in os.listdir("/proc") if p.isdigit())}
 ''',
-    # Reads what an earlier invocation left in /tmp, and leaves a file there.
+    # Reads what an earlier invocation left in the world-writable directories, and leaves a file in each.
     "tmp_writer": '''
 TENANT = "mallory"
 import os
 def handler(event):
-    before = sorted(os.listdir("/tmp"))
-    with open(f"/tmp/{event['token']}", "w") as f:
-        f.write("left behind")
+    before = {}
+    for d in ("/tmp", "/var/tmp", "/dev/shm"):
+        before[d] = sorted(os.listdir(d))
+        with open(f"{d}/{event['token']}", "w") as f:
+            f.write("left behind")
     return {"before": before}
 ''',
     # Connects to the gateway, to call functions as whoever it likes.
@@ -286,12 +288,13 @@ def test_tenants_cannot_signal_or_read_each_other(server):
                                                                           _uid(attacker_template))
 
 
-def test_tmp_is_private_to_each_invocation(server):
+def test_scratch_directories_are_private_to_each_invocation(server):
     first, second = secrets.token_hex(8), secrets.token_hex(8)
     for token in (first, second):  # the second does not see what the first left
         status, _, body = server.run("tmp_writer", {"token": token})
-        assert status == 200 and body == {"before": []}
-    assert not Path(f"/tmp/{first}").exists() and not Path(f"/tmp/{second}").exists()
+        assert status == 200 and body == {"before": {"/tmp": [], "/var/tmp": [], "/dev/shm": []}}
+    for directory in ("/tmp", "/var/tmp", "/dev/shm"):
+        assert not Path(f"{directory}/{first}").exists() and not Path(f"{directory}/{second}").exists()
 
 
 def test_no_network_unless_the_function_is_granted_it(server):
