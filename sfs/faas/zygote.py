@@ -46,7 +46,6 @@ from __future__ import annotations
 import ctypes
 import json
 import os
-import pwd
 import resource
 import select
 import signal

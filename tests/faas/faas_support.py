@@ -173,5 +173,26 @@ def shared_server(tmp_path_factory):
     assert cgroup_dirs(server.cgroup_parent) == [], "tenant cgroups left behind"
 
 
+def children(pid: int) -> list[int]:
+    """The children of every thread of `pid`."""
+    kids = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            kids += [int(p) for p in f.read().split()]
+    return kids
+
+
+def template_of(server: Server, function: str) -> int:
+    """The pid of `function`'s warm template (a child of the server)."""
+    for pid in children(server.proc.pid):
+        try:
+            cmdline = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+        except OSError:
+            continue
+        if b"sfs.faas.zygote" in cmdline and any(arg.endswith(f"/{function}.py".encode()) for arg in cmdline):
+            return pid
+    raise AssertionError(f"no template of {function}")
+
+
 def cgroup_dirs(parent: str) -> list[Path]:
     return [p for p in Path("/sys/fs/cgroup").glob(f"*/{parent}") if p.is_dir()]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from faas_support import cgroup_dirs, make_functions_dir, needs_root, start_server
+from faas_support import cgroup_dirs, children, make_functions_dir, needs_root, start_server, template_of
 from sfs.faas.records import read_results
 
 pytestmark = needs_root
@@ -107,18 +107,6 @@ def handler(event):
     except OSError as exc:
         return {"connected": False, "error": str(exc)}
 ''',
-    # The same, from a function that was granted the network.
-    "networked": '''
-TENANT = "mallory"
-NETWORK = True
-import socket
-def handler(event):
-    try:
-        socket.create_connection((event["host"], int(event["port"])), timeout=2).close()
-        return {"connected": True}
-    except OSError as exc:
-        return {"connected": False, "error": str(exc)}
-''',
     # Opens files until it cannot.
     "fd_hog": '''
 TENANT = "mallory"
@@ -155,6 +143,8 @@ def handler(event):
 ''',
 }
 
+# The same, from a function that was granted the network.
+ATTACKS["networked"] = ATTACKS["caller"].replace('TENANT = "mallory"\n', 'TENANT = "mallory"\nNETWORK = True\n')
 TIMEOUT_S = 3
 MAX_PIDS = 64
 MAX_FILES = 64
@@ -197,25 +187,6 @@ def _gone_within(argv: list[str], seconds: float) -> bool:
     while _processes_with(argv) and time.monotonic() < deadline:
         time.sleep(0.05)
     return not _processes_with(argv)
-
-
-def _children(pid: int) -> list[int]:
-    kids = []
-    for task in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{task}/children") as f:
-            kids += [int(p) for p in f.read().split()]
-    return kids
-
-
-def _template(server, function: str) -> int:
-    for pid in _children(server.proc.pid):
-        try:
-            cmdline = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
-        except OSError:
-            continue
-        if b"sfs.faas.zygote" in cmdline and any(a.endswith(f"/{function}.py".encode()) for a in cmdline):
-            return pid
-    raise AssertionError(f"no template of {function}")
 
 
 def _uid(pid: int) -> int:
@@ -262,7 +233,7 @@ def test_open_files_are_limited(server):
 
 def test_tenants_cannot_signal_or_read_each_other(server):
     assert server.run("sleeper", {"s": 0.01})[0] == 200  # the victim's template is warm
-    victim_template = _template(server, "sleeper")
+    victim_template = template_of(server, "sleeper")
     answer = {}
     thread = threading.Thread(target=lambda: answer.update(r=server.run("sleeper", {"s": 2})))
     thread.start()
@@ -270,19 +241,19 @@ def test_tenants_cannot_signal_or_read_each_other(server):
     running = []
     while not running and time.monotonic() < deadline:
         # template -> keeper -> worker: the victim's workers (the running one, and the spare).
-        running = [w for keeper in _children(victim_template) for w in _children(keeper)
+        running = [w for keeper in children(victim_template) for w in children(keeper)
                    if open(f"/proc/{w}/stat").read().rsplit(")", 1)[1].split()[0] == "S"]
         time.sleep(0.02)
     assert running
     assert server.run("killer", {"pids": []})[0] == 200
-    attacker_template = _template(server, "killer")
+    attacker_template = template_of(server, "killer")
     status, _, body = server.run("killer", {"pids": [victim_template, *running]})
     thread.join(30)
     assert status == 200, body
     assert all(result != "done" for result in body["outcome"].values()), body
     assert body["proc"] == [1]  # its /proc shows its own namespace: itself only
     assert answer["r"][0] == 200 and answer["r"][2] == {"slept": 2}  # the victim finished its work
-    assert _template(server, "sleeper") == victim_template
+    assert template_of(server, "sleeper") == victim_template
     # Each tenant has its own uid, templates included.
     assert _uid(victim_template) != _uid(attacker_template) and 0 not in (_uid(victim_template),
                                                                           _uid(attacker_template))
@@ -319,7 +290,7 @@ def test_a_stopped_template_is_replaced_and_requests_end_within_the_timeout(tmp_
     server = start_server(tmp_path, attack_dir(tmp_path), "--timeout", str(TIMEOUT_S))
     try:
         assert server.run("echo", {"x": 0})[0] == 200
-        stopped = _template(server, "echo")
+        stopped = template_of(server, "echo")
         os.kill(stopped, signal.SIGSTOP)
         try:
             for k in range(4):
@@ -334,7 +305,7 @@ def test_a_stopped_template_is_replaced_and_requests_end_within_the_timeout(tmp_
             assert not os.path.exists(f"/proc/{stopped}")  # killed, not left stopped
             status, _, body = server.run("echo", {"x": 9})
             assert status == 200 and body == {"x": 9}
-            assert _template(server, "echo") != stopped
+            assert template_of(server, "echo") != stopped
         finally:
             if os.path.exists(f"/proc/{stopped}"):
                 os.kill(stopped, signal.SIGCONT)

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from faas_support import cgroup_dirs, needs_root, start_server
+from faas_support import cgroup_dirs, children, needs_root, start_server, template_of
 
 pytestmark = needs_root
 
@@ -93,11 +93,6 @@ def test_by_default_tenants_get_accounting_and_memory_but_keep_the_rt_budget(ser
     assert not lines.get("cpu", "/").endswith("/testers")
 
 
-def _children(pid: int) -> list[int]:
-    with open(f"/proc/{pid}/task/{pid}/children") as f:
-        return [int(p) for p in f.read().split()]
-
-
 def _descendants(pid: int) -> set[int]:
     found: set[int] = set()
     todo = [pid]
@@ -122,28 +117,16 @@ def test_a_killed_spare_or_template_is_replaced_and_the_request_still_served(tmp
         assert server.stop() == 0
 
 
-def _template_of(server, function: str) -> int:
-    """The pid of `function`'s warm template (a child of the server)."""
-    for pid in _children(server.proc.pid):
-        try:
-            cmdline = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
-        except OSError:
-            continue
-        if b"sfs.faas.zygote" in cmdline and any(arg.endswith(f"/{function}.py".encode()) for arg in cmdline):
-            return pid
-    raise AssertionError(f"no template of {function}")
-
-
 def _kill_spare_then_template(server):
     import signal
     import time
     status, _, who = server.run("whoami")
-    zygote = _template_of(server, "whoami")
-    for spare in _children(zygote):  # the child forked ahead for the next call (its worker goes with it)
+    zygote = template_of(server, "whoami")
+    for spare in children(zygote):  # the child forked ahead for the next call (its worker goes with it)
         os.kill(spare, signal.SIGKILL)
     time.sleep(0.2)
     status, _, again = server.run("whoami")
-    assert status == 200 and again["calls"] == 1 and _template_of(server, "whoami") == zygote
+    assert status == 200 and again["calls"] == 1 and template_of(server, "whoami") == zygote
     os.kill(zygote, signal.SIGKILL)  # the template itself: restarted on the next call
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -151,7 +134,7 @@ def _kill_spare_then_template(server):
         if status == 200:
             break
         time.sleep(0.2)
-    assert status == 200 and _template_of(server, "whoami") != zygote and third["uid"] != 0
+    assert status == 200 and template_of(server, "whoami") != zygote and third["uid"] != 0
 
 
 def test_sigkilled_server_leaves_no_rt_task_and_its_cgroups_are_reaped(tmp_path, functions_dir):
