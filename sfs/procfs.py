@@ -69,7 +69,8 @@ def set_policy(pid: int, policy: int, priority: int, cpus: set[int] | None) -> b
         try:
             if cpus is not None and policy != os.SCHED_OTHER:
                 os.sched_setaffinity(tid, cpus)
-            os.sched_setscheduler(tid, policy, param)
+            # Reset-on-fork: nothing a promoted function forks inherits SCHED_FIFO.
+            os.sched_setscheduler(tid, policy | (os.SCHED_RESET_ON_FORK if policy != os.SCHED_OTHER else 0), param)
             if cpus is not None and policy == os.SCHED_OTHER:
                 os.sched_setaffinity(tid, cpus)
             alive = True

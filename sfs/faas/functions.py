@@ -3,16 +3,19 @@
 A function is a file ``NAME.py`` directly in the folder, NAME matching
 ``[a-z][a-z0-9_]{0,63}``, that is a regular file (not a symlink) whose
 resolved path stays inside the folder.  Its tenant and description are read
-from module-level constants (TENANT, DESCRIPTION) with `ast`, without
-importing the module: the host runs as root and never executes function code.
+from module-level constants (TENANT, DESCRIPTION, NETWORK, and PARAMETERS as
+a literal) with `ast`, without importing the module: the host runs as root
+and never executes function code.
 """
 from __future__ import annotations
 
 import ast
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from workloads.functions._params import check_declaration, example, validate
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 DEFAULT_TENANT = "default"
@@ -30,9 +33,22 @@ class FunctionSpec:
     path: Path
     tenant: str
     description: str
+    network: bool = False   # NETWORK = True in the module: the sandbox keeps the host's network
+    # PARAMETERS of the module (see workloads.functions._params), None when it declares none.
+    parameters: dict | None = field(default=None, hash=False, compare=False)
+
+    def interface(self) -> dict:
+        """Parameters with their types and defaults, and an example event, for GET /functions."""
+        if self.parameters is None:
+            return {"parameters": None, "example": {}}
+        return {"parameters": self.parameters, "example": example(self.parameters)}
+
+    def validate(self, event: dict) -> dict:
+        """The event with defaults filled in; ParameterError names the offending field."""
+        return event if self.parameters is None else validate(self.parameters, event)
 
 
-def _constants(path: Path) -> dict[str, str]:
+def _constants(path: Path) -> dict[str, object]:
     try:
         tree = ast.parse(path.read_bytes(), filename=str(path))
     except (SyntaxError, ValueError) as exc:
@@ -40,8 +56,14 @@ def _constants(path: Path) -> dict[str, str]:
     found = {}
     for node in tree.body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            if isinstance(node.value, ast.Constant) and isinstance(node.value.value, (str, bool)):
                 found[node.targets[0].id] = node.value.value
+            elif node.targets[0].id == "PARAMETERS":
+                try:
+                    found["PARAMETERS"] = ast.literal_eval(node.value)
+                    check_declaration(found["PARAMETERS"])
+                except ValueError as exc:
+                    raise ValueError(f"{path}:{node.lineno}: PARAMETERS: {exc}") from None
     return found
 
 
@@ -81,8 +103,11 @@ def discover(directory: Path) -> tuple[dict[str, FunctionSpec], list[str]]:
             problems.append(str(exc))
             continue
         tenant = constants.get("TENANT", DEFAULT_TENANT)
-        if not TENANT_RE.match(tenant):
+        if not isinstance(tenant, str) or not TENANT_RE.match(tenant):
             problems.append(f"{path}: TENANT {tenant!r} is not a valid tenant name")
             continue
-        specs[name] = FunctionSpec(name, path, tenant, constants.get("DESCRIPTION", ""))
+        description = constants.get("DESCRIPTION", "")
+        specs[name] = FunctionSpec(name, path, tenant, description if isinstance(description, str) else "",
+                                   network=constants.get("NETWORK") is True,
+                                   parameters=constants.get("PARAMETERS"))
     return specs, problems

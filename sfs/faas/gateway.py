@@ -5,7 +5,8 @@ more requests wait for a slot; beyond that a request is refused with 503 and
 Retry-After before anything runs.  Every accepted request gets exactly one
 response and exactly one line in the results file, whatever happens to its
 sandbox (the record is written when the scheduler's record for the process
-arrives, or by the host alone when no process was started).
+arrives, or by the host alone when no process was started).  The line is
+written and flushed before the response is sent.
 """
 from __future__ import annotations
 
@@ -15,25 +16,52 @@ import json
 import logging
 import os
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from aiohttp import web
 
+from sfs.faas.auth import Tenants
 from sfs.faas.functions import NAME_RE, TENANT_RE, FunctionSpec
 from sfs.faas.metrics import Metrics
-from sfs.faas.records import ResultsWriter
+from sfs.faas.records import HostRecord, ResultsWriter
 from sfs.faas.sandbox import Outcome, SandboxError, SandboxManager
+from workloads.functions._params import ParameterError
+from workloads.invocation import Invocation
 
 log = logging.getLogger(__name__)
 RECORD_WAIT_S = 5.0
+RECENT_RECORDS = 10000      # records GET /invocations/ID can still show
 
 
-@dataclass(frozen=True)
-class Invocation:
-    """What the scheduler needs to know about one call (id, function, tenant)."""
-    id: str
-    function: str
-    tenant: str
+class BadEvent(ValueError):
+    pass
+
+
+def _reject_constant(name: str):
+    raise BadEvent(f"non-finite number {name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise BadEvent(f"number {text[:40]} is out of range")
+    return value
+
+
+def parse_event(body: bytes) -> dict:
+    """The request body as an event: a JSON object with finite numbers, nested less than Python recurses."""
+    if not body.strip():
+        return {}
+    try:
+        event = json.loads(body, parse_constant=_reject_constant, parse_float=_finite_float)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadEvent(f"malformed JSON body: {exc}") from None
+    except RecursionError:
+        raise BadEvent("JSON nested too deeply") from None
+    if not isinstance(event, dict):
+        raise BadEvent("the JSON body must be an object")
+    return event
 
 
 @dataclass
@@ -44,6 +72,7 @@ class GatewayConfig:
     retry_after_s: int = 1
     tenant_header: bool = True
     max_tenants: int = 64
+    read_timeout_s: float = 30.0   # for a request's headers (keep-alive timer) and for its body
 
 
 def _json_error(status: int, error: str, **extra) -> web.Response:
@@ -70,10 +99,19 @@ async def _json_errors(request: web.Request, handler):
         return resp
 
 
+def _only_tenant(text: str, tenant: str) -> str:
+    """The exposition's samples labelled with `tenant` (and the families' HELP/TYPE lines)."""
+    label = f'tenant="{tenant}"'
+    return "\n".join(line for line in text.splitlines() if line.startswith("#") or label in line) + "\n"
+
+
 class Gateway:
     def __init__(self, specs: dict[str, FunctionSpec], sandboxes: SandboxManager, policy, results: ResultsWriter,
-                 config: GatewayConfig | None = None):
+                 config: GatewayConfig | None = None, auth: Tenants | None = None):
         self.specs, self.sandboxes, self.policy, self.results = specs, sandboxes, policy, results
+        # None: the open mode (loopback only, X-Tenant trusted).  Else every request needs a token.
+        self.auth = auth
+        self.recent: OrderedDict[str, dict] = OrderedDict()  # invocation id -> record, for GET /invocations/ID
         self.config = config or GatewayConfig()
         self.metrics = Metrics()
         self.running = 0
@@ -88,7 +126,10 @@ class Gateway:
         self.rt_priority = 0  # set by serve once the loop runs at it
         self.rt_restored = 0
         self._rt_guard: asyncio.Task | None = None
+        self._watch: asyncio.Task | None = None
         self._tenants = {spec.tenant for spec in specs.values()}
+        if auth is not None:
+            self._tenants |= set(auth.tenants)
 
     # -- scheduler records (arrive on the scheduler thread) -------------------
     def on_scheduler_record(self, record: dict) -> None:
@@ -112,22 +153,27 @@ class Gateway:
 
     # -- app --------------------------------------------------------------
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=self.config.max_body, middlewares=[_json_errors])
+        middlewares = [_json_errors] + ([self._authenticate] if self.auth is not None else [])
+        app = web.Application(client_max_size=self.config.max_body, middlewares=middlewares)
         app["gateway"] = self
         app.router.add_post("/run/{name:.*}", self.run)
         app.router.add_get("/functions", self.functions)
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/metrics", self.prometheus)
+        app.router.add_get("/invocations/{id}", self.invocation)
         app.on_startup.append(self._on_startup)
         app.on_cleanup.append(self._on_cleanup)
         return app
 
     async def _on_startup(self, app) -> None:
         self._loop = asyncio.get_running_loop()
+        self._watch = asyncio.ensure_future(self.sandboxes.watch())
         if self.rt_priority > 0:
             self._rt_guard = asyncio.ensure_future(self._keep_rt())
 
     async def _on_cleanup(self, app) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
         if self._rt_guard is not None:
             self._rt_guard.cancel()
 
@@ -142,9 +188,37 @@ class Gateway:
                 if zygote.alive and realtime.ensure(self.rt_priority, zygote.proc.pid):
                     self.rt_restored += 1
 
+    # -- who is asking -------------------------------------------------------
+    @web.middleware
+    async def _authenticate(self, request: web.Request, handler):
+        """Every request carries a valid Bearer token, or gets 401 before anything else is looked at."""
+        principal = self.auth.authenticate(request.headers.get("Authorization"))
+        if principal is None:
+            self.metrics.reject("unauthenticated")
+            return web.json_response({"error": "missing or invalid bearer token"}, status=401,
+                                     headers={"WWW-Authenticate": 'Bearer realm="sfs"'})
+        request["principal"] = principal
+        return await handler(request)
+
+    @staticmethod
+    def _may_see(request: web.Request, tenant: str) -> bool:
+        principal = request.get("principal")
+        return principal is None or principal.admin or principal.name == tenant
+
+    def _unknown_function(self, name: str) -> web.Response:
+        # The same answer for a function that does not exist and one of another tenant.
+        return self._refuse(404, "unknown_function", f"unknown function {name!r}", function=name)
+
     async def functions(self, request: web.Request) -> web.Response:
         return web.json_response({"functions": [
-            {"name": s.name, "tenant": s.tenant, "description": s.description} for s in self.specs.values()]})
+            {"name": s.name, "tenant": s.tenant, "description": s.description, **s.interface()}
+            for s in self.specs.values() if self._may_see(request, s.tenant)]})
+
+    async def invocation(self, request: web.Request) -> web.Response:
+        record = self.recent.get(request.match_info["id"])
+        if record is None or not self._may_see(request, record["tenant"]):
+            return _json_error(404, "unknown invocation", invocation_id=request.match_info["id"])
+        return web.json_response(record)
 
     async def healthz(self, request: web.Request) -> web.Response:
         dead = [n for n, z in self.sandboxes.zygotes.items() if not z.alive]
@@ -158,6 +232,9 @@ class Gateway:
 
     async def prometheus(self, request: web.Request) -> web.Response:
         text = self.metrics.render(self.running, self.queued, self.sandboxes.tenants.usage())
+        principal = request.get("principal")
+        if principal is not None and not principal.admin:
+            text = _only_tenant(text, principal.name)
         return web.Response(text=text, content_type="text/plain", charset="utf-8",
                             headers={"X-Content-Type-Options": "nosniff"})
 
@@ -169,32 +246,47 @@ class Gateway:
         t_received = time.monotonic()
         name = request.match_info["name"]
         if not NAME_RE.match(name) or name not in self.specs:
-            return self._refuse(404, "unknown_function", f"unknown function {name!r}", function=name)
+            return self._unknown_function(name)
         spec = self.specs[name]
-        tenant = spec.tenant
+        principal = request.get("principal")
+        if not self._may_see(request, spec.tenant):
+            return self._unknown_function(name)
+        tenant = spec.tenant if principal is None or principal.admin else principal.name
         header = request.headers.get("X-Tenant")
         if header is not None and self.config.tenant_header:
             if not TENANT_RE.match(header):
                 return self._refuse(400, "bad_tenant", f"invalid X-Tenant {header!r}: use 1-64 of [A-Za-z0-9_.-]")
+            if principal is not None and not principal.admin and header != principal.name:
+                return self._refuse(403, "foreign_tenant", f"X-Tenant {header!r}: a token of tenant "
+                                    f"{principal.name!r} acts for that tenant only")
+            if principal is not None and header not in self._tenants:
+                return self._refuse(400, "bad_tenant", f"X-Tenant {header!r}: no such tenant")
             if header not in self._tenants and len(self._tenants) >= self.config.max_tenants:
                 # Each tenant costs a cgroup: clients must not be able to make unbounded numbers.
                 return self._refuse(400, "tenant_limit", f"X-Tenant {header!r}: this server already has "
                                     f"{self.config.max_tenants} tenants (--max-tenants)")
             tenant = header
             self._tenants.add(tenant)
-        body = await request.read()  # 413 past client_max_size (raised by aiohttp)
+        try:  # 413 past client_max_size (raised by aiohttp)
+            body = await asyncio.wait_for(request.read(), self.config.read_timeout_s)
+        except asyncio.TimeoutError:
+            return self._refuse(408, "read_timeout", f"request body not received within "
+                                f"{self.config.read_timeout_s:g} s")
         try:
-            event = json.loads(body) if body.strip() else {}
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            return self._refuse(400, "bad_json", f"malformed JSON body: {exc}")
-        if not isinstance(event, dict):
-            return self._refuse(400, "bad_json", "the JSON body must be an object")
+            event = spec.validate(parse_event(body))
+        except BadEvent as exc:
+            return self._refuse(400, "bad_json", str(exc))
+        except ParameterError as exc:
+            return self._refuse(400, "bad_event", str(exc), field=exc.field)
         if self.running >= self.config.max_running and self.queued >= self.config.max_queue:
             resp = self._refuse(503, "overloaded", "server at capacity; retry later",
                                 running=self.running, queued=self.queued)
             resp.headers["Retry-After"] = str(self.config.retry_after_s)
             return resp
-        invocation = Invocation(f"{self._id_prefix}-{next(self._ids)}", name, tenant)
+        # The scheduler's one invocation type.  The service time of a live call is not known
+        # ahead (0); arrival is in seconds since the server started, like the records.
+        invocation = Invocation(f"{self._id_prefix}-{next(self._ids)}", name, tenant,
+                                arrival_s=t_received - self.results.t0, duration_s=0.0, real_function=name)
         # From here on the request is accepted: exactly one response and one record.
         self.queued += 1
         t_queued = time.monotonic()
@@ -236,9 +328,12 @@ class Gateway:
             marks = dict(outcome.timings, t_exited=outcome.exited, t_done=t_done)
             resp.headers["X-Gateway-Timings"] = " ".join(
                 f"{k[2:]}={(v - t_received) * 1e3:.2f}" for k, v in marks.items() if v)
+        # The record is written and flushed before the response goes out: a client that
+        # got an answer finds its record even if the server is SIGKILLed right after.
         task = asyncio.ensure_future(self._write_record(invocation, outcome, status, gateway_ms, t_received))
         self._pending_records.add(task)
         task.add_done_callback(self._pending_records.discard)
+        await asyncio.shield(task)
         return resp
 
     async def _write_record(self, invocation: Invocation, outcome: Outcome, status: int,
@@ -257,16 +352,19 @@ class Gateway:
                 self._record_waiters.pop(invocation.id, None)
                 log.warning("no scheduler record for %s after %.0f s; writing the host's", invocation.id,
                             RECORD_WAIT_S)
-        if record is None:
+        if record is None:  # no process ran, or the scheduler's record never came: the host's own
             end = outcome.ended or outcome.exited or time.monotonic()
             record = {"invocation_id": invocation.id, "function": invocation.function, "tenant": invocation.tenant,
                       "arrival_s": t_received, "start_s": outcome.released or end, "end_s": end,
-                      "cpu_s": outcome.cpu_s, "fifo_s": 0.0, "cfs_s": outcome.cpu_s, "demoted": False,
-                      "bypassed": False, "aged": 0, "pid": outcome.pid}
-        record = dict(record, status="ok" if outcome.ok else "error", reason=outcome.reason,
-                      error=outcome.error, http_status=status, gateway_ms=round(gateway_ms, 3))
+                      "cpu_s": outcome.cpu_s, "cfs_s": outcome.cpu_s, "pid": outcome.pid}
+        record = HostRecord.from_scheduler(record, status="ok" if outcome.ok else "error", reason=outcome.reason,
+                                           error=outcome.error, http_status=status,
+                                           gateway_ms=round(gateway_ms, 3))
         row = self.results.write(record)
         self.metrics.record(row)
+        self.recent[invocation.id] = row
+        while len(self.recent) > RECENT_RECORDS:
+            self.recent.popitem(last=False)
 
     async def drain(self, timeout: float = 30.0) -> None:
         """Wait for running invocations and their records (for shutdown)."""

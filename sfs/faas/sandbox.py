@@ -5,6 +5,14 @@ function's zygote for a child, move the child into its tenant cgroup, hand it
 to the scheduling policy, send the event (which lets it start), then wait for
 its answer and its exit status under a wall-clock timeout.  The outcome is an
 `Outcome` whose `reason` is None, "crash", "oom" or "timeout".
+
+The timeout is enforced here, outside the sandbox and its template: one
+deadline covers getting a child, running it and answering.  The host kills
+the worker through its pidfd (which takes its whole pid namespace along) and
+learns of the exit from the pidfd too, so a template that is stopped or
+wedged cannot hold a request past its deadline.  A template whose exit
+report does not come within EXIT_GRACE_S of a worker's death, or that is
+found stopped by `watch()`, is killed and replaced.
 """
 from __future__ import annotations
 
@@ -29,6 +37,8 @@ from sfs.faas.zygote import FRAME
 log = logging.getLogger(__name__)
 MAX_RESULT_BYTES = 16 << 20
 MOVE_THREADS = 2
+EXIT_GRACE_S = 1.0          # a worker is dead, its template has this long to report it
+WATCH_INTERVAL_S = 0.25     # how often templates are checked for being stopped
 
 
 def _rt_thread(priority: int) -> None:
@@ -65,8 +75,8 @@ class Outcome:
 class Zygote:
     """One function's template process and its control channel."""
 
-    def __init__(self, spec: FunctionSpec, user: str, rt_priority: int, env: dict[str, str]):
-        self.spec, self.user, self.rt_priority, self.env = spec, user, rt_priority, env
+    def __init__(self, spec: FunctionSpec, options: dict, rt_priority: int, env: dict[str, str]):
+        self.spec, self.options, self.rt_priority, self.env = spec, options, rt_priority, env
         self.proc: subprocess.Popen | None = None
         self.sock: socket.socket | None = None
         self._forked: dict[str, asyncio.Future] = {}
@@ -83,7 +93,8 @@ class Zygote:
         self._loop = asyncio.get_running_loop()
         host_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sfs.faas.zygote", str(zygote_end.fileno()), str(self.spec.path), self.user],
+            [sys.executable, "-m", "sfs.faas.zygote", str(zygote_end.fileno()), str(self.spec.path),
+             json.dumps(self.options)],
             pass_fds=[zygote_end.fileno()], env=self.env, stdin=subprocess.DEVNULL)
         zygote_end.close()
         if self.place_template is not None:
@@ -115,6 +126,15 @@ class Zygote:
         except (PermissionError, ProcessLookupError) as exc:
             log.warning("zygote %s stays under SCHED_OTHER: %s", self.spec.name, exc)
 
+    def stopped(self) -> bool:
+        """The template is stopped (SIGSTOP, or a ptrace stop): it forks and reports nothing."""
+        try:
+            with open(f"/proc/{self.proc.pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError, AttributeError):
+            return False
+        return state in ("T", "t")
+
     @property
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None and self.sock is not None
@@ -144,7 +164,10 @@ class Zygote:
             elif kind == "forked":
                 fut = self._forked.pop(msg["id"], None)
                 if fut is not None and not fut.done():
-                    fut.set_result(msg["pid"])
+                    if msg.get("pid"):
+                        fut.set_result(msg["pid"])
+                    else:
+                        fut.set_exception(SandboxError(f"{self.spec.name}: {msg.get('error', 'fork failed')}"))
             elif kind == "exit":
                 pid = msg["pid"]
                 fut = self._exits.pop(pid, None)
@@ -196,7 +219,10 @@ class Zygote:
                 continue  # died unused; its exit report is dropped
             finally:
                 sock.close()
-                self.sock.sendmsg([b'{"type": "refill"}'])
+                try:
+                    self.sock.sendmsg([b'{"type": "refill"}'])
+                except BlockingIOError:
+                    pass  # a template that reads nothing: the next request falls back to "run"
             return pid
         fut = self._loop.create_future()
         self._forked[invocation_id] = fut
@@ -245,11 +271,17 @@ class SandboxManager:
     """Zygotes for every function; runs invocations in fresh children."""
 
     def __init__(self, specs: dict[str, FunctionSpec], tenants: TenantGroups, policy, *,
-                 user: str = "nobody", rt_priority: int = 0, memory_max: int = 512 << 20,
-                 timeout_s: float = 30.0):
+                 identities=None, pids=None, agent=None, rt_priority: int = 0, memory_max: int = 512 << 20,
+                 timeout_s: float = 30.0, nofile: int = 256, tmp_mib: int = 64, namespaces: bool = True):
         self.specs, self.tenants, self.policy = specs, tenants, policy
-        self.user, self.rt_priority = user, rt_priority
+        # identities(tenant) -> (uid, gid) of that tenant's templates and sandboxes.
+        self.identities = identities or (lambda tenant: (65534, 65534))
+        self.pids = pids  # sfs.faas.containment.TenantPids, or None
+        self.agent = agent  # sfs.faas.agent_groups.AgentGroups, or None
+        self.rt_priority = rt_priority
         self.memory_max, self.timeout_s = memory_max, timeout_s
+        self.nofile, self.tmp_mib, self.namespaces = nofile, tmp_mib, namespaces
+        self.replaced = 0  # templates killed because they were stopped or wedged
         self.zygotes: dict[str, Zygote] = {}
         # cgroup moves block for up to an RCU grace period: keep them off the event
         # loop, on threads that run above the functions like the loop itself.
@@ -271,16 +303,31 @@ class SandboxManager:
         results = await asyncio.gather(*(self._zygote(n) for n in names), return_exceptions=True)
         return {n: str(r) for n, r in zip(names, results) if isinstance(r, BaseException)}
 
+    def _place_template(self, spec: FunctionSpec):
+        group = self.tenants.get(spec.tenant)
+        pids, agent = self.pids, self.agent
+
+        def place(pid: int) -> None:
+            if pids is not None:
+                pids.add(spec.tenant, pid)
+            if group is not None:
+                group.add(pid)
+            if agent is not None:
+                agent.place(spec.tenant, pid)  # after ours: the agent's cpu placement wins
+        return place if (group is not None or pids is not None or agent is not None) else None
+
     async def _zygote(self, name: str) -> Zygote:
         zygote = self.zygotes.get(name)
         if zygote is not None and zygote.alive:
             return zygote
         task = self._starting.get(name)
         if task is None:
-            zygote = Zygote(self.specs[name], self.user, self.rt_priority, self.env)
-            group = self.tenants.get(self.specs[name].tenant)
-            if group is not None:
-                zygote.place_template = group.add
+            spec = self.specs[name]
+            uid, gid = self.identities(spec.tenant)
+            options = {"uid": uid, "gid": gid, "network": spec.network, "nofile": self.nofile,
+                       "tmp_mib": self.tmp_mib, "namespaces": self.namespaces}
+            zygote = Zygote(spec, options, self.rt_priority, self.env)
+            zygote.place_template = self._place_template(spec)
             task = asyncio.ensure_future(zygote.start())
             self._starting[name] = task
             try:
@@ -291,6 +338,23 @@ class SandboxManager:
                 self._starting.pop(name, None)
         await task
         return self.zygotes[name]
+
+    def replace(self, zygote: Zygote, why: str) -> None:
+        """Kill a template that cannot be trusted to fork or report; the next call starts a new one."""
+        if self.zygotes.get(zygote.spec.name) is zygote:
+            del self.zygotes[zygote.spec.name]
+        if zygote.proc is not None and zygote.proc.poll() is None:
+            log.warning("template of %s %s: replacing it", zygote.spec.name, why)
+            self.replaced += 1
+        zygote.close()
+
+    async def watch(self) -> None:
+        """Replace stopped templates (runs for the life of the server)."""
+        while True:
+            await asyncio.sleep(WATCH_INTERVAL_S)
+            for zygote in list(self.zygotes.values()):
+                if zygote.alive and zygote.stopped():
+                    self.replace(zygote, "is stopped")
 
     async def _place(self, zygote: "Zygote", pid: int, tenant: str) -> None:
         """Make sure `pid` is in `tenant`'s cgroup.
@@ -306,15 +370,43 @@ class SandboxManager:
         if group is not None:
             await asyncio.get_running_loop().run_in_executor(self._executor, group.add, pid)
 
+    async def _child(self, spec: FunctionSpec, invocation, child_end: socket.socket,
+                     deadline: float) -> tuple[Zygote, int]:
+        """A child of `spec`'s template before `deadline`; a template that fails is replaced once."""
+        for attempt in (1, 2):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise asyncio.TimeoutError
+            zygote = await asyncio.wait_for(self._zygote(spec.name), remaining)
+            try:
+                pid = await asyncio.wait_for(zygote.fork(str(invocation.id), child_end, self.memory_max),
+                                             max(0.0, deadline - time.monotonic()))
+                return zygote, pid
+            except asyncio.TimeoutError:
+                self.replace(zygote, "did not fork before the deadline")
+                raise
+            except SandboxError:
+                self.replace(zygote, "failed")
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
     async def invoke(self, invocation, event_bytes: bytes, arrival: float) -> Outcome:
         """Run one invocation to completion (never raises for the function's own failures)."""
         spec = self.specs[invocation.function]
         timings = {"t_accept": time.monotonic()}
-        zygote = await self._zygote(spec.name)
+        deadline = timings["t_accept"] + self.timeout_s
         group = self.tenants.get(invocation.tenant)
         host_end, child_end = socket.socketpair()
         try:
-            pid = await zygote.fork(str(invocation.id), child_end, self.memory_max)
+            zygote, pid = await self._child(spec, invocation, child_end, deadline)
+        except asyncio.TimeoutError:
+            host_end.close()
+            return Outcome(False, reason="timeout", timings=timings,
+                           error=f"wall-clock timeout of {self.timeout_s:g} s exceeded before the sandbox started")
+        except BaseException:
+            host_end.close()
+            raise
         finally:
             child_end.close()
         timings["t_forked"] = time.monotonic()
@@ -322,6 +414,7 @@ class SandboxManager:
         try:
             pidfd = os.pidfd_open(pid)
         except ProcessLookupError:
+            host_end.close()
             raise SandboxError(f"sandbox {pid} of {spec.name} died before it was used") from None
         writer = None
         admitted = False
@@ -331,7 +424,7 @@ class SandboxManager:
                     await self._place(zygote, pid, invocation.tenant)
                 except Exception as exc:  # the child waits for its event: kill it, report it
                     signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-                    await exit_fut
+                    await self._await_exit(zygote, exit_fut, pidfd, grace=EXIT_GRACE_S)
                     return Outcome(False, reason="crash", error=f"cannot place sandbox in tenant cgroup: {exc}",
                                    pid=pid)
             timings["t_placed"] = time.monotonic()
@@ -346,13 +439,10 @@ class SandboxManager:
             killed_by_timeout = False
             answer = None
             try:
-                answer = await asyncio.wait_for(_read_frame(reader), self.timeout_s)
+                answer = await asyncio.wait_for(_read_frame(reader), max(0.0, deadline - released))
             except asyncio.TimeoutError:
                 killed_by_timeout = True
-                try:
-                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                _kill(pidfd)
             answered = time.monotonic()
             reply = json.loads(answer) if answer is not None else None
             if reply is not None and reply.get("ok"):
@@ -361,10 +451,10 @@ class SandboxManager:
                 out = Outcome(True, result=reply["result"], pid=pid, cpu_s=float(reply.get("cpu", 0.0)),
                               exec_start=reply["t0"], exec_end=reply["t1"], released=released,
                               exited=answered, timings=timings, admitted=admitted)
-                out.completion = asyncio.ensure_future(self._collect_exit(out, exit_fut, pidfd))
+                out.completion = asyncio.ensure_future(self._collect_exit(zygote, out, exit_fut, pidfd))
                 pidfd = -1  # owned by the completion now
                 return out
-            status_msg = await self._await_exit(exit_fut, pidfd)
+            status_msg = await self._await_exit(zygote, exit_fut, pidfd, grace=EXIT_GRACE_S)
             cpu = float(status_msg["cpu"])
             self.policy.report_cpu(pid, cpu, status_msg["t"])
             out = Outcome(False, pid=pid, cpu_s=cpu, released=released, exited=time.monotonic(),
@@ -393,21 +483,33 @@ class SandboxManager:
             else:
                 host_end.close()
 
-    async def _await_exit(self, exit_fut: asyncio.Future, pidfd: int) -> dict:
-        """The zygote's exit report; a child that lingers after answering is killed."""
-        try:
-            return await asyncio.wait_for(asyncio.shield(exit_fut), 10)
-        except asyncio.TimeoutError:
-            try:
-                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            return await asyncio.wait_for(exit_fut, 10)
+    async def _await_exit(self, zygote: Zygote, exit_fut: asyncio.Future, pidfd: int,
+                          grace: float = 10.0) -> dict:
+        """The template's exit report of a worker; a worker that lingers after `grace` is killed.
 
-    async def _collect_exit(self, out: Outcome, exit_fut: asyncio.Future, pidfd: int) -> None:
+        The worker's death itself is seen on its pidfd.  A template that has
+        not reported a dead worker EXIT_GRACE_S later is stopped or wedged: it
+        is replaced, and the exit is reported without its CPU time.
+        """
         try:
-            status_msg = await self._await_exit(exit_fut, pidfd)
-            out.cpu_s = float(status_msg["cpu"])
+            return await asyncio.wait_for(asyncio.shield(exit_fut), grace)
+        except asyncio.TimeoutError:
+            _kill(pidfd)
+        except SandboxError:
+            pass  # the template died; the pidfd still tells when the worker is gone
+        await _pidfd_exit(pidfd)
+        try:
+            return await asyncio.wait_for(asyncio.shield(exit_fut), EXIT_GRACE_S)
+        except (asyncio.TimeoutError, SandboxError):
+            if not exit_fut.done():
+                exit_fut.cancel()
+            self.replace(zygote, "did not report the exit of a sandbox")
+            return {"status": signal.SIGKILL, "cpu": 0.0, "maxrss_kb": 0, "t": time.monotonic()}
+
+    async def _collect_exit(self, zygote: Zygote, out: Outcome, exit_fut: asyncio.Future, pidfd: int) -> None:
+        try:
+            status_msg = await self._await_exit(zygote, exit_fut, pidfd)
+            out.cpu_s = float(status_msg["cpu"]) or out.cpu_s
             out.maxrss_kb = status_msg.get("maxrss_kb", 0)
             out.ended = status_msg["t"]
             self.policy.report_cpu(out.pid, out.cpu_s, status_msg["t"])
@@ -419,3 +521,28 @@ class SandboxManager:
             zygote.close()
         self.zygotes.clear()
         self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _kill(pidfd: int) -> None:
+    """SIGKILL a worker: as the init of its pid namespace, everything it started goes with it."""
+    try:
+        signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+async def _pidfd_exit(pidfd: int, timeout: float = 10.0) -> None:
+    """Wait until the process behind `pidfd` has exited (a pidfd polls readable then)."""
+    loop = asyncio.get_running_loop()
+    fut = loop.create_future()
+
+    def readable() -> None:
+        if not fut.done():
+            fut.set_result(None)
+    loop.add_reader(pidfd, readable)
+    try:
+        await asyncio.wait_for(fut, timeout)
+    except asyncio.TimeoutError:
+        raise SandboxError("a killed sandbox did not exit") from None
+    finally:
+        loop.remove_reader(pidfd)

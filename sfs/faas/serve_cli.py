@@ -31,8 +31,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--tenant-shares", metavar="SHARES",
                         help="for sfs-tenant: weights NAME=W,... or a published-shares file "
                              "(default: the file the agent publishes for --node)")
-    parser.add_argument("--functions", type=Path, default=None,
-                        help="folder of function modules (default: the bundled workloads/functions)")
+    parser.add_argument("--functions", type=Path, action="append", default=None, metavar="DIR",
+                        help="folder of function modules, repeatable (default: the bundled workloads/functions)")
+    parser.add_argument("--tenants", type=Path, default=None, metavar="FILE",
+                        help="tenants, their token digests, weights and functions (JSON or YAML; see "
+                             "`sfs tenants add`); without it the host is open to any local client")
     parser.add_argument("--results", type=Path, default=None,
                         help="append one record per invocation here (.csv or .jsonl)")
     parser.add_argument("--cores", default=None, help="cores for the scheduler, e.g. 0,1 (default: all)")
@@ -44,8 +47,24 @@ def add_arguments(parser) -> None:
     parser.add_argument("--max-running", type=int, default=64, help="sandboxes running at once (default 64)")
     parser.add_argument("--max-queue", type=int, default=256,
                         help="accepted requests waiting for a slot before 503 (default 256)")
+    parser.add_argument("--read-timeout", type=float, default=30.0,
+                        help="seconds a client may take to send a request's headers, and its body (default 30)")
     parser.add_argument("--max-body", type=int, default=1 << 20, help="request body limit, bytes (default 1 MiB)")
-    parser.add_argument("--user", default="nobody", help="unprivileged user the sandboxes run as (default nobody)")
+    parser.add_argument("--uid-range", default="200000-200999", metavar="FIRST-LAST",
+                        help="uids (and gids) for the tenants, one each, in sorted tenant order; no existing "
+                             "user or group may have one (default 200000-200999)")
+    parser.add_argument("--max-pids", type=int, default=256,
+                        help="processes and threads per tenant, templates included (default 256)")
+    parser.add_argument("--max-open-files", type=int, default=256,
+                        help="open files per sandbox (RLIMIT_NOFILE, default 256)")
+    parser.add_argument("--shares", type=Path, default=None, metavar="FILE",
+                        help="the node agent's published shares (default: the file the agent publishes for "
+                             "--node): tenants' templates join the agent's cpu groups, and its weights win over "
+                             "the tenants file's")
+    parser.add_argument("--no-namespaces", action="store_true",
+                        help="run sandboxes without their pid, mount, user and network namespaces (only to "
+                             "measure what they cost: descendants can then escape, and /tmp is shared)")
+    parser.add_argument("--tmp-mib", type=int, default=64, help="size of each invocation's private /tmp (default 64)")
     parser.add_argument("--rt-priority", type=int, default=None,
                         help="SCHED_FIFO priority of the gateway and templates (default: between the "
                              "functions and the scheduler; 0 = none)")
@@ -76,48 +95,97 @@ def _cores(text: str | None) -> list[int]:
 
 def run(args) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    from sfs.faas.functions import default_functions_dir, discover
-    directory = args.functions or default_functions_dir()
+    specs, auth = load_functions(args.functions, args.tenants)
+    if auth is None and not _loopback(args.host):
+        raise UsageError(f"--host {args.host}: without --tenants the host is open to anyone who reaches it, "
+                         "so it listens on loopback only")
+    from sfs.faas.identities import IdentityError, TenantIdentities
     try:
-        specs, problems = discover(directory)
-    except FileNotFoundError as exc:
+        tenants = {s.tenant for s in specs.values()} | (set(auth.tenants) if auth else set())
+        identities = TenantIdentities.from_range(args.uid_range, sorted(tenants))
+    except IdentityError as exc:
         raise UsageError(str(exc)) from None
-    for problem in problems:
-        print(f"sfs serve: {problem}", file=sys.stderr)
-    if not specs:
-        raise UsageError(f"no functions in {directory}")
-    if args.user and os.geteuid() == 0:
-        import pwd
-        try:
-            if pwd.getpwnam(args.user).pw_uid == 0:
-                raise UsageError(f"--user {args.user} is root; sandboxes must run unprivileged")
-        except KeyError:
-            raise UsageError(f"--user {args.user}: no such user") from None
-    for flag in ("max_running", "max_queue", "max_body", "memory_max", "tenant_memory_max", "max_tenants"):
+    for flag in ("max_running", "max_queue", "max_body", "memory_max", "tenant_memory_max", "max_tenants",
+                 "max_pids", "max_open_files", "tmp_mib"):
         if getattr(args, flag) <= 0:
             raise UsageError(f"--{flag.replace('_', '-')} must be positive")
+    if not 0 < args.read_timeout <= 3600:
+        raise UsageError("--read-timeout must be in (0, 3600] seconds")
     if not 0 < args.timeout <= 3600:
         raise UsageError("--timeout must be in (0, 3600] seconds")
-    return asyncio.run(_serve(args, specs, _cores(args.cores)))
+    return asyncio.run(_serve(args, specs, _cores(args.cores), identities, auth))
+
+
+def published_shares_path(args) -> Path:
+    """Where this node's agent publishes its shares: --shares, else the agent's default for --node."""
+    from sharekit.shares import default_path
+    return args.shares if args.shares is not None else default_path(args.node)
 
 
 def choose_policy(args):
     """(policy name, share source): sfs-tenant by default when the node's agent publishes shares."""
     from sfs import policies
     from sfs.policies.sfs_tenant import PublishedShares, parse_shares
-    from sharekit.shares import default_path, read
+    from sharekit.shares import read
     if args.tenant_shares is not None:
         if args.policy is not None and not policies.info(args.policy).tenant_aware:
             raise ValueError(f"--tenant-shares: policy {args.policy!r} does not weigh tenants (use sfs-tenant)")
         return args.policy or "sfs-tenant", parse_shares(args.tenant_shares)
-    path = default_path(args.node)
+    path = published_shares_path(args)
     if args.policy is None:
         published = read(path)
         return ("sfs-tenant", PublishedShares(path)) if published and published.tenants else ("sfs", None)
     return args.policy, PublishedShares(path) if policies.info(args.policy).tenant_aware else None
 
 
-async def _serve(args, specs, cores) -> int:
+def _loopback(host: str) -> bool:
+    import ipaddress
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def load_functions(directories, tenants_file):
+    """name -> FunctionSpec from every folder, owned as the tenants file says; and the parsed file (or None).
+
+    A function belongs to the tenant that lists it, or else to its module's
+    TENANT.  The same name in two folders, a function listed by two tenants
+    (checked when the file is read) or one listed that no folder has is an error.
+    """
+    import dataclasses
+
+    from sfs.faas.auth import Tenants, TenantsFileError
+    from sfs.faas.functions import default_functions_dir, discover
+    specs = {}
+    for directory in directories or [default_functions_dir()]:
+        try:
+            found, problems = discover(directory)
+        except FileNotFoundError as exc:
+            raise UsageError(str(exc)) from None
+        for problem in problems:
+            print(f"sfs serve: {problem}", file=sys.stderr)
+        for name, spec in found.items():
+            if name in specs:
+                raise UsageError(f"function {name} is in both {specs[name].path.parent} and {directory}")
+            specs[name] = spec
+    if not specs:
+        raise UsageError(f"no functions in {', '.join(map(str, directories or [default_functions_dir()]))}")
+    auth = None
+    if tenants_file is not None:
+        try:
+            auth = Tenants.load(tenants_file)
+        except TenantsFileError as exc:
+            raise UsageError(str(exc)) from None
+        for function, owner in auth.owners().items():
+            if function not in specs:
+                raise UsageError(f"{tenants_file}: tenants.{owner}.functions: no function {function!r} "
+                                 "in the functions folders")
+            specs[function] = dataclasses.replace(specs[function], tenant=owner)
+    return specs, auth
+
+
+async def _serve(args, specs, cores, identities, auth) -> int:
     from aiohttp import web
 
     from sfs.faas import realtime
@@ -125,6 +193,8 @@ async def _serve(args, specs, cores) -> int:
     from sfs.faas.policy import gateway_priority, make_policy
     from sfs.faas.records import ResultsWriter
     from sfs.faas.sandbox import SandboxManager
+    from sfs.faas.agent_groups import AgentGroups
+    from sfs.faas.containment import ContainmentError, TenantPids
     from sfs.faas.tenants import TenantGroups
 
     t0 = time.monotonic()
@@ -136,17 +206,32 @@ async def _serve(args, specs, cores) -> int:
     except (RuntimeError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     if not args.no_cgroups and os.geteuid() == 0:
-        for name in TenantGroups.remove_stale():
+        for name in TenantGroups.remove_stale() + TenantPids.remove_stale("sharekit-faas-"):
             print(f"sfs serve: removed the tenant cgroups of a server that is gone ({name})", file=sys.stderr)
-    tenants = TenantGroups(args.cgroup_parent or f"sharekit-faas-{os.getpid()}", args.tenant_memory_max << 20,
-                           enabled=not args.no_cgroups and os.geteuid() == 0, cpu_groups=args.tenant_cpu_weights)
+    parent = args.cgroup_parent or f"sharekit-faas-{os.getpid()}"
+    agent = AgentGroups(published_shares_path(args))
+    weights = {name: max(1, min(10000, round(entry.weight * 100))) for name, entry in auth.tenants.items()} \
+        if auth else {}
+    tenants = TenantGroups(parent, args.tenant_memory_max << 20,
+                           enabled=not args.no_cgroups and os.geteuid() == 0, cpu_groups=args.tenant_cpu_weights,
+                           weights=weights, agent=agent)
+    pids = None
+    if not args.no_cgroups and os.geteuid() == 0:
+        try:
+            pids = TenantPids(parent, args.max_pids)
+        except ContainmentError as exc:
+            print(f"sfs serve: no per-tenant process limit: {exc}", file=sys.stderr)
     priority = gateway_priority(policy) if args.rt_priority is None else args.rt_priority
-    sandboxes = SandboxManager(specs, tenants, policy, user=args.user, rt_priority=priority,
-                               memory_max=args.memory_max << 20, timeout_s=args.timeout)
+    sandboxes = SandboxManager(specs, tenants, policy, identities=identities.of, pids=pids, agent=agent,
+                               rt_priority=priority,
+                               memory_max=args.memory_max << 20, timeout_s=args.timeout,
+                               nofile=args.max_open_files, tmp_mib=args.tmp_mib,
+                               namespaces=not args.no_namespaces)
     gateway = Gateway(specs, sandboxes, policy, results,
                       GatewayConfig(max_body=args.max_body, max_running=args.max_running,
                                     max_queue=args.max_queue, tenant_header=not args.no_tenant_header,
-                                    max_tenants=args.max_tenants))
+                                    max_tenants=args.max_tenants, read_timeout_s=args.read_timeout),
+                      auth=auth)
     holder["gateway"] = gateway
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -168,7 +253,9 @@ async def _serve(args, specs, cores) -> int:
         for name, error in failed.items():
             print(f"sfs serve: function {name} not warm: {error}", file=sys.stderr)
         app = gateway.app()
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        # aiohttp's keep-alive timer also runs while a request's headers arrive: it is the
+        # header timeout for clients that stall (the body has its own, in the gateway).
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, keepalive_timeout=args.read_timeout)
         await runner.setup()
         site = web.TCPSite(runner, args.host, args.port, reuse_address=True)
         try:
@@ -176,9 +263,17 @@ async def _serve(args, specs, cores) -> int:
         except OSError as exc:
             raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
         port = site._server.sockets[0].getsockname()[1]
+        if args.no_namespaces:
+            print("sfs serve: --no-namespaces: sandboxes share the host's pid, mount and network namespaces; "
+                  "their descendants can outlive them", file=sys.stderr, flush=True)
+        if auth is None:
+            print("sfs serve: no --tenants: any local client may call any function as any tenant (X-Tenant); "
+                  "listening on loopback only", file=sys.stderr, flush=True)
         print(f"sfs serve: listening on http://{args.host}:{port} (policy {policy.name}, "
               f"{len(specs)} functions, {len(specs) - len(failed)} warm, gateway RT priority {priority}, "
-              f"sandbox user {args.user})", flush=True)
+              f"tenant uids {identities.describe()}, "
+              f"{'Bearer tokens of ' + str(len(auth.tenants)) + ' tenants' if auth else 'open, no tokens'})",
+              flush=True)
         await stop.wait()
         print("sfs serve: stopping", flush=True)
         await site.stop()  # refuse new connections; finish what was accepted
@@ -190,6 +285,8 @@ async def _serve(args, specs, cores) -> int:
         if started:
             policy.stop()
         tenants.close()
+        if pids is not None:
+            pids.close()
         results.close()
         realtime.normal()
     print(f"sfs serve: {results.count} invocations recorded", flush=True)

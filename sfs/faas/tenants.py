@@ -28,8 +28,11 @@ class TenantGroups:
     """tenant name -> cgroup under one parent; `enabled=False` (or no cgroups) places nothing."""
 
     def __init__(self, parent: str, memory_max: int | None, cpu_weight: int = 100, enabled: bool = True,
-                 cpu_groups: bool = False):
+                 cpu_groups: bool = False, weights: dict[str, int] | None = None, agent=None):
         self.parent, self.memory_max, self.cpu_weight = parent, memory_max, cpu_weight
+        # Per-tenant weights of the tenants file; the node agent's published weight wins over them.
+        self.weights = weights or {}
+        self.agent = agent
         # Per-tenant cpu groups give weights but, on v1 with RT group scheduling, also
         # cap each tenant's SCHED_FIFO time at its share of the RT budget per CPU:
         # a short function of a busy tenant would then stall in its SFS filter.
@@ -63,7 +66,7 @@ class TenantGroups:
             group = self.groups.get(tenant)
             if group is None:
                 try:
-                    group = TenantGroup(TenantCgroup.create(tenant, cpu_weight=self.cpu_weight,
+                    group = TenantGroup(TenantCgroup.create(tenant, cpu_weight=self.weight_of(tenant),
                                                             memory_max=self.memory_max, parent=self.parent,
                                                             cpu_controller=self.cpu_groups,
                                                             rt_budget=self.cpu_groups))
@@ -74,6 +77,11 @@ class TenantGroups:
                     return None
                 self.groups[tenant] = group
             return group
+
+    def weight_of(self, tenant: str) -> int:
+        """cpu weight (v2 scale) of `tenant`: the node agent's if it publishes one, else the tenants file's."""
+        published = self.agent.weight(tenant) if self.agent is not None else None
+        return published if published is not None else self.weights.get(tenant, self.cpu_weight)
 
     def usage(self) -> dict[str, object]:
         out = {}

@@ -29,7 +29,10 @@ TEST_FUNCTIONS = {
     "whoami": '''
 TENANT = "testers"
 import os
+CALLS = 0
 def handler(event):
+    global CALLS
+    CALLS += 1  # a fresh process per invocation sees 1
     status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines() if ":" in line)
     cgroups = open("/proc/self/cgroup").read()
     try:
@@ -39,7 +42,7 @@ def handler(event):
         root_listing = str(exc)
     return {"uid": os.getuid(), "euid": os.geteuid(), "gid": os.getgid(), "groups": os.getgroups(),
             "no_new_privs": status["NoNewPrivs"].strip(), "cgroup": cgroups, "pid": os.getpid(),
-            "ppid": os.getppid(), "root_listing": root_listing, "policy": os.sched_getscheduler(0)}
+            "ppid": os.getppid(), "root_listing": root_listing, "calls": CALLS, "policy": os.sched_getscheduler(0) & ~os.SCHED_RESET_ON_FORK}
 ''',
     "hog_memory": '''
 TENANT = "testers"
@@ -67,8 +70,9 @@ TENANT = "testers"
 import os, signal
 def handler(event):
     how = event.get("how", "segv")
-    if how == "segv":
-        os.kill(os.getpid(), signal.SIGSEGV)
+    if how == "segv":  # a real fault: the sandbox is pid 1 of its namespace, which ignores kill() of itself
+        import ctypes
+        ctypes.string_at(0)
     if how == "exit":
         os._exit(7)
     raise ValueError("bad input on purpose")
@@ -167,6 +171,27 @@ def shared_server(tmp_path_factory):
     yield server
     assert server.stop() == 0, server.log.read_text()
     assert cgroup_dirs(server.cgroup_parent) == [], "tenant cgroups left behind"
+
+
+def children(pid: int) -> list[int]:
+    """The children of every thread of `pid`."""
+    kids = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            kids += [int(p) for p in f.read().split()]
+    return kids
+
+
+def template_of(server: Server, function: str) -> int:
+    """The pid of `function`'s warm template (a child of the server)."""
+    for pid in children(server.proc.pid):
+        try:
+            cmdline = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+        except OSError:
+            continue
+        if b"sfs.faas.zygote" in cmdline and any(arg.endswith(f"/{function}.py".encode()) for arg in cmdline):
+            return pid
+    raise AssertionError(f"no template of {function}")
 
 
 def cgroup_dirs(parent: str) -> list[Path]:

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import os
-import pwd
 
 import pytest
 
-from faas_support import cgroup_dirs, needs_root, start_server
+from faas_support import cgroup_dirs, children, needs_root, start_server, template_of
 
 pytestmark = needs_root
 
@@ -22,15 +21,14 @@ def server(tmp_path_factory):
 
 
 def test_function_runs_unprivileged_in_a_fresh_process_and_the_tenant_cgroup(server):
-    nobody = pwd.getpwnam("nobody")
     status, _, first = server.run("whoami")
     _, _, second = server.run("whoami")
     assert status == 200
-    assert first["uid"] == first["euid"] == nobody.pw_uid != 0
-    assert first["gid"] == nobody.pw_gid and first["groups"] == []
+    # The tenants here are fib's "alice" and "testers": sorted, they get the first two uids of the range.
+    assert first["uid"] == first["euid"] == 200001 and first["gid"] == 200001 and first["groups"] == []
     assert first["no_new_privs"] == "1"
-    assert first["pid"] != second["pid"] and first["pid"] != server.proc.pid
-    assert first["ppid"] == second["ppid"] != server.proc.pid  # both forked by the warm template
+    assert first["calls"] == second["calls"] == 1  # a fresh process each time, forked from the warm template
+    assert first["pid"] == second["pid"] == 1 and first["ppid"] == 0  # the init of its own pid namespace
     assert f"/{server.cgroup_parent}/testers" in first["cgroup"]
     # The sandbox sees none of root's home, only the read-only interpreter tree.
     assert not isinstance(first["root_listing"], list) or set(first["root_listing"]) <= {".pyenv"}
@@ -95,11 +93,6 @@ def test_by_default_tenants_get_accounting_and_memory_but_keep_the_rt_budget(ser
     assert not lines.get("cpu", "/").endswith("/testers")
 
 
-def _children(pid: int) -> list[int]:
-    with open(f"/proc/{pid}/task/{pid}/children") as f:
-        return [int(p) for p in f.read().split()]
-
-
 def _descendants(pid: int) -> set[int]:
     found: set[int] = set()
     todo = [pid]
@@ -128,12 +121,12 @@ def _kill_spare_then_template(server):
     import signal
     import time
     status, _, who = server.run("whoami")
-    zygote = who["ppid"]
-    for spare in _children(zygote):  # the child forked ahead for the next call
+    zygote = template_of(server, "whoami")
+    for spare in children(zygote):  # the child forked ahead for the next call (its worker goes with it)
         os.kill(spare, signal.SIGKILL)
     time.sleep(0.2)
     status, _, again = server.run("whoami")
-    assert status == 200 and again["ppid"] == zygote and again["pid"] != who["pid"]
+    assert status == 200 and again["calls"] == 1 and template_of(server, "whoami") == zygote
     os.kill(zygote, signal.SIGKILL)  # the template itself: restarted on the next call
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -141,7 +134,7 @@ def _kill_spare_then_template(server):
         if status == 200:
             break
         time.sleep(0.2)
-    assert status == 200 and third["ppid"] != zygote and third["uid"] != 0
+    assert status == 200 and template_of(server, "whoami") != zygote and third["uid"] != 0
 
 
 def test_sigkilled_server_leaves_no_rt_task_and_its_cgroups_are_reaped(tmp_path, functions_dir):

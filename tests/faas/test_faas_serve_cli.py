@@ -25,9 +25,13 @@ def test_empty_functions_folder(tmp_path):
 
 
 @needs_root
-def test_root_sandbox_user_is_refused(tmp_path, functions_dir):
-    done = _serve("--functions", str(functions_dir), "--user", "root", "--port", "0")
-    assert done.returncode == 2 and "unprivileged" in done.stderr
+def test_uid_ranges_with_root_or_existing_users_are_refused(tmp_path, functions_dir):
+    done = _serve("--functions", str(functions_dir), "--uid-range", "0-10", "--port", "0")
+    assert done.returncode == 2 and "0 < FIRST" in done.stderr
+    done = _serve("--functions", str(functions_dir), "--uid-range", "65000-65534", "--port", "0")
+    assert done.returncode == 2 and "already used by user nobody (65534)" in done.stderr
+    done = _serve("--functions", str(functions_dir), "--uid-range", "300000-300000", "--port", "0")
+    assert done.returncode == 2 and "1 uids for 2 tenants" in done.stderr
 
 
 def test_bad_limits(functions_dir):
@@ -46,3 +50,20 @@ def test_port_in_use_is_a_usage_error(tmp_path, functions_dir):
         assert server.run("fib", {"n": 4})[2] == {"n": 4, "fib": 3}  # the first one is unharmed
     finally:
         assert server.stop() == 0
+
+
+@needs_root
+def test_functions_from_several_folders_and_a_name_in_two_is_refused(tmp_path, functions_dir):
+    import shutil
+    other = tmp_path / "more"
+    other.mkdir(mode=0o755)
+    (other / "hello.py").write_text('TENANT = "testers"\ndef handler(event):\n    return {"hello": 1}\n')
+    os.chmod(other / "hello.py", 0o644)
+    server = start_server(tmp_path, functions_dir, "--functions", str(other))
+    try:
+        assert server.run("hello", {})[2] == {"hello": 1} and server.run("echo", {"a": 1})[2] == {"a": 1}
+    finally:
+        assert server.stop() == 0
+    shutil.copy(functions_dir / "echo.py", other / "echo.py")
+    done = _serve("--functions", str(functions_dir), "--functions", str(other), "--port", "0")
+    assert done.returncode == 2 and "function echo is in both" in done.stderr

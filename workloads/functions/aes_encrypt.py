@@ -2,9 +2,19 @@
 import hashlib
 import random
 
+from workloads.functions._params import validate
+
 TENANT = "dave"
 DESCRIPTION = "pure-Python AES-CTR encryption"
 SIZES = {"small": 1_024, "medium": 16_384, "large": 131_072}
+PARAMETERS = {
+    "key": {"type": "string", "default": "000102030405060708090a0b0c0d0e0f", "pattern": "[0-9a-f]{32}",
+            "description": "AES-128 key, hex"},
+    "nonce": {"type": "string", "default": "0001020304050607", "pattern": "[0-9a-f]{16}",
+              "description": "CTR nonce, hex"},
+    "bytes": {"type": "integer", "default": 1_024, "minimum": 0, "maximum": 1_000_000, "description": "plaintext bytes"},
+    "seed": {"type": "integer", "default": 0, "minimum": 0, "maximum": 2_147_483_647, "description": "input generator seed"},
+}
 
 
 def _xtime(b):
@@ -93,8 +103,9 @@ def ctr_crypt(data: bytes, key: bytes, nonce: bytes) -> bytes:
 
 
 def handler(event):
+    event = validate(PARAMETERS, event)
     key, nonce = bytes.fromhex(event["key"]), bytes.fromhex(event["nonce"])
-    plaintext = random.Random(event.get("seed", 0)).randbytes(int(event["bytes"]))
+    plaintext = random.Random(event["seed"]).randbytes(event["bytes"])
     ciphertext = ctr_crypt(plaintext, key, nonce)
     return {"bytes": len(ciphertext), "ciphertext_sha256": hashlib.sha256(ciphertext).hexdigest(),
             "ciphertext_head": ciphertext[:32].hex()}

@@ -1,7 +1,12 @@
 """Naive recursive Fibonacci: pure interpreter work, the SFS paper's workload."""
+from workloads.functions._params import validate
+
 TENANT = "alice"
 DESCRIPTION = "recursive fib(n)"
 SIZES = {"small": 20, "medium": 25, "large": 31}
+PARAMETERS = {
+    "n": {"type": "integer", "default": 20, "minimum": 0, "maximum": 40, "description": "which Fibonacci number"},
+}
 
 
 def _fib(n: int) -> int:
@@ -9,9 +14,8 @@ def _fib(n: int) -> int:
 
 
 def handler(event):
-    n = int(event["n"])
-    if not 0 <= n <= 40:
-        raise ValueError(f"n={n} out of range 0..40")
+    event = validate(PARAMETERS, event)
+    n = event["n"]
     return {"n": n, "fib": _fib(n)}
 
 

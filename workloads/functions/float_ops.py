@@ -1,13 +1,19 @@
 """FunctionBench float_operation: sin, cos and sqrt over a range of floats."""
 import math
 
+from workloads.functions._params import validate
+
 TENANT = "alice"
 DESCRIPTION = "sin/cos/sqrt over n floats"
 SIZES = {"small": 20_000, "medium": 200_000, "large": 1_500_000}
+PARAMETERS = {
+    "n": {"type": "integer", "default": 20_000, "minimum": 1, "maximum": 5_000_000, "description": "values to transform"},
+}
 
 
 def handler(event):
-    n = int(event["n"])
+    event = validate(PARAMETERS, event)
+    n = event["n"]
     total = 0.0
     for i in range(n):
         x = i * 0.001

@@ -4,9 +4,17 @@ import gzip
 import hashlib
 import random
 
+from workloads.functions._params import validate
+
 TENANT = "bob"
 DESCRIPTION = "gzip a generated text"
 SIZES = {"small": 20_000, "medium": 600_000, "large": 6_000_000}
+PARAMETERS = {
+    "bytes": {"type": "integer", "default": 20_000, "minimum": 1, "maximum": 16_000_000, "description": "bytes of generated text"},
+    "seed": {"type": "integer", "default": 0, "minimum": 0, "maximum": 2_147_483_647, "description": "input generator seed"},
+    "level": {"type": "integer", "default": 6, "minimum": 0, "maximum": 9, "description": "gzip level"},
+    "return_data": {"type": "boolean", "default": True, "description": "return the archive in base64"},
+}
 _WORDS = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor".split()
 
 
@@ -21,11 +29,12 @@ def _text(nbytes, seed):
 
 
 def handler(event):
-    data = _text(int(event["bytes"]), int(event.get("seed", 0)))
-    packed = gzip.compress(data, compresslevel=int(event.get("level", 6)), mtime=0)
+    event = validate(PARAMETERS, event)
+    data = _text(event["bytes"], event["seed"])
+    packed = gzip.compress(data, compresslevel=event["level"], mtime=0)
     return {"original_bytes": len(data), "compressed_bytes": len(packed),
             "original_sha256": hashlib.sha256(data).hexdigest(),
-            "gzip_b64": base64.b64encode(packed).decode() if event.get("return_data", True) else None}
+            "gzip_b64": base64.b64encode(packed).decode() if event["return_data"] else None}
 
 
 def make_event(size="small", seed=0):

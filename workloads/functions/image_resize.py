@@ -4,9 +4,16 @@ import io
 
 from PIL import Image, ImageDraw, ImageStat
 
+from workloads.functions._params import validate
+
 TENANT = "bob"
 DESCRIPTION = "Pillow resize + thumbnail of a generated RGB image"
 SIZES = {"small": 256, "medium": 1024, "large": 2560}
+PARAMETERS = {
+    "side": {"type": "integer", "default": 256, "minimum": 1, "maximum": 4096, "description": "side of the generated image, px"},
+    "scale": {"type": "number", "default": 0.5, "minimum": 0.01, "maximum": 1.0, "description": "resize factor"},
+    "seed": {"type": "integer", "default": 0, "minimum": 0, "maximum": 2_147_483_647, "description": "input generator seed"},
+}
 
 
 def _image(side, seed):
@@ -23,8 +30,9 @@ def _image(side, seed):
 
 
 def handler(event):
-    side, scale = int(event["side"]), float(event.get("scale", 0.5))
-    img = _image(side, int(event.get("seed", 0)))
+    event = validate(PARAMETERS, event)
+    side, scale = event["side"], float(event["scale"])
+    img = _image(side, event["seed"])
     resized = img.resize((max(1, int(side * scale)),) * 2, Image.Resampling.LANCZOS)
     thumb = img.copy()
     thumb.thumbnail((64, 64))

@@ -3,9 +3,15 @@ import hashlib
 import json
 import random
 
+from workloads.functions._params import validate
+
 TENANT = "bob"
 DESCRIPTION = "JSON serialise + parse a generated document"
 SIZES = {"small": 300, "medium": 4_000, "large": 40_000}
+PARAMETERS = {
+    "records": {"type": "integer", "default": 300, "minimum": 1, "maximum": 100_000, "description": "records in the document"},
+    "seed": {"type": "integer", "default": 0, "minimum": 0, "maximum": 2_147_483_647, "description": "input generator seed"},
+}
 
 
 def _document(records, seed):
@@ -17,7 +23,8 @@ def _document(records, seed):
 
 
 def handler(event):
-    doc = _document(int(event["records"]), int(event.get("seed", 0)))
+    event = validate(PARAMETERS, event)
+    doc = _document(event["records"], event["seed"])
     text = json.dumps(doc, sort_keys=True)
     parsed = json.loads(text)
     return {"records": len(parsed), "bytes": len(text), "sha256": hashlib.sha256(text.encode()).hexdigest(),

@@ -3,9 +3,15 @@ import random
 
 import markdown
 
+from workloads.functions._params import validate
+
 TENANT = "carol"
 DESCRIPTION = "Markdown to HTML (python-markdown)"
 SIZES = {"small": 10, "medium": 150, "large": 1_200}
+PARAMETERS = {
+    "sections": {"type": "integer", "default": 10, "minimum": 1, "maximum": 5000, "description": "sections of the document"},
+    "seed": {"type": "integer", "default": 0, "minimum": 0, "maximum": 2_147_483_647, "description": "input generator seed"},
+}
 
 
 def _document(sections, seed):
@@ -19,7 +25,8 @@ def _document(sections, seed):
 
 
 def handler(event):
-    text = _document(int(event["sections"]), int(event.get("seed", 0)))
+    event = validate(PARAMETERS, event)
+    text = _document(event["sections"], event["seed"])
     html = markdown.markdown(text, extensions=["tables"])
     return {"html_bytes": len(html), "h1": html.count("<h1>"), "li": html.count("<li>"),
             "tables": html.count("<table>"), "html_head": html[:200]}

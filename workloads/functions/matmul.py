@@ -1,9 +1,15 @@
 """FunctionBench matmul: multiply two seeded random matrices with numpy."""
 import numpy as np
 
+from workloads.functions._params import validate
+
 TENANT = "alice"
 DESCRIPTION = "numpy matrix multiply n x n"
 SIZES = {"small": 100, "medium": 400, "large": 1400}
+PARAMETERS = {
+    "n": {"type": "integer", "default": 100, "minimum": 1, "maximum": 2000, "description": "side of the square matrices"},
+    "seed": {"type": "integer", "default": 0, "minimum": 0, "maximum": 2_147_483_647, "description": "input generator seed"},
+}
 
 
 def _matrices(n, seed):
@@ -12,7 +18,8 @@ def _matrices(n, seed):
 
 
 def handler(event):
-    n, seed = int(event["n"]), int(event.get("seed", 0))
+    event = validate(PARAMETERS, event)
+    n, seed = event["n"], event["seed"]
     if not 1 <= n <= 4000:
         raise ValueError(f"n={n} out of range 1..4000")
     a, b = _matrices(n, seed)

@@ -1,9 +1,15 @@
 """SeBS graph-pagerank: PageRank of a seeded Barabasi-Albert graph (networkx)."""
 import networkx as nx
 
+from workloads.functions._params import validate
+
 TENANT = "carol"
 DESCRIPTION = "networkx PageRank on a Barabasi-Albert graph"
 SIZES = {"small": 300, "medium": 3_000, "large": 20_000}
+PARAMETERS = {
+    "nodes": {"type": "integer", "default": 300, "minimum": 2, "maximum": 50_000, "description": "nodes of the graph"},
+    "seed": {"type": "integer", "default": 0, "minimum": 0, "maximum": 2_147_483_647, "description": "input generator seed"},
+}
 
 
 def _graph(nodes, seed):
@@ -11,7 +17,8 @@ def _graph(nodes, seed):
 
 
 def handler(event):
-    graph = _graph(int(event["nodes"]), int(event.get("seed", 0)))
+    event = validate(PARAMETERS, event)
+    graph = _graph(event["nodes"], event["seed"])
     ranks = nx.pagerank(graph, alpha=0.85, tol=1e-10)
     top = sorted(ranks, key=lambda n: (-ranks[n], n))[:10]
     return {"nodes": graph.number_of_nodes(), "edges": graph.number_of_edges(),

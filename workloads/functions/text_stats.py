@@ -3,9 +3,15 @@ import random
 import re
 from collections import Counter
 
+from workloads.functions._params import validate
+
 TENANT = "carol"
 DESCRIPTION = "word statistics and lexicon sentiment of a generated text"
 SIZES = {"small": 2_000, "medium": 40_000, "large": 400_000}
+PARAMETERS = {
+    "words": {"type": "integer", "default": 2_000, "minimum": 1, "maximum": 2_000_000, "description": "words of generated text"},
+    "seed": {"type": "integer", "default": 0, "minimum": 0, "maximum": 2_147_483_647, "description": "input generator seed"},
+}
 POSITIVE = {"good", "great", "excellent", "happy", "fast", "love", "nice", "clean"}
 NEGATIVE = {"bad", "awful", "slow", "sad", "hate", "broken", "ugly", "late"}
 _NEUTRAL = "the a scheduler function request latency core queue tenant server load trace".split()
@@ -22,7 +28,8 @@ def _text(words, seed):
 
 
 def handler(event):
-    text = _text(int(event["words"]), int(event.get("seed", 0)))
+    event = validate(PARAMETERS, event)
+    text = _text(event["words"], event["seed"])
     tokens = re.findall(r"[a-z']+", text.lower())
     counts = Counter(tokens)
     pos = sum(counts[w] for w in POSITIVE)
