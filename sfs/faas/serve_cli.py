@@ -119,7 +119,8 @@ def run(args) -> int:
 def published_shares_path(args) -> Path:
     """Where this node's agent publishes its shares: --shares, else the agent's default for --node."""
     from sharekit.shares import default_path
-    return args.shares if args.shares is not None else default_path(args.node)
+    explicit = getattr(args, "shares", None)
+    return explicit if explicit is not None else default_path(args.node)
 
 
 def choose_policy(args):
