@@ -1,116 +1,19 @@
-"""CPU placement of SFS tasks between the cpu root and their tenant's group.
+"""CPU placement of the node agent's tenants for the SFS scheduler.
 
-The SFS scheduler runs a new invocation SCHED_FIFO for a slice, then demotes
-it to SCHED_OTHER.  On cgroup v1 with RT group scheduling, a task can be
-SCHED_FIFO only in a cpu group with an RT budget, and tenant groups have
-none (an equal budget split would throttle a tenant's FIFO time even on an
-idle CPU; see sharekit/cgroups/rtbudget.py).  So:
-
-  promoting(pid, tenant)  synchronous, before the task becomes SCHED_FIFO:
-                          move it to the cpu root (which owns the RT budget);
-  demoted(pid, tenant)    after it became SCHED_OTHER: move it into its
-                          tenant's cpu group, so CFS weighs it by the
-                          tenant's share.  Done by a worker thread: a pid
-                          move costs ~25 us but sometimes ~13 ms (an RCU
-                          grace period), too long for the caller's path.
-
-Only the cpu hierarchy moves.  cpuacct and memory keep the task in its
-tenant group throughout, so accounting is per tenant at all times.  On v2
-(no per-group RT budget) and on v1 without RT group scheduling nothing moves.
-
-Ordering.  Every move of a pid happens under `_lock`.  `promoting` removes
-the pid's queued demotion and moves it to the root while holding `_lock`,
-so a demotion queued before a promotion can never land after it: either
-the worker moved it already (and promoting moves it back), or the worker
-finds nothing queued.  A queued move of an exited pid fails with ESRCH and
-is dropped.
+The mechanism (why FIFO tasks leave their tenant's cpu group on cgroup v1
+with RT group scheduling, and the ordering argument) is
+:mod:`sharekit.cgroups.placement`; here the tenant's group is the agent's own.
 """
 from __future__ import annotations
 
-import errno
-import logging
-import threading
-
-from sharekit.cgroups import CgroupError
-
-log = logging.getLogger(__name__)
+from sharekit.cgroups.placement import CpuPlacement
 
 
-class TenantPlacement:
+class TenantPlacement(CpuPlacement):
     def __init__(self, agent) -> None:
         self.node = getattr(agent, "node", agent)   # a NodeAgent or an AgentLoop
-        self.moves = self.node.backend.version == 1 and self.node.backend.rt_group_scheduling
-        self.root_procs = self.node.backend.cpu_root / "cgroup.procs"
-        self._lock = threading.Lock()
-        self._wake = threading.Condition(self._lock)
-        self._pending: dict[int, str] = {}
-        self._busy = False
-        self._closed = False
-        self._worker: threading.Thread | None = None
+        super().__init__(self.node.backend, lambda tenant: self.node.group(tenant).dirs["cpu"],
+                         guard=lambda: self.node.lock)
 
-    # -- the two hooks ---------------------------------------------------------
-    def promoting(self, pid: int, tenant: str) -> None:
-        """Make `pid` able to become SCHED_FIFO (call before sched_setscheduler)."""
-        if not self.moves:
-            return
-        with self._lock:
-            self._pending.pop(pid, None)
-            self._move(pid, self.root_procs)
 
-    def demoted(self, pid: int, tenant: str) -> None:
-        """`pid` runs SCHED_OTHER again: queue its move into `tenant`'s cpu group."""
-        if not self.moves:
-            return
-        with self._lock:
-            if self._closed:
-                return
-            self._pending[pid] = tenant
-            if self._worker is None:
-                self._worker = threading.Thread(target=self._work, name="tenant-placement", daemon=True)
-                self._worker.start()
-            self._wake.notify()
-
-    # -- worker ----------------------------------------------------------------
-    def _work(self) -> None:
-        with self._lock:
-            while True:
-                while not self._pending and not self._closed:
-                    self._wake.wait()
-                if self._closed:
-                    return
-                pid, tenant = next(iter(self._pending.items()))
-                del self._pending[pid]
-                self._busy = True
-                try:
-                    with self.node.lock:   # the group cannot be removed under us
-                        group = self.node.group(tenant)
-                        self._move(pid, group.dirs["cpu"] / "cgroup.procs")
-                except (KeyError, CgroupError) as exc:
-                    log.warning("pid %d stays in the cpu root: %s", pid, exc)
-                finally:
-                    self._busy = False
-                    self._wake.notify_all()
-
-    @staticmethod
-    def _move(pid: int, procs) -> None:
-        try:
-            procs.write_text(str(pid))
-        except ProcessLookupError:
-            return
-        except OSError as exc:
-            if exc.errno == errno.ESRCH:
-                return
-            raise CgroupError(f"cannot move pid {pid} to {procs.parent}: {exc.strerror}") from exc
-
-    def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until every queued demotion move is done; False on timeout."""
-        with self._lock:
-            return self._wake.wait_for(lambda: not self._pending and not self._busy, timeout)
-
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            self._pending.clear()
-            self._wake.notify_all()
-        if self._worker is not None:
-            self._worker.join()
+__all__ = ["TenantPlacement"]

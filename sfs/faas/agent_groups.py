@@ -30,9 +30,10 @@ CPU_HIERARCHIES = ("cpu", "cpuacct")
 
 
 class AgentGroups:
-    def __init__(self, shares_path: str | os.PathLike, root: Path | None = None):
+    def __init__(self, shares_path: str | os.PathLike, root: Path | None = None, cpu: bool = True):
         self.watcher = SharesWatcher(shares_path)
         self.root = root or Path(os.environ.get("SHAREKIT_CGROUP_ROOT", "/sys/fs/cgroup"))
+        self.cpu = cpu   # may templates join the agent's cpu group? (not where FIFO needs the cpu root)
 
     def weight(self, tenant: str) -> int | None:
         """The agent's cpu weight (v2 scale) for `tenant`, or None when it publishes none."""
@@ -53,9 +54,23 @@ class AgentGroups:
         found = [self.root / h / relative for h in CPU_HIERARCHIES if (self.root / h / "tasks").exists()]
         return [g for g in found if (g / "cgroup.procs").exists()]
 
+    def cpu_group(self, tenant: str) -> Path:
+        """The agent's cpu group of `tenant` (for CpuPlacement); KeyError when it publishes none."""
+        found = [g for g in self.groups(tenant) if self.root / "cpu" in g.parents]
+        if not found:
+            raise KeyError(f"the node agent publishes no cpu group for tenant {tenant!r}")
+        return found[0]
+
     def place(self, tenant: str, pid: int) -> bool:
-        """Move `pid` into the agent's groups of `tenant`; True when the agent has any."""
+        """Move `pid` into the agent's groups of `tenant`; True when the agent has any.
+
+        Without `cpu` (see __init__) only into the accounting group: on v1
+        with RT group scheduling a task that may run SCHED_FIFO stays in the
+        cpu root, and the scheduler's placement moves it into the tenant's cpu
+        group when it is demoted (sharekit.cgroups.placement).
+        """
         groups = self.groups(tenant)
         for group in groups:
-            (group / "cgroup.procs").write_text(str(pid))
+            if self.cpu or self.root / "cpu" not in group.parents:
+                (group / "cgroup.procs").write_text(str(pid))
         return bool(groups)

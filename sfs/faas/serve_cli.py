@@ -195,22 +195,31 @@ async def _serve(args, specs, cores, identities, auth) -> int:
     from sfs.faas.records import ResultsWriter
     from sfs.faas.sandbox import SandboxManager
     from sfs.faas.agent_groups import AgentGroups
+    from sharekit.cgroups import backend_for
+    from sharekit.cgroups.placement import CpuPlacement, moves_needed
     from sfs.faas.containment import ContainmentError, TenantPids
     from sfs.faas.tenants import TenantGroups
 
     t0 = time.monotonic()
     results = ResultsWriter(args.results, t0)
     holder: dict = {}
+    # The node agent's tenant groups: sandboxes account there from birth, and
+    # a demoted sandbox runs in its tenant's cpu group so CFS weighs it by the
+    # tenant's share (on v1 with RT group scheduling it leaves that group while
+    # it runs FIFO: sharekit.cgroups.placement).
+    backend = backend_for()
+    agent = AgentGroups(published_shares_path(args), cpu=not moves_needed(backend))
+    placement = CpuPlacement(backend, agent.cpu_group) if moves_needed(backend) and os.geteuid() == 0 else None
     try:
         name, shares = choose_policy(args)
-        policy = make_policy(name, cores, lambda record: holder["gateway"].on_scheduler_record(record), shares)
+        policy = make_policy(name, cores, lambda record: holder["gateway"].on_scheduler_record(record), shares,
+                             placement)
     except (RuntimeError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     if not args.no_cgroups and os.geteuid() == 0:
         for name in TenantGroups.remove_stale() + TenantPids.remove_stale("sharekit-faas-"):
             print(f"sfs serve: removed the tenant cgroups of a server that is gone ({name})", file=sys.stderr)
     parent = args.cgroup_parent or f"sharekit-faas-{os.getpid()}"
-    agent = AgentGroups(published_shares_path(args))
     weights = {name: max(1, min(10000, round(entry.weight * 100))) for name, entry in auth.tenants.items()} \
         if auth else {}
     tenants = TenantGroups(parent, args.tenant_memory_max << 20,
@@ -285,6 +294,8 @@ async def _serve(args, specs, cores, identities, auth) -> int:
         sandboxes.close()
         if started:
             policy.stop()
+        if placement is not None:
+            placement.close()
         tenants.close()
         if pids is not None:
             pids.close()
