@@ -72,3 +72,28 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence]) -> str:
 
 
 __all__ = ["Row", "Result", "Context", "VERDICTS", "machine_conditions", "markdown_table"]
+
+
+def figure(width: float = 7.0, height: float = 3.2, ncols: int = 1):
+    """A matplotlib figure for a fragment (headless backend)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt.subplots(1, ncols, figsize=(width, height))
+
+
+def save(fig, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def grouped_bars(ax, groups: Sequence[str], series: dict[str, Sequence[float]]) -> None:
+    """One bar per (group, series), the series side by side within each group."""
+    import numpy as np
+    width = 0.8 / max(1, len(series))
+    for k, (label, values) in enumerate(series.items()):
+        ax.bar(np.arange(len(groups)) + k * width, values, width, label=label)
+    ax.set_xticks(np.arange(len(groups)) + width * (len(series) - 1) / 2, list(groups))

@@ -10,7 +10,7 @@ efficient and shorten completion times.
 """
 from __future__ import annotations
 
-from experiments.base import Context, Result, Row, markdown_table
+from experiments.base import Context, Result, Row, figure, grouped_bars, markdown_table, save
 
 TITLE = "Multi-resource fair share on the Alibaba GPU trace: DRF vs PS-DSF vs TSF"
 POLICIES = ("drf", "psdsf", "tsf")
@@ -67,22 +67,10 @@ def run(ctx: Context) -> Result:
 
 
 def _plot(ctx: Context, summaries: dict, resources: list[str]):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2))
-    x = np.arange(len(resources))
-    width = 0.8 / len(summaries)
-    for k, (policy, s) in enumerate(summaries.items()):
-        a.bar(x + k * width, [100 * s["util_" + r] for r in resources], width, label=policy)
-    a.set_xticks(x + width * (len(summaries) - 1) / 2, resources)
-    a.set_ylabel("time-averaged utilisation %")
+    fig, (a, b) = figure(9, 3.2, ncols=2)
+    grouped_bars(a, resources, {p: [100 * s["util_" + r] for r in resources] for p, s in summaries.items()})
+    a.set_ylabel("utilisation % (static problem)")
     a.legend()
     b.bar(list(summaries), [s["mean_jct"] for s in summaries.values()], color="gray")
-    b.set_ylabel("mean JCT (s)")
-    fig.tight_layout()
-    path = ctx.dir / "alibaba.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    b.set_ylabel("mean JCT (s, online)")
+    return save(fig, ctx.dir / "alibaba.png")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.base import Context, Result, Row, markdown_table
+from experiments.base import Context, Result, Row, figure, grouped_bars, markdown_table, save
 
 TITLE = "Multi-resource fair share: worked examples (MASCOTS'18 and references)"
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "problems"
@@ -79,18 +79,9 @@ def run(ctx: Context) -> Result:
 
 
 def _plot(path: Path, sums: dict[str, dict[str, float]]) -> Path:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     policies = list(next(iter(sums.values())))
-    fig, ax = plt.subplots(figsize=(7, 3.2))
-    width = 0.8 / len(sums)
-    for k, (fname, s) in enumerate(sums.items()):
-        ax.bar(np.arange(len(policies)) + k * width, [s[p] for p in policies], width, label=fname.split(".")[0])
-    ax.set_xticks(np.arange(len(policies)) + width * (len(sums) - 1) / 2, policies)
+    fig, ax = figure(7, 3.2)
+    grouped_bars(ax, policies, {fname.split(".")[0]: [s[p] for p in policies] for fname, s in sums.items()})
     ax.set_ylabel("tasks placed (Σx)")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save(fig, path)

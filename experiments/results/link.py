@@ -9,7 +9,6 @@ the kernel's cgroup accounting, lock shares from SCL's statistics.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 

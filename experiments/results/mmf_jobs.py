@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from experiments.base import Context, Result, Row, machine_conditions, markdown_table
+from experiments.base import Context, Result, Row, figure, machine_conditions, markdown_table, save
 
 TITLE = "Max-min fair completion times of multi-task jobs (IFIP Networking'20)"
 
@@ -58,6 +58,8 @@ def run(ctx: Context) -> Result:
     plot = _plot(ctx, timing)
     cond = f"{machine_conditions()}; {instances} random instances of 8 jobs x 4 servers (tasks on ~50% of servers)"
     t100 = next(r for r in timing if r["size"] == "100 x 20")
+    largest = timing[len(sizes) - 1]
+    scales = largest["exact"] >= 100 * max(largest["mmf-dp"], 1e-4)
     result_rows = [
         Row("The DP algorithm finds the worst-off job's completion exactly",
             "IFIP Networking'20 §IV (exact first element; no per-instance figure)",
@@ -74,10 +76,11 @@ def run(ctx: Context) -> Result:
             "on some instances the first differing job is far from its exact value"),
         Row("The heuristics scale where the exact problem does not",
             "IFIP Networking'20: strongly NP-hard; heuristics polynomial",
-            f"100 jobs x 20 servers: mmf-dp {t100['mmf-dp']:.2f} s, perturb {t100['perturb']:.2f} s; exact at "
-            f"{timing[len(sizes) - 1]['size']} took {timing[len(sizes) - 1]['exact']:.2f} s",
-            f"{machine_conditions()}", "reproduced" if t100["mmf-dp"] <= 1.0 else "partly",
-            "" if t100["mmf-dp"] <= 1.0 else "over 1 s at 100 x 20 on this machine"),
+            f"at {largest['size']}: exact {largest['exact']:.2f} s, mmf-dp {largest['mmf-dp']:.3f} s; "
+            f"100 jobs x 20 servers: mmf-dp {t100['mmf-dp']:.2f} s, perturb {t100['perturb']:.2f} s "
+            f"(the kit's target: 1 s)", f"{machine_conditions()}",
+            "reproduced" if scales else "partly",
+            "" if scales else "the exact MILPs were not much slower than the DP at the sizes tried"),
     ]
     fragment = "\n".join([f"Conditions: {cond}.", "", markdown_table(header, rows), "",
                           f"![solve time against size]({plot.name})", ""])
@@ -85,10 +88,7 @@ def run(ctx: Context) -> Result:
 
 
 def _plot(ctx: Context, timing: list[dict]):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6.5, 3.2))
+    fig, ax = figure(6.5, 3.2)
     x = range(len(timing))
     for name in ("exact", "mmf-dp", "perturb"):
         pts = [(k, r[name]) for k, r in zip(x, timing) if r[name] is not None]
@@ -98,8 +98,4 @@ def _plot(ctx: Context, timing: list[dict]):
     ax.set_ylabel("solve time (s)")
     ax.set_xlabel("jobs x servers")
     ax.legend()
-    fig.tight_layout()
-    path = ctx.dir / "solve_time.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save(fig, ctx.dir / "solve_time.png")

@@ -16,7 +16,7 @@ import json
 import os
 import subprocess
 
-from experiments.base import Context, Result, Row, machine_conditions, markdown_table
+from experiments.base import Context, Result, Row, figure, grouped_bars, machine_conditions, markdown_table, save
 
 TITLE = "A real key-value store (Kyoto Cabinet): CPU per thread class under glibc's rwlock and RW-SCL"
 MIXES = {"balanced": (2, 2), "write-heavy": (3, 1), "read-heavy": (1, 3)}
@@ -83,21 +83,10 @@ def run(ctx: Context) -> Result:
 
 
 def _plot(ctx: Context, measured: dict):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-    fig, ax = plt.subplots(figsize=(6.5, 3))
-    x = np.arange(len(MIXES))
-    for k, lock in enumerate(LOCKS):
-        ax.bar(x + k * 0.38, [measured[(m, lock)]["share"] for m in MIXES], 0.38, label=lock)
+    fig, ax = figure(6.5, 3)
+    grouped_bars(ax, list(MIXES), {lock: [measured[(m, lock)]["share"] for m in MIXES] for lock in LOCKS})
     ax.axhline(0.5, color="gray", lw=0.8, ls="--")
-    ax.set_xticks(x + 0.19, list(MIXES))
     ax.set_ylabel("insert threads' share of CPU")
     ax.set_ylim(0, 1)
     ax.legend()
-    fig.tight_layout()
-    path = ctx.dir / "kvstore.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save(fig, ctx.dir / "kvstore.png")

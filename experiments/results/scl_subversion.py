@@ -12,7 +12,7 @@ import json
 import subprocess
 import sys
 
-from experiments.base import Context, Result, Row, machine_conditions, markdown_table
+from experiments.base import Context, Result, Row, figure, grouped_bars, machine_conditions, markdown_table, save
 
 TITLE = "Scheduler-cooperative locks: the subversion cases (SCL, EuroSys'20)"
 LOCKS = ("mutex", "spin", "ticket", "uscl", "preload")
@@ -62,7 +62,7 @@ def run(ctx: Context) -> Result:
         Row("u-SCL gives each thread lock opportunity in proportion to its CPU weight",
             "SCL abstract: allocations proportional to CPU share; Jain near 1 in the toy cases",
             "u-SCL Jain(hold) " + ", ".join(f"({s}) {by[(s, 'uscl')]['jain_hold']:.3f}" for s in "abc")
-            + f"; unmodified program + interposer " +
+            + "; unmodified program + interposer " +
             ", ".join(f"({s}) {by[(s, 'preload')]['jain_hold']:.3f}" for s in "abc"),
             cond, "reproduced" if uscl_fair and preload_fair else "partly"),
         Row("u-SCL keeps the lock busy: utilisation near the mutex's or better",
@@ -80,22 +80,10 @@ def run(ctx: Context) -> Result:
 
 
 def _plot(ctx: Context, by: dict):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-    fig, ax = plt.subplots(figsize=(8, 3.2))
-    width = 0.8 / len(LOCKS)
-    for k, lock in enumerate(LOCKS):
-        ax.bar(np.arange(len(SCENARIOS)) + k * width,
-               [by.get((s, lock), {}).get("jain_hold", 0) for s in SCENARIOS], width, label=lock)
-    ax.set_xticks(np.arange(len(SCENARIOS)) + width * (len(LOCKS) - 1) / 2,
-                  ["(a) 1 vs 3 us", "(b) 1/1/3/3 us", "(c) nice 0 vs 5", "(d) one exits"])
+    fig, ax = figure(8, 3.2)
+    grouped_bars(ax, ["(a) 1 vs 3 us", "(b) 1/1/3/3 us", "(c) nice 0 vs 5", "(d) one exits"],
+                 {lock: [by.get((s, lock), {}).get("jain_hold", 0) for s in SCENARIOS] for lock in LOCKS})
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("Jain(hold / weight)")
     ax.legend(ncol=5, fontsize=8, loc="lower center")
-    fig.tight_layout()
-    path = ctx.dir / "jain.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save(fig, ctx.dir / "jain.png")

@@ -20,7 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from experiments.base import Context, Result, Row, machine_conditions, markdown_table
+from experiments.base import Context, Result, Row, figure, machine_conditions, markdown_table, save
 
 TITLE = "SFS: short-function slowdown under CFS, SFS and the SRTF oracle (SC'22)"
 LOADS = (0.5, 0.65, 0.8)
@@ -124,10 +124,7 @@ def run(ctx: Context) -> Result:
 
 
 def _plot(ctx: Context, name: str, slow: dict) -> Path:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(LOADS), figsize=(11, 3.2), sharey=True)
+    fig, axes = figure(11, 3.2, ncols=len(LOADS))
     for ax, load in zip(axes, LOADS):
         for policy in POLICIES:
             xs = sorted(slow[(name, load, policy)])
@@ -138,8 +135,4 @@ def _plot(ctx: Context, name: str, slow: dict) -> Path:
         ax.set_xlabel("slowdown (short functions)")
     axes[0].set_ylabel("CDF")
     axes[0].legend()
-    fig.tight_layout()
-    path = ctx.dir / f"cdf-{name}.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save(fig, ctx.dir / f"cdf-{name}.png")
