@@ -111,10 +111,11 @@ class _Node:
     running: np.ndarray | None = None
 
 
-def node_parent(node_id: str) -> str:
+def node_parent(node_id: str, tag: str = "") -> str:
     """The agent's cgroup parent on one Ray node.  Every node of a loopback
-    cluster shares this machine's cgroup tree, so it must differ per node."""
-    return f"sharekit-ray-{node_id[:16]}"
+    cluster shares this machine's cgroup tree, so it must differ per node;
+    `tag` tells apart the runs of different programs on one machine."""
+    return f"sharekit-ray{tag}-{node_id[:16]}"
 
 
 class Controller:
@@ -122,7 +123,7 @@ class Controller:
 
     def __init__(self, problem: Problem | None = None, policy: str = "drf", cycle_s: float = 1.0,
                  head_timeout_s: float = 10.0, depth: int = 2, lost_grace_s: float = 20.0,
-                 stop_agents: bool = True):
+                 stop_agents: bool = True, cgroup_tag: str = ""):
         import ray
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
         if not ray.is_initialized():
@@ -132,7 +133,7 @@ class Controller:
         self._ray, self._affinity = ray, NodeAffinitySchedulingStrategy
         self.problem, self.policy, self.cycle_s = problem, policy, float(cycle_s)
         self.head_timeout_s, self.depth, self.lost_grace_s = head_timeout_s, depth, lost_grace_s
-        self.stop_agents = stop_agents
+        self.stop_agents, self.cgroup_tag = stop_agents, cgroup_tag
         self.resources = list(problem.resources) if problem is not None else ["cpu"]
         self._remote_fns: collections.OrderedDict = collections.OrderedDict()  # (fn, options) -> remote fn
         self._actor = ray.remote(NodeAgentActor)
@@ -331,12 +332,13 @@ class Controller:
     def _join(self, nid: str, info: dict) -> _Node:
         res = info.get("Resources", {})
         capacity = {r: float(res.get(RAY_RESOURCE.get(r, r), 0.0)) for r in self.resources}
-        node = _Node(nid, info.get("NodeManagerAddress", ""), capacity, parent=node_parent(nid))
+        node = _Node(nid, info.get("NodeManagerAddress", ""), capacity, parent=node_parent(nid, self.cgroup_tag))
         node.running = np.zeros(len(self.resources))
         name = actor_name(nid)
         try:  # a previous allocator's agent (head restart): adopt it
             node.agent = self._ray.get_actor(name, namespace=NAMESPACE)
             node.agent.set_head_timeout.remote(self.head_timeout_s)
+            node.parent = self._ray.get(node.agent.state.remote(), timeout=60)["parent"]
         except ValueError:
             node.agent = self._actor.options(
                 name=name, namespace=NAMESPACE, lifetime="detached", num_cpus=0, max_restarts=0,

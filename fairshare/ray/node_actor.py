@@ -78,7 +78,9 @@ class NodeAgentActor:
             usage = {}
             for tenant in self.agent.weights():
                 usage[tenant] = self.agent.group(tenant).usage().cpu_seconds
-            return {"node": self.node_id, "parent": self.parent, "pid": os.getpid(),
+            import ray
+            return {"node": self.node_id, "runs_on": ray.get_runtime_context().get_node_id(),
+                    "parent": self.parent, "pid": os.getpid(),
                     "cgroup_version": self.cgroup_version, "version": self.version,
                     "decision": self.decision, "weights": self.agent.weights(), "cpu_seconds": usage,
                     "applied_at": self.applied_at, "apply_seconds": self.apply_seconds,
@@ -103,7 +105,7 @@ class NodeAgentActor:
     def _publish(self, weights: dict[str, int]) -> None:
         if self._publish_path is None:
             return
-        total = sum(float(r.get("cpu", 0.0)) for r in self.decision.values())
+        total = 0.0 if self.orphaned else sum(float(r.get("cpu", 0.0)) for r in self.decision.values())
         entries = {t: shares.TenantShare(w, (float(self.decision.get(t, {}).get("cpu", 0.0)) / total
                                              if total > 0 else 1.0 / len(weights)),
                                          f"{self.parent}/{t}")
