@@ -108,6 +108,9 @@ class _Node:
     acked_at: float = 0.0
     weights: dict[str, int] = field(default_factory=dict)
     apply_seconds: float = 0.0
+    pending: bool = False          # an apply call is in flight
+    sent: dict | None = None       # the slice last sent
+    sent_at: float = 0.0
     running: np.ndarray | None = None
 
 
@@ -286,8 +289,11 @@ class Controller:
                 cycle_due = self._wake_cycle or time.monotonic() >= next_cycle
                 self._wake_cycle = False
             try:
-                for item in done:
-                    self._finish(*item)
+                for key, payload in done:
+                    if isinstance(key, tuple) and key[0] == "ack":
+                        self._acked(key[1], *payload)
+                    else:
+                        self._finish(key, payload)
                 if cycle_due:
                     next_cycle = time.monotonic() + self.cycle_s
                     self._cycle()
@@ -423,29 +429,42 @@ class Controller:
         return decision
 
     def _broadcast(self, nodes: list[_Node], version: int, decision: dict) -> None:
-        refs = {n.node_id: n.agent.apply.remote(version, decision.get(n.node_id, {}))
-                for n in nodes if n.agent is not None}
-        # Bounded by one cycle: an agent still starting (its worker process) acks next time.
-        deadline = time.monotonic() + max(self.cycle_s, 0.2)
-        for nid, ref in refs.items():
-            try:
-                reply = self._ray.get(ref, timeout=max(0.0, deadline - time.monotonic()))
-            except self._ray.exceptions.GetTimeoutError:
+        """Send each agent its slice when it changed, else a heartbeat every
+        head_timeout/4; never wait for the replies (they come back through
+        `_acked`), so a slow or starting agent never stalls dispatching."""
+        now = time.monotonic()
+        for node in nodes:
+            if node.agent is None or node.pending:
+                continue  # one call in flight per agent; the next cycle sends the latest
+            tenants = decision.get(node.node_id, {})
+            if tenants == node.sent and now - node.sent_at < self.head_timeout_s / 4:
                 continue
-            except self._ray.exceptions.RayError as exc:
+            node.pending, node.sent, node.sent_at = True, tenants, now
+            ref = node.agent.apply.remote(version, tenants)
+
+            def acked(fut, node=node, tenants=tenants):
                 with self._lock:
-                    self.last_error = f"agent on {nid[:12]}: {type(exc).__name__}: {exc}"
-                continue
+                    self._done.append((("ack", node), (fut, tenants)))
+                    self._lock.notify_all()
+            ref.future().add_done_callback(acked)
+
+    def _acked(self, node: _Node, fut: concurrent.futures.Future, tenants: dict) -> None:
+        try:
+            reply = fut.result()
+        except Exception as exc:  # its node died (the next cycle drops it) or the call failed
             with self._lock:
-                node = self._nodes.get(nid)
-                if node is None:
-                    continue
-                if reply["version"] != node.acked_version:
-                    node.acked_at = time.time()
-                node.acked_version = reply["version"]
-                node.acked_tenants = frozenset(decision.get(nid, {}))
-                node.weights = reply["weights"]
-                node.apply_seconds = max(node.apply_seconds, reply["apply_seconds"])
+                node.pending, node.sent = False, None
+                self.last_error = f"agent on {node.node_id[:12]}: {type(exc).__name__}: {exc}"
+            return
+        with self._lock:
+            node.pending = False
+            if reply["version"] != node.acked_version:
+                node.acked_at = time.time()
+            node.acked_version = reply["version"]
+            node.acked_tenants = frozenset(tenants)
+            node.weights = reply["weights"]
+            node.apply_seconds = max(node.apply_seconds, reply["apply_seconds"])
+            self._lock.notify_all()
 
     # Dispatch.
     def _vector(self, request: Mapping[str, float]) -> np.ndarray:

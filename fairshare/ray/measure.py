@@ -115,7 +115,7 @@ class Workload:
 
 
 def e2e(address: str | None = None, problem: Problem | None = None, seconds: float = 6.0,
-        warmup: float = 4.0, cycle_s: float = 1.0, task_cpu: float = 0.25, task_seconds: float = 0.05,
+        warmup: float = 4.0, cycle_s: float = 1.0, task_cpu: float = 0.25, task_seconds: float = 0.2,
         policy: str = "drf", on_cycle: Callable[[dict], None] | None = None,
         keep_agents: bool = False, warmup_limit: float = 120.0) -> dict[str, Any]:
     """Measure allocated vs measured CPU share per node and tenant; the embedded e2e's JSON."""
@@ -126,7 +126,10 @@ def e2e(address: str | None = None, problem: Problem | None = None, seconds: flo
         frameworks = list(problem.frameworks)
         if "cpu" not in problem.resources:
             raise ValueError("the problem file must declare a 'cpu' resource for tasks on Ray")
-    kit = Controller(problem, policy=policy, cycle_s=cycle_s, stop_agents=not keep_agents)
+    # depth 1: exactly the allocated tasks are in flight, so Ray's node runs
+    # each tenant's allocated number of tasks at once (with deeper pipelines
+    # Ray's own queue order decides who runs, and a tenant may not run at all).
+    kit = Controller(problem, policy=policy, cycle_s=cycle_s, stop_agents=not keep_agents, depth=1)
     try:
         for f in frameworks:
             kit.register(f.name, f.weight, dict(f.demand))

@@ -58,7 +58,9 @@ class NodeAgentActor:
         """Apply this node's slice of decision `version`; doubles as the heartbeat."""
         with self._lock:
             self.last_contact = time.monotonic()
-            if version == self.version and not self.orphaned:
+            if tenants == self.decision and not self.orphaned:
+                # Unchanged slice (versions of an earlier allocator may repeat): a heartbeat.
+                self.version = version
                 return {"version": version, "weights": self.agent.weights(), "apply_seconds": 0.0}
             start = time.perf_counter()
             weights = self.agent.apply({self.node_id: tenants})
