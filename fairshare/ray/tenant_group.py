@@ -39,8 +39,8 @@ def _write(path: Path, value: int) -> None:
     try:
         path.write_text(str(value))
     except FileNotFoundError:
-        raise CgroupError(f"{path.parent} does not exist: the node agent has not (or no longer) "
-                          "a group for this tenant") from None
+        raise CgroupError(f"{path.parent} does not exist: the node agent has no group for this "
+                          "tenant (not yet, or no longer)") from None
     except OSError as exc:
         raise CgroupError(f"cannot write {value} to {path}: {exc.strerror or exc}") from None
 
