@@ -80,7 +80,14 @@ class TaskHandle(concurrent.futures.Future):
         """The Ray ObjectRef of the current attempt; waits until the task is dispatched."""
         if not self._dispatched.wait(timeout):
             raise TimeoutError(f"task of tenant {self.tenant!r} not dispatched within {timeout} s")
+        if self.object_ref is None:
+            raise concurrent.futures.CancelledError(f"task of tenant {self.tenant!r} was cancelled before it ran")
         return self.object_ref
+
+    def _withdraw(self) -> None:
+        """Cancel a queued task and release anyone waiting in ref()."""
+        self.cancel()
+        self._dispatched.set()
 
 
 @dataclass
@@ -185,7 +192,7 @@ class Controller:
                 return
             t.registered = False
             while t.queue:
-                t.queue.popleft().cancel()
+                t.queue.popleft()._withdraw()
             self._wake_cycle = True
             self._lock.notify_all()
 
@@ -263,7 +270,7 @@ class Controller:
             self._closing = True
             for t in self._tenants.values():
                 while t.queue:
-                    t.queue.popleft().cancel()
+                    t.queue.popleft()._withdraw()
             self._lock.notify_all()
         self._thread.join(timeout=30)
         if self.stop_agents:
@@ -521,13 +528,18 @@ class Controller:
                 for t in waiting:
                     handle = t.queue[0]
                     if handle.cancelled():
-                        t.queue.popleft()
+                        t.queue.popleft()._withdraw()
                         progress = True
                         continue
                     choice = self._pick(t, handle.request, len(waiting) > 1)
                     if choice is None:
                         continue
                     t.queue.popleft()
+                    # From here on the caller can no longer cancel it (a retry keeps it running).
+                    if handle._attempt == 0 and not handle.set_running_or_notify_cancel():
+                        handle._dispatched.set()
+                        progress = True
+                        continue
                     handle.node, handle.borrowed = choice
                     handle._attempt += 1
                     self._hold(handle)
