@@ -496,6 +496,8 @@ class Controller:
         for nid, node in self._nodes.items():
             if t.name not in node.acked_tenants:
                 continue  # its group there does not exist yet
+            if self.problem is not None and nid not in self._server_of:
+                continue  # a node the problem file has no server for is not ours to use
             cap = self._vector(node.capacity) * self.depth
             node_after = node.running + need
             if (node_after > cap + _EPS).any():

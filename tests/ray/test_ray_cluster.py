@@ -168,6 +168,30 @@ def test_status_command_from_another_process(kit, cluster):
         assert not node["orphaned"]
 
 
+def test_problem_file_servers_map_to_nodes_by_label_else_in_order(cluster):
+    from fairshare import problem_from_dict
+    ids = [n["NodeID"] for n in ray.nodes() if n["Alive"]]
+    problem = problem_from_dict({
+        "servers": [{"name": "big", "capacity": {"cpu": 3}, "labels": {"ray_node": ids[1]}},
+                    {"name": "small", "capacity": {"cpu": 1}},
+                    {"name": "elsewhere", "capacity": {"cpu": 1}, "labels": {"ray_node": "no-such-node"}}],
+        "frameworks": [{"name": "olga", "weight": 1, "demand": {"cpu": 1}},
+                       {"name": "pete", "weight": 1, "demand": {"cpu": 1}}]})
+    with fsr.Controller(problem, cycle_s=0.5, cgroup_tag=TAG) as kit:
+        kit.wait_ready(3, timeout=120)
+        handles = [kit.submit(t, where, 0.05) for _ in range(4) for t in ("olga", "pete")]
+        for h in handles:
+            h.result(timeout=120)
+        snap = kit.snapshot()
+    servers = {nid: node["server"] for nid, node in snap["nodes"].items()}
+    assert servers[ids[1]] == "big"
+    assert snap["nodes"][ids[1]]["capacity"] == {"cpu": 3.0}
+    assert sorted(v for v in servers.values() if v in ("small", "elsewhere")) == ["small"]
+    unmapped = [nid for nid, name in servers.items() if name not in ("big", "small")]
+    assert len(unmapped) == 1  # no server for it: it gets no allocation and no work
+    assert all(h.node != unmapped[0] for h in handles)
+
+
 HEAD = textwrap.dedent("""
     import sys, time, ray
     import fairshare.ray as fsr
