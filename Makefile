@@ -19,10 +19,10 @@ system:
 bpf: $(VENV)/.deps
 	@if [ -x scripts/setup-bpf.sh ]; then scripts/setup-bpf.sh $(VENV); fi
 
-$(VENV)/.deps: pyproject.toml setup.py
+$(VENV)/.deps: pyproject.toml setup.py Makefile
 	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install -q --upgrade pip setuptools wheel 'cffi>=1.16'
-	$(VPY) -m pip install -q --no-build-isolation -e '.[test]'
+	$(VPY) -m pip install -q --no-build-isolation -e '.[test,ray]'
 	@touch $@
 
 # libscl.so, libscl-preload.so, scl.h and scl.pc for C programs, then the

@@ -15,6 +15,9 @@ COMMANDS = {
     "agent": ("fairshare.commands.agent", "node agent: follow a decision as per-tenant cgroup weights, publish them"),
     "run": ("fairshare.commands.run", "allocate a problem and run every node's tenants on this machine"),
     "e2e": ("fairshare.commands.e2e", "measure the link on a node: CPU, lock and SFS shares per tenant"),
+    "ray-bench": ("fairshare.commands.ray_bench", "task throughput through the allocator vs plain ray.remote"),
+    "ray-cluster": ("fairshare.commands.ray_cluster", "a Ray cluster of several nodes on this machine (loopback)"),
+    "status": ("fairshare.commands.status", "decision, applied weights and measured shares on a Ray cluster"),
 }
 
 

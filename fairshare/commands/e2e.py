@@ -20,9 +20,15 @@ DEFAULT_PROBLEM = ROOT / "examples" / "problems" / "e2e-two-nodes.json"
 
 
 def add_arguments(parser):
-    parser.add_argument("--problem", default=str(DEFAULT_PROBLEM),
+    parser.add_argument("--problem", default=None,
                         help="problem file in the `fairshare allocate` format (default: three tenants 1:2:3 "
-                             "on two nodes)")
+                             "on two nodes; with --ray: on the cluster's nodes)")
+    parser.add_argument("--ray", metavar="ADDRESS",
+                        help="measure on an existing Ray cluster (head host:port, e.g. 127.0.0.1:6379): one entry "
+                             "per Ray node, same JSON (docs/ray.md)")
+    parser.add_argument("--warmup", type=float, default=4.0, help="with --ray: seconds before measuring (default 4)")
+    parser.add_argument("--tolerance", type=float, default=0.05,
+                        help="with --ray: allowed |measured - allocated| (default 0.05)")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the run (default 20)")
     parser.add_argument("--policy", default="psdsf", help="cluster allocation policy (default psdsf)")
     parser.add_argument("--sfs-policy", default="sfs-tenant",
@@ -39,7 +45,7 @@ def parse_options(args):
     from ..e2e.run import RunConfig
     if not 5 <= args.seconds <= 600:
         raise UsageError(f"--seconds {args.seconds:g}: use 5 to 600")
-    problem = read_problem(args.problem)
+    problem = read_problem(args.problem or str(DEFAULT_PROBLEM))
     from .common import policy_runner
     policy_runner(args.policy)
     if os.geteuid() != 0:
@@ -49,6 +55,9 @@ def parse_options(args):
 
 
 def run(args) -> int:
+    if args.ray:
+        from .ray_e2e import run as run_on_ray
+        return run_on_ray(args)
     from ..e2e import report
     from ..e2e.run import Event, run_local
     problem, config = parse_options(args)

@@ -19,7 +19,13 @@ _EVENT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]*)@([0-9]+(?:\.[0-9]*)?)$")
 
 
 def add_arguments(parser):
-    parser.add_argument("problem", help="problem file (.json, .yaml, .yml) in the `fairshare allocate` format")
+    parser.add_argument("problem", nargs="?",
+                        help="problem file (.json, .yaml, .yml) in the `fairshare allocate` format (optional with "
+                             "--ray: then the cluster's nodes are the servers)")
+    parser.add_argument("--ray", metavar="ADDRESS",
+                        help="run on an existing Ray cluster (head host:port): the allocator here, a node agent "
+                             "per Ray node (docs/ray.md)")
+    parser.add_argument("--cycle", type=float, default=1.0, help="with --ray: allocation cycle in seconds (default 1)")
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the run (default 30)")
     parser.add_argument("--policy", default="psdsf", help="cluster allocation policy (default psdsf)")
     parser.add_argument("--sfs-policy", default="sfs-tenant",
@@ -48,6 +54,11 @@ def run(args) -> int:
 
     from ..e2e import report
     from ..e2e.run import RunConfig, run_local
+    if args.ray:
+        from .ray_run import run as run_on_ray
+        return run_on_ray(args)
+    if args.problem is None:
+        raise UsageError("a problem file is needed (or --ray ADDRESS)")
     problem = read_problem(args.problem)
     if not 1 <= args.seconds <= 3600:
         raise UsageError(f"--seconds {args.seconds:g}: use 1 to 3600")

@@ -1,0 +1,65 @@
+"""The parts of fairshare.ray that need no cluster: the worker-side move into
+a tenant group (real cgroups, as root) and the share arithmetic."""
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from fairshare.ray.measure import measure_nodes
+from fairshare.ray.tenant_group import InTenantGroup, run_in_tenant_group
+from sharekit.cgroups import CgroupError, TenantCgroup, detect_version
+
+
+def own_cpu_group() -> str:
+    with open("/proc/thread-self/cgroup") as f:
+        groups = dict(line.strip().split(":", 2)[1:] for line in f if line.strip())
+    return groups.get("cpu") or groups.get("", "")
+
+
+@pytest.mark.root
+def test_a_task_runs_in_its_tenant_group_and_leaves_it_after():
+    if os.geteuid() != 0:
+        pytest.skip("needs root (cgroups)")
+    parent = f"sharekit-raytest-{os.getpid()}"
+    before = own_cpu_group()
+    group = TenantCgroup.create("alice", parent=parent)
+    try:
+        inside = run_in_tenant_group(parent, "alice", own_cpu_group, (), {})
+        assert inside == f"/{parent}/alice"
+        assert own_cpu_group() == before
+
+        with pytest.raises(ZeroDivisionError):  # leaves on error too
+            run_in_tenant_group(parent, "alice", lambda: 1 / 0, (), {})
+        assert own_cpu_group() == before
+
+        if detect_version() == 1:  # only the executing thread moves
+            seen = {}
+
+            def other():
+                seen["other"] = own_cpu_group()
+            with InTenantGroup(parent, "alice"):
+                t = threading.Thread(target=other)
+                t.start()
+                t.join()
+                assert own_cpu_group() == f"/{parent}/alice"
+            assert seen["other"] == f"/{parent}/alice"  # threads started inside inherit the group
+    finally:
+        group.remove()
+    with pytest.raises(CgroupError, match="no group for this tenant"):
+        run_in_tenant_group(parent, "alice", own_cpu_group, (), {})
+
+
+def test_measured_shares_come_from_usage_deltas_per_node():
+    before = {"n1": {"cpu_seconds": {"a": 1.0, "b": 5.0}}, "n2": {"cpu_seconds": {"a": 0.0}}}
+    after = {"n1": {"cpu_seconds": {"a": 2.0, "b": 8.0, "c": 0.0}}, "n2": {"cpu_seconds": {"a": 4.0}},
+             "n3": {"error": "node died"}}
+    decision = {"n1": {"a": {"cpu": 0.25}, "b": {"cpu": 0.75}, "c": {"cpu": 0.0}}, "n2": {"a": {"cpu": 1.0}}}
+    nodes = {n["node"]: {t["tenant"]: t for t in n["tenants"]} for n in measure_nodes(before, after, decision)}
+    assert set(nodes) == {"n1", "n2"}                      # the dead node is left out
+    assert set(nodes["n1"]) == {"a", "b"}                  # c: no allocation, no use
+    assert nodes["n1"]["a"]["allocated_share"] == 0.25 and nodes["n1"]["a"]["measured_cpu_share"] == 0.25
+    assert nodes["n1"]["b"]["measured_cpu_share"] == 0.75
+    assert nodes["n2"]["a"]["allocated_share"] == 1.0 and nodes["n2"]["a"]["measured_cpu_share"] == 1.0
+    assert nodes["n1"]["a"]["measured_lock_share"] is None
