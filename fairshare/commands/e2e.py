@@ -71,7 +71,8 @@ def run(args) -> int:
         data = report.to_json(result)
         print(json.dumps(data))
         return 0
-    print_report(result, leftovers, plot_path, args.problem)
+    shown = os.path.relpath(args.problem, ROOT) if args.problem == str(DEFAULT_PROBLEM) else args.problem
+    print_report(result, leftovers, plot_path, shown)
     return 0
 
 
