@@ -57,13 +57,12 @@ class RunResult:
 
 def allocate_present(problem: Problem, present: set[str], policy: str) -> dict:
     """per_server() of the problem restricted to the tenants present (every server listed)."""
-    from ..model import Problem as _Problem
     from ..policies import get_policy
     frameworks = [f for f in problem.frameworks if f.name in present]
     servers = {s.name: {} for s in problem.servers}
     if not frameworks:
         return servers
-    sub = _Problem(problem.servers, frameworks, problem.units)
+    sub = Problem(problem.servers, frameworks, problem.units)
     servers.update(get_policy(policy)(sub, 0).per_server())
     return servers
 
