@@ -198,6 +198,14 @@ class NodeRun:
             self.settle()
             self._apply(decision)
 
+    def check(self) -> None:
+        """Raise if the node's FaaS worker or lock program died during the run."""
+        if self.worker is not None and self.worker.poll() is not None:
+            raise RuntimeError(f"node {self.name}: the FaaS worker exited early (status {self.worker.returncode})")
+        if self.lock is not None and self.lock.proc.poll() is not None:
+            raise RuntimeError(f"node {self.name}: the shared lock program exited early "
+                               f"(status {self.lock.proc.returncode})")
+
     def sample(self, now: float) -> None:
         cpu = {}
         for tenant in self.tenants:

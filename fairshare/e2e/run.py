@@ -143,6 +143,7 @@ def _drive(nodes, problem, config, events, present, decisions, t0) -> None:
         time.sleep(max(0.0, wake - time.monotonic()))
         now = time.monotonic() - t0
         for node in nodes:          # before any change, so a phase's last sample still has its tenants
+            node.check()
             node.sample(now)
         changed = False
         while pending and pending[0].at <= now:

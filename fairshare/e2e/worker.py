@@ -28,6 +28,7 @@ import ctypes
 import json
 import os
 import queue
+import select
 import subprocess
 import sys
 import threading
@@ -169,16 +170,17 @@ def main() -> int:
         if realtime:
             os.sched_setscheduler(0, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK, os.sched_param(MAIN_PRIORITY))
 
-        def on_output(fd: int) -> None:
-            """Scheduler thread: admit each forked pid, pass on rusage CPU times."""
+        poller = select.epoll()
+
+        def on_output(fd: int) -> bool:
+            """Admit each forked pid, pass on rusage CPU times; False at end of output."""
             feed = feeds[fd]
             try:
                 chunk = os.read(fd, 65536)
             except BlockingIOError:
-                return
+                return True
             if not chunk:
-                scheduler.remove_reader(fd)
-                return
+                return False
             feed.pending += chunk
             *lines, feed.pending = feed.pending.split(b"\n")
             for line in lines:
@@ -188,6 +190,13 @@ def main() -> int:
                     scheduler.admit(int(parts[2]), inv, arrival=t0 + inv.arrival_s, cpu_report=True)
                 elif parts and parts[0] == b"E":
                     scheduler.report_cpu(int(parts[2]), float(parts[3]), float(parts[4]))
+            return True
+
+        def start_feed(feed: _TenantFeed) -> None:
+            fd = feed.server.stdout.fileno()
+            feeds[fd] = feed
+            poller.register(fd, select.EPOLLIN)
+            feed.go(t0)
 
         sys.stdout.write("R\n")
         sys.stdout.flush()
@@ -195,27 +204,29 @@ def main() -> int:
         if not line.strip():
             return 1
         t0 = float(json.loads(line)["go"])
-        for fd, feed in list(feeds.items()):
-            scheduler.add_reader(fd, lambda fd=fd: on_output(fd))
-            feed.go(t0)
+        for feed in list(feeds.values()):
+            start_feed(feed)
         commands: queue.Queue = queue.Queue()
         threading.Thread(target=_read_commands, args=(commands,), daemon=True).start()
+        # This thread reads the fork servers (at MAIN_PRIORITY, above the functions, so an
+        # arrival is admitted at once even when functions hold the core under FIFO).
         while True:
-            if scheduler.error is not None:
-                raise RuntimeError("the scheduler failed") from scheduler.error
+            error = getattr(scheduler, "error", None)
+            if error is not None:
+                raise RuntimeError("the scheduler failed") from error
+            for fd, _ in poller.poll(0.05):
+                if not on_output(fd):
+                    poller.unregister(fd)
             reap({feed.server.pid: feed.server for feed in list(feeds.values())})
             try:
-                command = commands.get(timeout=0.1)
+                command = commands.get_nowait()
             except queue.Empty:
                 continue
             if "add" not in command:
                 break
             feed = _TenantFeed(command["add"], command, cores, FORKSERVER_PRIORITY if realtime else 0)
             feed.wait_ready()
-            fd = feed.server.stdout.fileno()
-            feeds[fd] = feed
-            scheduler.add_reader(fd, lambda fd=fd: on_output(fd))
-            feed.go(t0)
+            start_feed(feed)
     finally:
         for feed in feeds.values():
             feed.close()
