@@ -62,14 +62,14 @@ class NodeRun:
         self.policy_used = ""
 
     # -- set-up ---------------------------------------------------------------
-    def start(self, decision: dict) -> None:
+    def start(self, decision: dict, quiet: bool = False) -> None:
         """Apply the first decision, start the worker and the lock program (not yet running)."""
         shares = node_shares(decision, self.name)
         self._apply(decision)
         self.tenants = sorted(shares)
         self.targets.append((0.0, shares))
         spec = {"node": self.name, "cores": sorted(self.cpus), "policy": self.sfs_policy,
-                "shares": str(self.shares_path), "tenants": {t: self._tenant_spec(t, shares, 0.0) for t in self.tenants}}
+                "shares": str(self.shares_path), "quiet": quiet, "tenants": {t: self._tenant_spec(t, shares, 0.0) for t in self.tenants}}
         cpus = set(self.cpus)
 
         def worker_setup() -> None:

@@ -115,7 +115,7 @@ def run_local(problem: Problem, config: RunConfig, events: list[Event] = (),
                 node = NodeRun(server.name, cpus, run_id, all_tenants, config.seconds, config.load,
                                config.sfs_policy, config.locks, Path(tmp))
                 nodes.append(node)
-                node.start(decision)
+                node.start(decision, quiet=len(nodes) > 1)     # notes once, not once per node
             for node in nodes:
                 node.wait_ready()
                 if node.lock_note and node.lock_note not in notes:

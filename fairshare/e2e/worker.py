@@ -4,6 +4,7 @@ Run as ``python -m fairshare.e2e.worker`` by the node run, which writes one
 JSON line on stdin::
 
     {"node": "node0", "cores": [0], "policy": "sfs-tenant", "shares": "<published shares file>",
+     "quiet": false,
      "tenants": {"alice": {"procs": [".../cgroup.procs", ...],
                            "jobs": [{"i": 0, "at": 0.01, "burn": 0.01}, ...]}}}
 
@@ -43,7 +44,7 @@ MAIN_PRIORITY = 30   # above the functions, so this thread never holds the GIL w
 FALLBACK_POLICY = "sfs"
 
 
-def choose_policy(wanted: str, shares_path: str | None):
+def choose_policy(wanted: str, shares_path: str | None, quiet: bool = False):
     """(what to hand the Scheduler, its name): `wanted` looked up by name at run time, else
     plain SFS with a note on stderr.  A tenant-aware policy follows the node's published
     shares file, so a new decision reaches it without a restart."""
@@ -65,8 +66,9 @@ def choose_policy(wanted: str, shares_path: str | None):
         from sfs.scheduler import POLICIES
         if wanted in POLICIES:
             return wanted, wanted
-    print(f"note: SFS policy {wanted!r} is not available here; using {FALLBACK_POLICY!r} "
-          "(FIFO time is then not split by tenant share)", file=sys.stderr, flush=True)
+    if not quiet:
+        print(f"note: SFS policy {wanted!r} is not available here; using {FALLBACK_POLICY!r} "
+              "(FIFO time is then not split by tenant share)", file=sys.stderr, flush=True)
     return FALLBACK_POLICY, FALLBACK_POLICY
 
 
@@ -153,7 +155,8 @@ def main() -> int:
     become_subreaper()
     spec = json.loads(sys.stdin.readline())
     cores = [int(c) for c in spec["cores"]]
-    policy, policy_name = choose_policy(spec.get("policy", FALLBACK_POLICY), spec.get("shares"))
+    policy, policy_name = choose_policy(spec.get("policy", FALLBACK_POLICY), spec.get("shares"),
+                                        quiet=spec.get("quiet", False))
     records: list = []
     scheduler = Scheduler(policy, cores, SchedulerConfig(), on_complete=records.append)
     realtime = scheduler.realtime
