@@ -107,7 +107,7 @@ class NodeRun:
         jobs = tenant_jobs(self.name, tenant, offered, self.seconds - since, self.load)
         for job in jobs:
             job["at"] = round(job["at"] + since, 6)
-        return {"procs": procs, "jobs": jobs}
+        return {"procs": procs, "cpu": str(group.dirs["cpu"]), "jobs": jobs}
 
     def _apply(self, decision: dict) -> dict[str, int]:
         """Apply on the agent and publish what it applied, for the node's scheduler."""

@@ -34,7 +34,7 @@ import subprocess
 import sys
 import threading
 import time
-import time
+from pathlib import Path
 
 from sfs.scheduler import Scheduler, SchedulerConfig
 from workloads.invocation import Invocation
@@ -72,10 +72,30 @@ def choose_policy(wanted: str, shares_path: str | None, quiet: bool = False):
     return FALLBACK_POLICY, FALLBACK_POLICY
 
 
+def cpu_placement(cpu_dirs: dict[str, str]):
+    """The scheduler's CPU placement hook where the kit has one, else None.
+
+    On cgroup v1 with RT group scheduling, a task can be SCHED_FIFO only in a cpu group
+    with an RT budget.  Where the kit keeps tenant cpu groups without one, a promoted
+    invocation must sit in the cpu root and join its tenant's cpu group when demoted;
+    the placement hook does those moves, and the fork servers are then born in the cpu
+    root (cpuacct and memory stay per tenant from birth).  Returns (hook, whether the
+    fork servers may enter the tenant's cpu group).
+    """
+    try:
+        from sharekit.cgroups import backend_for
+        from sharekit.cgroups.placement import CpuPlacement, moves_needed
+    except ImportError:
+        return None, True          # tenant cpu groups carry their own RT budget
+    backend = backend_for()
+    hook = CpuPlacement(backend, lambda tenant: Path(cpu_dirs[tenant]))
+    return hook, not moves_needed(backend)
+
+
 class _TenantFeed:
     """One tenant's fork server and the bookkeeping of its output."""
 
-    def __init__(self, tenant: str, spec: dict, cores: list[int], priority: int) -> None:
+    def __init__(self, tenant: str, spec: dict, cores: list[int], priority: int, into_cpu_group: bool) -> None:
         self.tenant = tenant
         self.jobs = spec["jobs"]
         self.invocations = [Invocation(f"{tenant}-{job['i']}", "burn", tenant, job["at"], job["burn"])
@@ -84,8 +104,9 @@ class _TenantFeed:
         self.server = subprocess.Popen([sys.executable, "-m", "sfs.forkserver"], stdin=subprocess.PIPE,
                                        stdout=subprocess.PIPE, bufsize=0, close_fds=True)
         for procs in spec["procs"]:
-            with open(procs, "w") as f:
-                f.write(str(self.server.pid))
+            if into_cpu_group or Path(procs).parent != Path(spec["cpu"]):
+                with open(procs, "w") as f:
+                    f.write(str(self.server.pid))
         lines = [json.dumps({"cores": cores, "priority": priority})]
         lines += [json.dumps(job) for job in self.jobs]
         lines.append(json.dumps({"end": True}))
@@ -158,7 +179,10 @@ def main() -> int:
     policy, policy_name = choose_policy(spec.get("policy", FALLBACK_POLICY), spec.get("shares"),
                                         quiet=spec.get("quiet", False))
     records: list = []
-    scheduler = Scheduler(policy, cores, SchedulerConfig(), on_complete=records.append)
+    cpu_dirs = {t: ts["cpu"] for t, ts in spec["tenants"].items()}
+    placement, into_cpu_group = cpu_placement(cpu_dirs)
+    extra = {"placement": placement} if placement is not None else {}
+    scheduler = Scheduler(policy, cores, SchedulerConfig(), on_complete=records.append, **extra)
     realtime = scheduler.realtime
     feeds: dict[int, _TenantFeed] = {}
     old_policy = os.sched_getscheduler(0)
@@ -166,7 +190,8 @@ def main() -> int:
     try:
         scheduler.start()
         for tenant, tenant_spec in spec["tenants"].items():
-            feed = _TenantFeed(tenant, tenant_spec, cores, FORKSERVER_PRIORITY if realtime else 0)
+            feed = _TenantFeed(tenant, tenant_spec, cores, FORKSERVER_PRIORITY if realtime else 0,
+                               into_cpu_group)
             feeds[feed.server.stdout.fileno()] = feed
         for feed in feeds.values():
             feed.wait_ready()
@@ -227,13 +252,17 @@ def main() -> int:
                 continue
             if "add" not in command:
                 break
-            feed = _TenantFeed(command["add"], command, cores, FORKSERVER_PRIORITY if realtime else 0)
+            cpu_dirs[command["add"]] = command["cpu"]
+            feed = _TenantFeed(command["add"], command, cores, FORKSERVER_PRIORITY if realtime else 0,
+                               into_cpu_group)
             feed.wait_ready()
             start_feed(feed)
     finally:
         for feed in feeds.values():
             feed.close()
         scheduler.stop()
+        if placement is not None:
+            placement.close()
         reap({}, until_none_left_s=10.0)
         if realtime and old_policy == os.SCHED_OTHER:
             os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
