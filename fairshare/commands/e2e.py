@@ -35,6 +35,9 @@ def add_arguments(parser):
                         help="node scheduler policy (default sfs-tenant; plain sfs when it is not available)")
     parser.add_argument("--churn", action="store_true", help="one tenant leaves half-way through")
     parser.add_argument("--leave", metavar="TENANT", help="with --churn: who leaves (default: the first tenant)")
+    parser.add_argument("--overload", type=float, default=1.5,
+                        help="each tenant offers this many times the largest share of its node's cores "
+                             "(default 1.5)")
     parser.add_argument("--no-locks", action="store_true", help="skip the shared lock program")
     parser.add_argument("--plot", metavar="PATH", default="results/e2e/shares.png",
                         help="PNG of the shares over time (default results/e2e/shares.png)")
@@ -51,7 +54,15 @@ def parse_options(args):
     if os.geteuid() != 0:
         raise UsageError("needs root: it creates cgroups and runs SFS under SCHED_FIFO")
     return problem, RunConfig(seconds=args.seconds, policy=args.policy, sfs_policy=args.sfs_policy,
-                              locks=not args.no_locks, warmup_s=min(3.0, args.seconds / 5))
+                              locks=not args.no_locks, warmup_s=min(3.0, args.seconds / 5),
+                              load=load_config(args.overload))
+
+
+def load_config(overload: float):
+    from ..e2e.workload import LoadConfig
+    if not 0.1 <= overload <= 10:
+        raise UsageError(f"--overload {overload:g}: use 0.1 to 10")
+    return LoadConfig(overload=overload)
 
 
 def run(args) -> int:
@@ -80,7 +91,8 @@ def run(args) -> int:
         data = report.to_json(result)
         print(json.dumps(data))
         return 0
-    print_report(result, leftovers, plot_path, args.problem)
+    shown = os.path.relpath(args.problem, ROOT) if args.problem == str(DEFAULT_PROBLEM) else args.problem
+    print_report(result, leftovers, plot_path, shown)
     return 0
 
 

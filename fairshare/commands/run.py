@@ -34,6 +34,9 @@ def add_arguments(parser):
                         help="the tenant arrives at this time (repeatable)")
     parser.add_argument("--leave", action="append", default=[], metavar="TENANT@SECONDS",
                         help="the tenant leaves at this time (repeatable)")
+    parser.add_argument("--overload", type=float, default=1.5,
+                        help="each tenant offers this many times the largest share of its node's cores "
+                             "(default 1.5)")
     parser.add_argument("--no-locks", action="store_true", help="skip the shared lock program")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON line")
 
@@ -67,8 +70,10 @@ def run(args) -> int:
         raise UsageError("needs root: it creates cgroups and runs SFS under SCHED_FIFO")
     from .common import policy_runner
     policy_runner(args.policy)
+    from .e2e import load_config
     config = RunConfig(seconds=args.seconds, policy=args.policy, sfs_policy=args.sfs_policy,
-                       locks=not args.no_locks, warmup_s=min(3.0, args.seconds / 5))
+                       locks=not args.no_locks, warmup_s=min(3.0, args.seconds / 5),
+                       load=load_config(args.overload))
     absent = {e.tenant for e in events if e.kind == "arrive"}
     try:
         result = run_local(problem, config, events, initial_absent=absent)

@@ -38,7 +38,8 @@ OUTSIDE_US = 5      # a little work outside, so the lock changes hands
 LOCK_THREAD_NICE = -20
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
+    """In a child before exec: SIGKILL when the parent dies (PR_SET_PDEATHSIG survives exec)."""
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)   # PR_SET_PDEATHSIG
 
 
@@ -65,7 +66,7 @@ class SharedLockProgram:
                    SCL_PRELOAD_STATS_INTERVAL_MS=str(STATS_INTERVAL_MS))
 
         def child_setup() -> None:
-            _die_with_parent()
+            die_with_parent()
             os.sched_setaffinity(0, cpus)   # before any thread exists: they all inherit it
 
         self.proc = subprocess.Popen(

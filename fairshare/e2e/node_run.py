@@ -8,7 +8,6 @@ groups' kernel accounting (``cpuacct.usage`` / ``cpu.stat usage_usec``).
 """
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import signal
@@ -21,12 +20,8 @@ from pathlib import Path
 from agent import NodeAgent
 from agent.node import plan_weights
 
-from .lockload import SharedLockProgram, thread_placement_supported
+from .lockload import SharedLockProgram, die_with_parent, thread_placement_supported
 from .workload import LoadConfig, offered_cores, tenant_jobs
-
-
-def _die_with_parent() -> None:
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)   # PR_SET_PDEATHSIG
 
 
 def node_shares(decision: dict, node: str) -> dict[str, float]:
@@ -67,17 +62,24 @@ class NodeRun:
         self.policy_used = ""
 
     # -- set-up ---------------------------------------------------------------
-    def start(self, decision: dict) -> None:
+    def start(self, decision: dict, quiet: bool = False) -> None:
         """Apply the first decision, start the worker and the lock program (not yet running)."""
         shares = node_shares(decision, self.name)
         self._apply(decision)
         self.tenants = sorted(shares)
         self.targets.append((0.0, shares))
         spec = {"node": self.name, "cores": sorted(self.cpus), "policy": self.sfs_policy,
-                "shares": str(self.shares_path), "tenants": {t: self._tenant_spec(t, shares, 0.0) for t in self.tenants}}
+                "shares": str(self.shares_path), "quiet": quiet, "tenants": {t: self._tenant_spec(t, shares, 0.0) for t in self.tenants}}
+        cpus = set(self.cpus)
+
+        def worker_setup() -> None:
+            die_with_parent()
+            # The node's scheduler thread and fork servers stay on the node's CPUs, so one
+            # node's machinery never preempts another node's functions.
+            os.sched_setaffinity(0, cpus)
+
         self.worker = subprocess.Popen([sys.executable, "-m", "fairshare.e2e.worker"], stdin=subprocess.PIPE,
-                                       stdout=subprocess.PIPE, text=True, bufsize=1,
-                                       preexec_fn=_die_with_parent)
+                                       stdout=subprocess.PIPE, text=True, bufsize=1, preexec_fn=worker_setup)
         self.worker.stdin.write(json.dumps(spec) + "\n")
         if self.want_locks and self.tenants:
             if thread_placement_supported(self.agent, self.tenants[0]):
@@ -105,7 +107,7 @@ class NodeRun:
         jobs = tenant_jobs(self.name, tenant, offered, self.seconds - since, self.load)
         for job in jobs:
             job["at"] = round(job["at"] + since, 6)
-        return {"procs": procs, "jobs": jobs}
+        return {"procs": procs, "cpu": str(group.dirs["cpu"]), "jobs": jobs}
 
     def _apply(self, decision: dict) -> dict[str, int]:
         """Apply on the agent and publish what it applied, for the node's scheduler."""
@@ -195,6 +197,14 @@ class NodeRun:
         if not self.busy:
             self.settle()
             self._apply(decision)
+
+    def check(self) -> None:
+        """Raise if the node's FaaS worker or lock program died during the run."""
+        if self.worker is not None and self.worker.poll() is not None:
+            raise RuntimeError(f"node {self.name}: the FaaS worker exited early (status {self.worker.returncode})")
+        if self.lock is not None and self.lock.proc.poll() is not None:
+            raise RuntimeError(f"node {self.name}: the shared lock program exited early "
+                               f"(status {self.lock.proc.returncode})")
 
     def sample(self, now: float) -> None:
         cpu = {}

@@ -57,13 +57,12 @@ class RunResult:
 
 def allocate_present(problem: Problem, present: set[str], policy: str) -> dict:
     """per_server() of the problem restricted to the tenants present (every server listed)."""
-    from ..model import Problem as _Problem
     from ..policies import get_policy
     frameworks = [f for f in problem.frameworks if f.name in present]
     servers = {s.name: {} for s in problem.servers}
     if not frameworks:
         return servers
-    sub = _Problem(problem.servers, frameworks, problem.units)
+    sub = Problem(problem.servers, frameworks, problem.units)
     servers.update(get_policy(policy)(sub, 0).per_server())
     return servers
 
@@ -116,7 +115,7 @@ def run_local(problem: Problem, config: RunConfig, events: list[Event] = (),
                 node = NodeRun(server.name, cpus, run_id, all_tenants, config.seconds, config.load,
                                config.sfs_policy, config.locks, Path(tmp))
                 nodes.append(node)
-                node.start(decision)
+                node.start(decision, quiet=len(nodes) > 1)     # notes once, not once per node
             for node in nodes:
                 node.wait_ready()
                 if node.lock_note and node.lock_note not in notes:
@@ -144,6 +143,7 @@ def _drive(nodes, problem, config, events, present, decisions, t0) -> None:
         time.sleep(max(0.0, wake - time.monotonic()))
         now = time.monotonic() - t0
         for node in nodes:          # before any change, so a phase's last sample still has its tenants
+            node.check()
             node.sample(now)
         changed = False
         while pending and pending[0].at <= now:

@@ -4,6 +4,7 @@ Run as ``python -m fairshare.e2e.worker`` by the node run, which writes one
 JSON line on stdin::
 
     {"node": "node0", "cores": [0], "policy": "sfs-tenant", "shares": "<published shares file>",
+     "quiet": false,
      "tenants": {"alice": {"procs": [".../cgroup.procs", ...],
                            "jobs": [{"i": 0, "at": 0.01, "burn": 0.01}, ...]}}}
 
@@ -28,11 +29,12 @@ import ctypes
 import json
 import os
 import queue
+import select
 import subprocess
 import sys
 import threading
 import time
-import time
+from pathlib import Path
 
 from sfs.scheduler import Scheduler, SchedulerConfig
 from workloads.invocation import Invocation
@@ -42,7 +44,7 @@ MAIN_PRIORITY = 30   # above the functions, so this thread never holds the GIL w
 FALLBACK_POLICY = "sfs"
 
 
-def choose_policy(wanted: str, shares_path: str | None):
+def choose_policy(wanted: str, shares_path: str | None, quiet: bool = False):
     """(what to hand the Scheduler, its name): `wanted` looked up by name at run time, else
     plain SFS with a note on stderr.  A tenant-aware policy follows the node's published
     shares file, so a new decision reaches it without a restart."""
@@ -64,15 +66,36 @@ def choose_policy(wanted: str, shares_path: str | None):
         from sfs.scheduler import POLICIES
         if wanted in POLICIES:
             return wanted, wanted
-    print(f"note: SFS policy {wanted!r} is not available here; using {FALLBACK_POLICY!r} "
-          "(FIFO time is then not split by tenant share)", file=sys.stderr, flush=True)
+    if not quiet:
+        print(f"note: SFS policy {wanted!r} is not available here; using {FALLBACK_POLICY!r} "
+              "(FIFO time is then not split by tenant share)", file=sys.stderr, flush=True)
     return FALLBACK_POLICY, FALLBACK_POLICY
+
+
+def cpu_placement(cpu_dirs: dict[str, str]):
+    """The scheduler's CPU placement hook where the kit has one, else None.
+
+    On cgroup v1 with RT group scheduling, a task can be SCHED_FIFO only in a cpu group
+    with an RT budget.  Where the kit keeps tenant cpu groups without one, a promoted
+    invocation must sit in the cpu root and join its tenant's cpu group when demoted;
+    the placement hook does those moves, and the fork servers are then born in the cpu
+    root (cpuacct and memory stay per tenant from birth).  Returns (hook, whether the
+    fork servers may enter the tenant's cpu group).
+    """
+    try:
+        from sharekit.cgroups import backend_for
+        from sharekit.cgroups.placement import CpuPlacement, moves_needed
+    except ImportError:
+        return None, True          # tenant cpu groups carry their own RT budget
+    backend = backend_for()
+    hook = CpuPlacement(backend, lambda tenant: Path(cpu_dirs[tenant]))
+    return hook, not moves_needed(backend)
 
 
 class _TenantFeed:
     """One tenant's fork server and the bookkeeping of its output."""
 
-    def __init__(self, tenant: str, spec: dict, cores: list[int], priority: int) -> None:
+    def __init__(self, tenant: str, spec: dict, cores: list[int], priority: int, into_cpu_group: bool) -> None:
         self.tenant = tenant
         self.jobs = spec["jobs"]
         self.invocations = [Invocation(f"{tenant}-{job['i']}", "burn", tenant, job["at"], job["burn"])
@@ -81,8 +104,9 @@ class _TenantFeed:
         self.server = subprocess.Popen([sys.executable, "-m", "sfs.forkserver"], stdin=subprocess.PIPE,
                                        stdout=subprocess.PIPE, bufsize=0, close_fds=True)
         for procs in spec["procs"]:
-            with open(procs, "w") as f:
-                f.write(str(self.server.pid))
+            if into_cpu_group or Path(procs).parent != Path(spec["cpu"]):
+                with open(procs, "w") as f:
+                    f.write(str(self.server.pid))
         lines = [json.dumps({"cores": cores, "priority": priority})]
         lines += [json.dumps(job) for job in self.jobs]
         lines.append(json.dumps({"end": True}))
@@ -152,9 +176,13 @@ def main() -> int:
     become_subreaper()
     spec = json.loads(sys.stdin.readline())
     cores = [int(c) for c in spec["cores"]]
-    policy, policy_name = choose_policy(spec.get("policy", FALLBACK_POLICY), spec.get("shares"))
+    policy, policy_name = choose_policy(spec.get("policy", FALLBACK_POLICY), spec.get("shares"),
+                                        quiet=spec.get("quiet", False))
     records: list = []
-    scheduler = Scheduler(policy, cores, SchedulerConfig(), on_complete=records.append)
+    cpu_dirs = {t: ts["cpu"] for t, ts in spec["tenants"].items()}
+    placement, into_cpu_group = cpu_placement(cpu_dirs)
+    extra = {"placement": placement} if placement is not None else {}
+    scheduler = Scheduler(policy, cores, SchedulerConfig(), on_complete=records.append, **extra)
     realtime = scheduler.realtime
     feeds: dict[int, _TenantFeed] = {}
     old_policy = os.sched_getscheduler(0)
@@ -162,23 +190,25 @@ def main() -> int:
     try:
         scheduler.start()
         for tenant, tenant_spec in spec["tenants"].items():
-            feed = _TenantFeed(tenant, tenant_spec, cores, FORKSERVER_PRIORITY if realtime else 0)
+            feed = _TenantFeed(tenant, tenant_spec, cores, FORKSERVER_PRIORITY if realtime else 0,
+                               into_cpu_group)
             feeds[feed.server.stdout.fileno()] = feed
         for feed in feeds.values():
             feed.wait_ready()
         if realtime:
             os.sched_setscheduler(0, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK, os.sched_param(MAIN_PRIORITY))
 
-        def on_output(fd: int) -> None:
-            """Scheduler thread: admit each forked pid, pass on rusage CPU times."""
+        poller = select.epoll()
+
+        def on_output(fd: int) -> bool:
+            """Admit each forked pid, pass on rusage CPU times; False at end of output."""
             feed = feeds[fd]
             try:
                 chunk = os.read(fd, 65536)
             except BlockingIOError:
-                return
+                return True
             if not chunk:
-                scheduler.remove_reader(fd)
-                return
+                return False
             feed.pending += chunk
             *lines, feed.pending = feed.pending.split(b"\n")
             for line in lines:
@@ -188,6 +218,13 @@ def main() -> int:
                     scheduler.admit(int(parts[2]), inv, arrival=t0 + inv.arrival_s, cpu_report=True)
                 elif parts and parts[0] == b"E":
                     scheduler.report_cpu(int(parts[2]), float(parts[3]), float(parts[4]))
+            return True
+
+        def start_feed(feed: _TenantFeed) -> None:
+            fd = feed.server.stdout.fileno()
+            feeds[fd] = feed
+            poller.register(fd, select.EPOLLIN)
+            feed.go(t0)
 
         sys.stdout.write("R\n")
         sys.stdout.flush()
@@ -195,31 +232,37 @@ def main() -> int:
         if not line.strip():
             return 1
         t0 = float(json.loads(line)["go"])
-        for fd, feed in list(feeds.items()):
-            scheduler.add_reader(fd, lambda fd=fd: on_output(fd))
-            feed.go(t0)
+        for feed in list(feeds.values()):
+            start_feed(feed)
         commands: queue.Queue = queue.Queue()
         threading.Thread(target=_read_commands, args=(commands,), daemon=True).start()
+        # This thread reads the fork servers (at MAIN_PRIORITY, above the functions, so an
+        # arrival is admitted at once even when functions hold the core under FIFO).
         while True:
-            if scheduler.error is not None:
-                raise RuntimeError("the scheduler failed") from scheduler.error
+            error = getattr(scheduler, "error", None)
+            if error is not None:
+                raise RuntimeError("the scheduler failed") from error
+            for fd, _ in poller.poll(0.05):
+                if not on_output(fd):
+                    poller.unregister(fd)
             reap({feed.server.pid: feed.server for feed in list(feeds.values())})
             try:
-                command = commands.get(timeout=0.1)
+                command = commands.get_nowait()
             except queue.Empty:
                 continue
             if "add" not in command:
                 break
-            feed = _TenantFeed(command["add"], command, cores, FORKSERVER_PRIORITY if realtime else 0)
+            cpu_dirs[command["add"]] = command["cpu"]
+            feed = _TenantFeed(command["add"], command, cores, FORKSERVER_PRIORITY if realtime else 0,
+                               into_cpu_group)
             feed.wait_ready()
-            fd = feed.server.stdout.fileno()
-            feeds[fd] = feed
-            scheduler.add_reader(fd, lambda fd=fd: on_output(fd))
-            feed.go(t0)
+            start_feed(feed)
     finally:
         for feed in feeds.values():
             feed.close()
         scheduler.stop()
+        if placement is not None:
+            placement.close()
         reap({}, until_none_left_s=10.0)
         if realtime and old_policy == os.SCHED_OTHER:
             os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))

@@ -63,3 +63,15 @@ def test_every_tenant_offers_overload_times_the_largest_share():
 def test_bad_load_settings_are_refused():
     with pytest.raises(ValueError):
         LoadConfig(short_s=0.3, long_s=0.2)
+
+
+def test_the_node_scheduler_policy_is_looked_up_by_name(capsys):
+    from fairshare.e2e.worker import FALLBACK_POLICY, choose_policy
+    _, name = choose_policy("cfs", None)
+    assert name == "cfs"
+    assert capsys.readouterr().err == ""
+    _, name = choose_policy("no-such-policy", None)
+    assert name == FALLBACK_POLICY
+    assert "'no-such-policy' is not available" in capsys.readouterr().err
+    choose_policy("no-such-policy", None, quiet=True)
+    assert capsys.readouterr().err == ""
