@@ -30,7 +30,8 @@ same status, so the zygote's wait4() sees the worker's fate and CPU time.
 
 Control protocol (SOCK_SEQPACKET, one JSON message per packet):
   zygote -> host  {"type": "ready"} | {"type": "error", "error": str}
-  zygote -> host  {"type": "spare", "pid"} + SCM_RIGHTS(the spare's assignment socket); pid is the worker's
+  zygote -> host  {"type": "spare", "pid", "keeper"} + SCM_RIGHTS(the spare's assignment socket); pid is the
+                  worker's, keeper its keeper's (the same without isolation)
   host -> spare   {"memory_max": int|null} + SCM_RIGHTS(invocation socket); host -> zygote {"type": "refill"}
   (fallback without a spare: host -> zygote {"type": "run", "id", "memory_max"} + SCM_RIGHTS(invocation
    socket), answered by {"type": "forked", "id", "pid"})
@@ -417,7 +418,7 @@ def serve(control: socket.socket, module) -> None:
                 return
             adopt(pid, keeper, note_fd)
             try:
-                send({"type": "spare", "pid": pid}, [sock.fileno()])
+                send({"type": "spare", "pid": pid, "keeper": keeper}, [sock.fileno()])
             finally:
                 sock.close()
 
