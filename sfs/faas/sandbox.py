@@ -503,19 +503,19 @@ class SandboxManager:
 
     async def _await_exit(self, zygote: Zygote, exit_fut: asyncio.Future, pidfd: int,
                           grace: float = 10.0) -> dict:
-        """The template's exit report of a worker; a worker that lingers after `grace` is killed.
+        """The template's exit report of a worker; a worker that lingers `grace` s is killed.
 
-        The worker's death itself is seen on its pidfd.  A template that has
-        not reported a dead worker EXIT_GRACE_S later is stopped or wedged: it
-        is replaced, and the exit is reported without its CPU time.
+        The worker's death itself is seen on its pidfd, whatever its template
+        does.  A template that has not reported a dead worker EXIT_GRACE_S
+        later is stopped or wedged: it is replaced, and the exit is reported
+        without its CPU time.
         """
-        try:
-            return await asyncio.wait_for(asyncio.shield(exit_fut), grace)
-        except asyncio.TimeoutError:
-            _kill(pidfd)
-        except SandboxError:
-            pass  # the template died; the pidfd still tells when the worker is gone
-        await _pidfd_exit(pidfd)
+        if not exit_fut.done():
+            try:
+                await _pidfd_exit(pidfd, grace)
+            except SandboxError:  # still running after answering, or past its deadline
+                _kill(pidfd)
+                await _pidfd_exit(pidfd)
         try:
             return await asyncio.wait_for(asyncio.shield(exit_fut), EXIT_GRACE_S)
         except (asyncio.TimeoutError, SandboxError):
@@ -550,7 +550,7 @@ def _kill(pidfd: int) -> None:
 
 
 async def _pidfd_exit(pidfd: int, timeout: float = 10.0) -> None:
-    """Wait until the process behind `pidfd` has exited (a pidfd polls readable then)."""
+    """Wait until the process behind `pidfd` has exited (a pidfd polls readable then); SandboxError after `timeout`."""
     loop = asyncio.get_running_loop()
     fut = loop.create_future()
 
@@ -561,6 +561,6 @@ async def _pidfd_exit(pidfd: int, timeout: float = 10.0) -> None:
     try:
         await asyncio.wait_for(fut, timeout)
     except asyncio.TimeoutError:
-        raise SandboxError("a killed sandbox did not exit") from None
+        raise SandboxError(f"sandbox still running after {timeout:g} s") from None
     finally:
         loop.remove_reader(pidfd)
