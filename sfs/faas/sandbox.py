@@ -53,6 +53,10 @@ class SandboxError(RuntimeError):
     pass
 
 
+class ForkRefused(SandboxError):
+    """The template is fine but could not start a child (the tenant's pids limit, most often)."""
+
+
 @dataclass
 class Outcome:
     ok: bool
@@ -185,7 +189,8 @@ class Zygote:
                     if msg.get("pid"):
                         fut.set_result(msg["pid"])
                     else:
-                        fut.set_exception(SandboxError(f"{self.spec.name}: {msg.get('error', 'fork failed')}"))
+                        fut.set_exception(ForkRefused(f"{self.spec.name}: cannot start a sandbox: "
+                                                      f"{msg.get('error', 'fork failed')}"))
             elif kind == "exit":
                 pid = msg["pid"]
                 fut = self._exits.pop(pid, None)
@@ -403,6 +408,8 @@ class SandboxManager:
             except asyncio.TimeoutError:
                 self.replace(zygote, "did not fork before the deadline")
                 raise
+            except ForkRefused:
+                raise  # not the template's fault: replacing it would only kill its running sandboxes
             except SandboxError:
                 self.replace(zygote, "failed")
                 if attempt == 2:

@@ -362,10 +362,11 @@ def _fork_child(module, control: socket.socket) -> tuple[int, int, socket.socket
         os.close(rd)
         return keeper, keeper, ours, None
     if len(data) != 4:
-        # The keeper failed to make the namespaces (its exit is reported under its own pid).
+        # The keeper failed to make the namespaces or to fork (its exit is reported under its own pid).
         os.close(rd)
         ours.close()
-        raise OSError(f"sandbox {keeper} did not start its worker")
+        raise OSError(f"sandbox {keeper} did not start its worker (the tenant's process limit, or no user "
+                      "namespaces; see the server's stderr)")
     return struct.unpack("!i", data)[0], keeper, ours, rd
 
 

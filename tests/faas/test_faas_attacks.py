@@ -62,6 +62,24 @@ def handler(event):
         forked += 1
     return {"forked": forked, "errno": error}
 ''',
+    # Takes every process the tenant may have, for a while.
+    "pid_hog": '''
+TENANT = "mallory"
+import os, time
+def handler(event):
+    forked = 0
+    while True:
+        try:
+            pid = os.fork()
+        except OSError:
+            break
+        if pid == 0:
+            time.sleep(60)
+            os._exit(0)
+        forked += 1
+    time.sleep(float(event.get("hold", 3)))
+    return {"forked": forked}
+''',
     # Signals the pids it is given (another tenant's template and running sandbox), then everything it can.
     "killer": '''
 TENANT = "mallory"
@@ -419,3 +437,26 @@ def test_an_invalid_field_is_a_400_naming_it(library_server, function, event, fi
     server, _ = library_server
     status, _, body = server.run(function, event)
     assert status == 400 and body["field"] == field and needle in body["error"], body
+
+
+def test_a_tenant_at_its_process_limit_gets_errors_and_its_templates_survive(server):
+    assert server.run("echo", {"x": 1})[0] == 200  # another tenant's
+    assert server.run("fd_hog", {})[0] == 200      # mallory's, warm
+    template = template_of(server, "fd_hog")
+    answer = {}
+    hog = threading.Thread(target=lambda: answer.update(r=server.run("pid_hog", {"hold": 1.5})))
+    hog.start()
+    time.sleep(0.8)  # the hog holds every process mallory may have
+    statuses = [server.run("fd_hog", {}) for _ in range(3)]
+    other = server.run("echo", {"x": 2})
+    hog.join(30)
+    assert answer["r"][0] in (200, 504)  # 504 if forking its way to the limit took a busy machine long
+    # The spare made before runs; then no new sandbox can start: a 500 that says why.
+    refused = [body for status, _, body in statuses if status == 500]
+    assert refused and all("cannot start a sandbox" in body["error"] for body in refused), statuses
+    assert other[0] == 200  # other tenants are not affected
+    assert template_of(server, "fd_hog") == template  # not replaced: the limit is not the template's fault
+    deadline = time.monotonic() + 10
+    while server.run("fd_hog", {})[0] != 200 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert server.run("fd_hog", {})[0] == 200
