@@ -493,6 +493,9 @@ def main(argv: list[str]) -> int:
         # more than 0.5 s of RT time without blocking gets SIGXCPU and dies.
         hard = resource.getrlimit(resource.RLIMIT_RTTIME)[1]
         resource.setrlimit(resource.RLIMIT_RTTIME, (500_000 if hard == resource.RLIM_INFINITY else min(500_000, hard), hard))
+        # Functions check their events with this (trusted) module.  Imported now, while
+        # still root: the project's source may lie where the sandbox user cannot read.
+        import workloads.functions._params  # noqa: F401
         if os.geteuid() == 0:
             OPTIONS["isolate"] = OPTIONS.get("namespaces", True)
             if OPTIONS["isolate"] and not OPTIONS.get("network"):
