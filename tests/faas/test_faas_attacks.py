@@ -358,6 +358,7 @@ def test_results_file_is_private_and_has_every_answered_request_after_sigkill(tm
     (b'{"n": 1e400}', "out of range"),
     (b'{"n": NaN}', "non-finite number NaN"),
     (b'{"n": -Infinity}', "non-finite number -Infinity"),
+    (b'{"n": 1' + b"0" * 5000 + b"}", "malformed JSON body"),  # past Python's integer digit limit
 ])
 def test_hostile_json_is_a_400_naming_the_problem(server, body, needle):
     status, _, raw = server.request("POST", "/run/echo", body)
