@@ -181,6 +181,10 @@ class Zygote:
                 keeper = msg.get("keeper")
                 if keeper and keeper != msg["pid"]:
                     self._raise_keeper(keeper)
+                    try:  # made at nice 19 so as not to slow the running sandbox; back to normal
+                        os.setpriority(os.PRIO_PROCESS, msg["pid"], 0)
+                    except OSError:
+                        pass
                 self.spares.append((msg["pid"], socket.socket(fileno=fds[0])))
                 fds = []
             elif kind == "forked":

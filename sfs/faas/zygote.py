@@ -338,6 +338,11 @@ def _fork_child(module, control: socket.socket) -> tuple[int, int, socket.socket
                 os.close(fd)
             prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            if OPTIONS.get("isolate"):
+                # The next sandbox is made while the current one runs: its setup (namespaces,
+                # fork, mounts) must not take CPU from it.  The host restores the worker's nice
+                # value when it is offered; the keeper is raised to RT for its exit note.
+                os.nice(19)
             worker = enter_invocation_namespaces() if OPTIONS.get("isolate") else 0
             if worker == 0:
                 os.close(wr)
