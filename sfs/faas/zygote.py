@@ -477,6 +477,9 @@ def serve(control: socket.socket, module) -> None:
             finally:
                 sock.close()
             send({"type": "forked", "id": request["id"], "pid": pid})
+            # The host asks for "run" only when it has no spare (it died, or a refill failed
+            # at the tenant's process limit): make one again for the next call.
+            refill()
         for fd in fds:
             os.close(fd)
 
