@@ -55,7 +55,9 @@ def parse_event(body: bytes) -> dict:
         return {}
     try:
         event = json.loads(body, parse_constant=_reject_constant, parse_float=_finite_float)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except BadEvent:
+        raise
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError, and integers past the digit limit
         raise BadEvent(f"malformed JSON body: {exc}") from None
     except RecursionError:
         raise BadEvent("JSON nested too deeply") from None

@@ -2,7 +2,8 @@
 
 Tenants are numbered in sorted name order: tenant i runs as uid = gid =
 FIRST + i.  The numbers must belong to nobody else on the machine (no entry
-in the user or group database), so a sandbox never owns anything but what
+in the user or group database, no subordinate range of /etc/subuid or
+/etc/subgid that rootless containers would use), so a sandbox never owns anything but what
 its own invocations create, and that lives on a private /tmp that vanishes
 with the invocation.
 """
@@ -17,6 +18,24 @@ _RANGE = re.compile(r"^(\d+)-(\d+)$")
 
 class IdentityError(ValueError):
     pass
+
+
+def _subordinate_overlaps(first: int, last: int, files=("/etc/subuid", "/etc/subgid")) -> list[str]:
+    """Subordinate id ranges (rootless containers' uids) that overlap [first, last]."""
+    found = []
+    for path in files:
+        try:
+            lines = open(path).read().splitlines()
+        except OSError:
+            continue
+        for number, line in enumerate(lines, 1):
+            parts = line.strip().split(":")
+            if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
+                continue
+            start, count = int(parts[1]), int(parts[2])
+            if start <= last and first <= start + count - 1:
+                found.append(f"{path}:{number} ({parts[0]}: {start}-{start + count - 1})")
+    return found
 
 
 class TenantIdentities:
@@ -37,6 +56,7 @@ class TenantIdentities:
             raise IdentityError(f"--uid-range {text!r}: need 0 < FIRST <= LAST < 4294967295")
         taken = [f"user {e.pw_name} ({e.pw_uid})" for e in pwd.getpwall() if first <= e.pw_uid <= last]
         taken += [f"group {e.gr_name} ({e.gr_gid})" for e in grp.getgrall() if first <= e.gr_gid <= last]
+        taken += _subordinate_overlaps(first, last)
         if taken:
             raise IdentityError(f"--uid-range {text}: already used by {', '.join(taken[:3])}")
         return cls(first, last, tenants)

@@ -30,7 +30,8 @@ same status, so the zygote's wait4() sees the worker's fate and CPU time.
 
 Control protocol (SOCK_SEQPACKET, one JSON message per packet):
   zygote -> host  {"type": "ready"} | {"type": "error", "error": str}
-  zygote -> host  {"type": "spare", "pid"} + SCM_RIGHTS(the spare's assignment socket); pid is the worker's
+  zygote -> host  {"type": "spare", "pid", "keeper"} + SCM_RIGHTS(the spare's assignment socket); pid is the
+                  worker's, keeper its keeper's (the same without isolation)
   host -> spare   {"memory_max": int|null} + SCM_RIGHTS(invocation socket); host -> zygote {"type": "refill"}
   (fallback without a spare: host -> zygote {"type": "run", "id", "memory_max"} + SCM_RIGHTS(invocation
    socket), answered by {"type": "forked", "id", "pid"})
@@ -337,6 +338,11 @@ def _fork_child(module, control: socket.socket) -> tuple[int, int, socket.socket
                 os.close(fd)
             prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            if OPTIONS.get("isolate"):
+                # The next sandbox is made while the current one runs: its setup (namespaces,
+                # fork, mounts) must not take CPU from it.  The host restores the worker's nice
+                # value when it is offered; the keeper is raised to RT for its exit note.
+                os.nice(19)
             worker = enter_invocation_namespaces() if OPTIONS.get("isolate") else 0
             if worker == 0:
                 os.close(wr)
@@ -361,10 +367,11 @@ def _fork_child(module, control: socket.socket) -> tuple[int, int, socket.socket
         os.close(rd)
         return keeper, keeper, ours, None
     if len(data) != 4:
-        # The keeper failed to make the namespaces (its exit is reported under its own pid).
+        # The keeper failed to make the namespaces or to fork (its exit is reported under its own pid).
         os.close(rd)
         ours.close()
-        raise OSError(f"sandbox {keeper} did not start its worker")
+        raise OSError(f"sandbox {keeper} did not start its worker (the tenant's process limit, or no user "
+                      "namespaces; see the server's stderr)")
     return struct.unpack("!i", data)[0], keeper, ours, rd
 
 
@@ -417,7 +424,7 @@ def serve(control: socket.socket, module) -> None:
                 return
             adopt(pid, keeper, note_fd)
             try:
-                send({"type": "spare", "pid": pid}, [sock.fileno()])
+                send({"type": "spare", "pid": pid, "keeper": keeper}, [sock.fileno()])
             finally:
                 sock.close()
 
@@ -470,6 +477,9 @@ def serve(control: socket.socket, module) -> None:
             finally:
                 sock.close()
             send({"type": "forked", "id": request["id"], "pid": pid})
+            # The host asks for "run" only when it has no spare (it died, or a refill failed
+            # at the tenant's process limit): make one again for the next call.
+            refill()
         for fd in fds:
             os.close(fd)
 
@@ -491,6 +501,9 @@ def main(argv: list[str]) -> int:
         # more than 0.5 s of RT time without blocking gets SIGXCPU and dies.
         hard = resource.getrlimit(resource.RLIMIT_RTTIME)[1]
         resource.setrlimit(resource.RLIMIT_RTTIME, (500_000 if hard == resource.RLIM_INFINITY else min(500_000, hard), hard))
+        # Functions check their events with this (trusted) module.  Imported now, while
+        # still root: the project's source may lie where the sandbox user cannot read.
+        import workloads.functions._params  # noqa: F401
         if os.geteuid() == 0:
             OPTIONS["isolate"] = OPTIONS.get("namespaces", True)
             if OPTIONS["isolate"] and not OPTIONS.get("network"):

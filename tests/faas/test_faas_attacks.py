@@ -340,6 +340,7 @@ def test_results_file_is_private_and_has_every_answered_request_after_sigkill(tm
     (b'{"n": 1e400}', "out of range"),
     (b'{"n": NaN}', "non-finite number NaN"),
     (b'{"n": -Infinity}', "non-finite number -Infinity"),
+    (b'{"n": 1' + b"0" * 5000 + b"}", "malformed JSON body"),  # past Python's integer digit limit
 ])
 def test_hostile_json_is_a_400_naming_the_problem(server, body, needle):
     status, _, raw = server.request("POST", "/run/echo", body)
@@ -419,3 +420,25 @@ def test_an_invalid_field_is_a_400_naming_it(library_server, function, event, fi
     server, _ = library_server
     status, _, body = server.run(function, event)
     assert status == 400 and body["field"] == field and needle in body["error"], body
+
+
+def test_a_tenant_at_its_process_limit_gets_errors_and_its_templates_survive(server):
+    assert server.run("echo", {"x": 1})[0] == 200  # another tenant's
+    assert server.run("fd_hog", {})[0] == 200      # mallory's, warm, with a spare made
+    template = template_of(server, "fd_hog")
+    limit = Path("/sys/fs/cgroup/pids") / server.cgroup_parent / "mallory" / "pids.max"
+    current = int((limit.parent / "pids.current").read_text())
+    # The tenant at its limit with nothing to spare (as after a fork bomb that holds on): the
+    # spare already made is all it can still run.
+    limit.write_text(str(current - 2))
+    try:
+        statuses = [server.run("fd_hog", {}) for _ in range(3)]
+        other = server.run("echo", {"x": 2})
+    finally:
+        limit.write_text(str(MAX_PIDS))
+    assert statuses[0][0] == 200  # the spare
+    assert [s[0] for s in statuses[1:]] == [500, 500], statuses
+    assert all("cannot start a sandbox" in s[2]["error"] for s in statuses[1:])
+    assert other[0] == 200  # other tenants are not affected
+    assert template_of(server, "fd_hog") == template  # not replaced: the limit is not the template's fault
+    assert server.run("fd_hog", {})[0] == 200  # below its limit again, the tenant runs again

@@ -67,3 +67,12 @@ def test_functions_from_several_folders_and_a_name_in_two_is_refused(tmp_path, f
     shutil.copy(functions_dir / "echo.py", other / "echo.py")
     done = _serve("--functions", str(functions_dir), "--functions", str(other), "--port", "0")
     assert done.returncode == 2 and "function echo is in both" in done.stderr
+
+
+def test_uid_range_overlapping_subordinate_ids_is_refused(tmp_path):
+    from sfs.faas.identities import _subordinate_overlaps
+    subuid = tmp_path / "subuid"
+    subuid.write_text("builder:100000:65536\nbroken line\nci:300000:1000\n")
+    assert _subordinate_overlaps(200000, 200999, files=(str(subuid),)) == []
+    assert _subordinate_overlaps(165000, 166000, files=(str(subuid),)) == [f"{subuid}:1 (builder: 100000-165535)"]
+    assert _subordinate_overlaps(300999, 400000, files=(str(subuid),)) == [f"{subuid}:3 (ci: 300000-300999)"]
