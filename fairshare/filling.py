@@ -194,6 +194,23 @@ class FillState:
         ratio *= self._eligT[i]
         self._cols[i] = ratio
 
+    def restricted(self, servers: np.ndarray) -> "FillState":
+        """This state on a subset of the servers (`Problem.restricted`), with
+        the same task totals, caps and free amounts (bit for bit)."""
+        sub = FillState(self.problem.restricted(servers), self.x_server[:, servers], self.limit)
+        sub.free = self.free[servers].copy()
+        sub.x = self.x.copy()
+        return sub
+
+    def absorb(self, sub: "FillState", servers: np.ndarray) -> None:
+        """Take back what a fill of `self.restricted(servers)` placed."""
+        changed = servers[(sub.x_server != self.x_server[:, servers]).any(axis=0)]
+        self.x_server[:, servers] = sub.x_server
+        self.x[:] = sub.x
+        self.free[servers] = sub.free
+        for i in changed.tolist():
+            self._refresh(i)
+
     def place(self, problem: Problem, n: int, i: int, count: int) -> None:
         self.x_server[n, i] += count
         self.x[n] += count
