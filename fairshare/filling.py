@@ -238,15 +238,18 @@ def make_selection(problem: Problem, name: str, seed: int = 0):
 
 
 def fill(problem: Problem, crit: Criterion, state: FillState, active: np.ndarray, selection=None,
-         unit: np.ndarray | None = None) -> None:
+         unit: np.ndarray | None = None, all_fit: bool = False) -> None:
     """Progressive filling of `state` in place among the `active` frameworks.
 
-    `unit` caches crit.unit() for callers that fill repeatedly (the simulator)."""
+    `unit` caches crit.unit() for callers that fill repeatedly (the simulator);
+    `all_fit` says the caller already knows every active framework fits
+    somewhere (the re-allocator), which skips a frameworks x servers scan."""
     act = np.asarray(active, dtype=bool) & (state.x < state.limit)
     # Frameworks that fit nowhere now can never fit during this fill (free
     # capacity only shrinks), so drop them before building the heap.
-    idx = np.flatnonzero(act)
-    act[idx[~problem.fits_any(state.free, idx)]] = False
+    if not all_fit:
+        idx = np.flatnonzero(act)
+        act[idx[~problem.fits_any(state.free, idx)]] = False
     if crit.server_specific:
         _fill_server_specific(problem, crit, state, act)
     else:
