@@ -194,6 +194,23 @@ class FillState:
         ratio *= self._eligT[i]
         self._cols[i] = ratio
 
+    def restricted(self, servers: np.ndarray) -> "FillState":
+        """This state on a subset of the servers (`Problem.restricted`), with
+        the same task totals, caps and free amounts (bit for bit)."""
+        sub = FillState(self.problem.restricted(servers), self.x_server[:, servers], self.limit)
+        sub.free = self.free[servers].copy()
+        sub.x = self.x.copy()
+        return sub
+
+    def absorb(self, sub: "FillState", servers: np.ndarray) -> None:
+        """Take back what a fill of `self.restricted(servers)` placed."""
+        changed = servers[(sub.x_server != self.x_server[:, servers]).any(axis=0)]
+        self.x_server[:, servers] = sub.x_server
+        self.x[:] = sub.x
+        self.free[servers] = sub.free
+        for i in changed.tolist():
+            self._refresh(i)
+
     def place(self, problem: Problem, n: int, i: int, count: int) -> None:
         self.x_server[n, i] += count
         self.x[n] += count
@@ -221,15 +238,18 @@ def make_selection(problem: Problem, name: str, seed: int = 0):
 
 
 def fill(problem: Problem, crit: Criterion, state: FillState, active: np.ndarray, selection=None,
-         unit: np.ndarray | None = None) -> None:
+         unit: np.ndarray | None = None, all_fit: bool = False) -> None:
     """Progressive filling of `state` in place among the `active` frameworks.
 
-    `unit` caches crit.unit() for callers that fill repeatedly (the simulator)."""
+    `unit` caches crit.unit() for callers that fill repeatedly (the simulator);
+    `all_fit` says the caller already knows every active framework fits
+    somewhere (the re-allocator), which skips a frameworks x servers scan."""
     act = np.asarray(active, dtype=bool) & (state.x < state.limit)
     # Frameworks that fit nowhere now can never fit during this fill (free
     # capacity only shrinks), so drop them before building the heap.
-    idx = np.flatnonzero(act)
-    act[idx[~problem.fits_any(state.free, idx)]] = False
+    if not all_fit:
+        idx = np.flatnonzero(act)
+        act[idx[~problem.fits_any(state.free, idx)]] = False
     if crit.server_specific:
         _fill_server_specific(problem, crit, state, act)
     else:

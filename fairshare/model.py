@@ -301,6 +301,17 @@ class Problem:
             out[a:a + chunk] = (ok & elig).any(axis=1)
         return out
 
+    def restricted(self, servers: np.ndarray) -> "Problem":
+        """The same frameworks on a subset of the servers (in their order),
+        keeping the whole cluster's totals so shares stay cluster-wide.  No
+        re-validation: for allocators that fill only part of the cluster."""
+        q = object.__new__(Problem)
+        q.__dict__.update(self.__dict__)
+        q.servers = [self.servers[i] for i in servers.tolist()]
+        q.capacity = self.capacity[servers]
+        q.eligible = self.eligible[:, servers]
+        return q
+
     @property
     def n_frameworks(self) -> int:
         return len(self.frameworks)

@@ -125,19 +125,34 @@ class Reallocator:
             return None
         return make_selection(self.problem, self.selection, self.seed + self.events)
 
-    def _fill(self, candidates: np.ndarray) -> None:
-        from .filling import fill
+    def _fill(self, candidates: np.ndarray, servers: np.ndarray | None = None) -> None:
+        """Fill among `candidates`; if `servers` is given, no candidate fits
+        any other server, and deterministic rules fill only that part of the
+        cluster (per-fill caches then cost candidates x those servers).  The
+        random rules draw over the whole cluster to keep their streams."""
+        from .filling import fill, make_selection
         mask = np.zeros(self.problem.n_frameworks, dtype=bool)
         mask[candidates] = True
         mask &= self.active
-        fill(self.problem, self.crit, self.state, mask, self.selection_for_next_fill(), self.unit)
+        if servers is not None and len(servers) == 0:
+            pass  # nobody can take a task
+        elif servers is not None and self.selection not in ("random", "rrr"):
+            sub = self.state.restricted(servers)
+            sel = None if self.selection is None else make_selection(sub.problem, self.selection, self.seed + self.events)
+            fill(sub.problem, self.crit, sub, mask, sel, self.unit)
+            self.state.absorb(sub, servers)
+        else:
+            fill(self.problem, self.crit, self.state, mask, self.selection_for_next_fill(), self.unit,
+                 all_fit=servers is not None)
         self.events += 1
 
     def arrive(self, n: int) -> None:
         if self.active[n]:
             raise ValueError(f"framework {self.problem.frameworks[n].name!r} is already active")
         self.active[n] = True
-        self._fill(np.array([n]))
+        # Everyone else fits nowhere (the last fill ended), so only the
+        # servers the newcomer fits can change.
+        self._fill(np.array([n]), np.flatnonzero(self._fits_on(n)))
 
     def leave(self, n: int) -> None:
         if not self.active[n]:
@@ -153,7 +168,13 @@ class Reallocator:
         # Who fits one of the freed servers now (the only ones that can gain).
         idx = np.flatnonzero(self.active & (state.x < state.limit))
         ok = p.fits_any(state.free, idx, freed)
-        self._fill(idx[ok])
+        self._fill(idx[ok], freed)
+
+    def _fits_on(self, n: int) -> np.ndarray:
+        """Servers on which one task of n fits now."""
+        need = self.problem.demand[n] > 0
+        free = self.state.free[:, need]
+        return self.problem.eligible[n] & (free >= self.problem.demand[n, need] - 1e-9).all(axis=1)
 
     def allocation(self, name: str | None = None) -> Allocation:
         return Allocation(self.problem, self.state.x_server.copy(), name or f"{self.crit.name} (online)")

@@ -69,6 +69,8 @@ class RandomFit(Selection):
             # Every fitting server ends up full whatever the draws.
             placed[open_] = room[open_]
             return placed
+        count = self._bulk(count, room, open_, placed)
+        open_ = np.flatnonzero(room > 0)
         for _ in range(count):
             if len(open_) <= 1:
                 # One fitting server left: the draw has one outcome, so the
@@ -86,3 +88,24 @@ class RandomFit(Selection):
             if room[i] == 0:
                 open_ = np.delete(open_, k)
         return placed
+
+    def _bulk(self, count: int, room: np.ndarray, open_: np.ndarray, placed: np.ndarray) -> int:
+        """Huge batches in rounds instead of one draw per task: while every
+        open server has room for the whole round (m <= the smallest room),
+        m uniform draws over the k open servers are one multinomial sample,
+        exactly as m single draws would be in distribution (no server can
+        close during the round).  Used only when there are at least
+        BULK_PER_SERVER tasks per open server, so small batches keep the
+        per-task stream.  Updates room and placed; returns the tasks left."""
+        while len(open_) > 1 and count >= BULK_PER_SERVER * len(open_):
+            m = min(count, int(room[open_].min()))
+            got = self.rng.multinomial(m, np.full(len(open_), 1.0 / len(open_)))
+            placed[open_] += got
+            room[open_] -= got
+            count -= m
+            open_ = open_[room[open_] > 0]
+        return count
+
+
+# Tasks per open server from which the random rule samples rounds in bulk.
+BULK_PER_SERVER = 64
