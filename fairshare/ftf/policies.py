@@ -16,4 +16,5 @@ def make_policy(name: str, knob: float = 0.2):
         return LAS()
     if name == "gavel-ftf":
         return GavelFTF()
-    raise ValueError(f"GPU policy {name!r}: use one of {', '.join(GPU_POLICIES)}")
+    raise ValueError(f"GPU policy {name!r}: use one of {', '.join(GPU_POLICIES)} (criteria such as psdsf "
+                     "run with --model tasks)")
