@@ -72,6 +72,8 @@ def run(args) -> int:
         bench_multitask(args.instances, args.seed)
     if args.only in (None, "g"):
         from ..ftf.bench import bench_gpu
+        if args.only is None:
+            print()
         bench_gpu(args)
     return 0
 
