@@ -229,7 +229,7 @@ def test_simulate_gpu_json_and_plots(tmp_path, capsys):
 
 
 def test_bench_targets_are_checked_both_ways():
-    from fairshare.ftf.bench import check_targets
+    from fairshare.commands.bench_jobs import check_targets
     base = {"max_rho": 4.0, "gpu_utilisation": 0.60}
     by = {"themis": {"max_rho": 3.0, "gpu_utilisation": 0.57}, "drf": dict(base, max_rho=60.0),
           "las": dict(base, max_rho=20.0), "gavel-ftf": base}
