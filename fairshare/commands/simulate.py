@@ -72,7 +72,7 @@ def gpu_workload(args):
         servers = alibaba_gpu_cluster(args.gpus)
         jobs = alibaba_gpu_jobs(n, servers, args.load)
     else:
-        servers = synthetic_gpu_cluster(max(1, args.gpus // 7))
+        servers = synthetic_gpu_cluster(args.gpus)
         jobs = synthetic_gpu_jobs(n, servers, args.seed, args.load)
     return servers, jobs
 
