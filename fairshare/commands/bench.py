@@ -202,7 +202,18 @@ def section_synthetic(args, names) -> bool:
     return not any(r[3].startswith("MISS") for r in rows)
 
 
-SECTIONS = {"scale": section_scale, "online": section_online, "a": section_alibaba, "b": section_synthetic}
+def section_jobs(args, names) -> bool:
+    from .bench_jobs import bench_multitask
+    return bench_multitask(20, args.seed)
+
+
+def section_gpu(args, names) -> bool:
+    from .bench_jobs import bench_gpu
+    return bench_gpu(args)
+
+
+SECTIONS = {"scale": section_scale, "online": section_online, "a": section_alibaba, "b": section_synthetic,
+            "jobs": section_jobs, "gpu": section_gpu}
 DEFAULT_SECTIONS = ("scale", "online")
 
 

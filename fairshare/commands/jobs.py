@@ -17,7 +17,8 @@ from .common import table
 
 
 def add_arguments(parser):
-    parser.add_argument("problem", help='JSON: {"servers": [...], "jobs": [{"name", "tasks": {server: time}, "weight"}]}')
+    parser.add_argument("problem",
+                        help='JSON: {"servers": [...], "jobs": [{"name", "tasks": {server: time}, "weight"}]}')
     parser.add_argument("--policy", choices=["exact", "mmf-dp", "perturb"], default="mmf-dp")
     parser.add_argument("--seed", type=int, default=0, help="perturb: random seed")
     parser.add_argument("--tries", type=int, default=8, help="perturb: perturbed runs (default 8)")

@@ -72,29 +72,17 @@ def gpu_workload(args):
         servers = alibaba_gpu_cluster(args.gpus)
         jobs = alibaba_gpu_jobs(n, servers, args.load)
     else:
-        servers = synthetic_gpu_cluster(max(1, args.gpus // 7))
+        servers = synthetic_gpu_cluster(args.gpus)
         jobs = synthetic_gpu_jobs(n, servers, args.seed, args.load)
     return servers, jobs
 
 
 def run_gpu_policies(servers, jobs, names, lease, knob):
-    from ..ftf.policies import make_policy
-    from ..ftf.sim import GpuSimulator
-    results = []
-    for name in names:
-        try:
-            policy = make_policy(name, knob)
-            sim = GpuSimulator(servers, jobs, policy, lease=lease)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-        t0 = time.perf_counter()
-        res = sim.run()
-        res.wall = time.perf_counter() - t0
-        if name == "themis":
-            res.extra = {"auctions": policy.auctions,
-                         "mean_withheld": float(sum(policy.withheld) / max(len(policy.withheld), 1))}
-        results.append(res)
-    return results
+    from ..ftf.policies import run_policies
+    try:
+        return run_policies(servers, jobs, names, lease, knob)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def run_gpu(args) -> int:

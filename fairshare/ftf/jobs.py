@@ -143,9 +143,16 @@ def rescale_arrivals(jobs, total_gpus: int, load: float) -> list[GpuJob]:
     return [GpuJob(j.name, (j.arrival - t0) * scale, j.gpus, j.duration, j.model, j.sensitivity) for j in jobs]
 
 
-def synthetic_gpu_cluster(n_servers: int = 4) -> list[GpuServer]:
-    models = ["V100M32", "G2", "V100M16", "T4"]
-    return [GpuServer(f"gpu{i}", 8 if models[i % 4] != "T4" else 4, models[i % 4]) for i in range(n_servers)]
+def synthetic_gpu_cluster(n_gpus: int = 32) -> list[GpuServer]:
+    """8-GPU V100M32, G2 and V100M16 servers and 4-GPU T4 servers in turn,
+    until at least `n_gpus` GPUs."""
+    shapes = [("V100M32", 8), ("G2", 8), ("V100M16", 8), ("T4", 4)]
+    out, total = [], 0
+    while total < n_gpus:
+        model, gpus = shapes[len(out) % len(shapes)]
+        out.append(GpuServer(f"gpu{len(out)}", gpus, model))
+        total += gpus
+    return out
 
 
 def synthetic_gpu_jobs(n_jobs: int = 120, servers=None, seed: int = 0, load: float = 1.5) -> list[GpuJob]:

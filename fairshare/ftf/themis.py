@@ -86,7 +86,7 @@ def _exact_search(bids, free, model_of):
     opts = [_options(b, free, model_of) for b in bids]
     best, best_val = [opts[k][0] for k in range(len(bids))], 0.0
 
-    def rec(k, chosen, val, load):
+    def rec(k, chosen, val):
         nonlocal best, best_val
         if k == len(bids):
             if val > best_val + 1e-12 and _feasible(chosen, bids, free, model_of):
@@ -98,10 +98,10 @@ def _exact_search(bids, free, model_of):
         for o in opts[k]:
             chosen.append(o)
             if _feasible(chosen, bids[:k + 1], free, model_of):
-                rec(k + 1, chosen, val + o[0], load)
+                rec(k + 1, chosen, val + o[0])
             chosen.pop()
 
-    rec(0, [], 0.0, None)
+    rec(0, [], 0.0)
     return best_val, best
 
 

@@ -146,25 +146,30 @@ def test_partial_allocation_is_truthful_on_random_offers(offer, who, factor):
 
 
 def test_withheld_part_of_a_lease_goes_to_the_next_worst_job():
-    # One 4-GPU server; three jobs; knob 0.5 -> the 2 worst (shortest) bid.
+    # One 4-GPU server, lease 300 s, at time 0.  V = (300 + d) / (300 + d - run):
+    # b, c (2 GPUs, 400 s): 700/400 = 1.75; d (4 GPUs, 300 s): 600/300 = 2;
+    # e (2 GPUs, 10,000 s): 10300/10000 = 1.03.
     server = [GpuServer("a", 4, "G2")]
-    jobs = [GpuJob("b", 0.0, 2, 400.0), GpuJob("c", 0.0, 2, 400.0), GpuJob("d", 0.0, 2, 10_000.0)]
-    view = _view(jobs, server, now=0.0)
+    jobs = [GpuJob("b", 0.0, 2, 400.0), GpuJob("c", 0.0, 2, 400.0), GpuJob("d", 0.0, 4, 300.0),
+            GpuJob("e", 0.0, 2, 10_000.0)]
+    view = _view(jobs, server)
+    assert [valuation(view, j, 1.0) for j in range(4)] == pytest.approx([1.75, 1.75, 2.0, 1.03])
+    # With N = 4, T_ind = duration x GPUs, so rho_now = 1 / GPUs: b, c and e
+    # (0.5) are worse off than d (0.25).  knob 0.5: the two worst, b and c,
+    # bid and share the server; without b, c's value is unchanged, so each
+    # keeps c = 1.  d would have won with everyone bidding but is not offered.
+    assert themis.bidders(view, 0.5) == [0, 1]
     grants = Themis(knob=0.5).allocate(view)
-    # b and c win the whole server; each keeps c_i = 1 (without one of them the
-    # other still fits alone and gets the same value), so nothing is withheld.
-    assert {g.job: g.fraction for g in grants} == {0: 1.0, 1: 1.0}
-    # Now d is a third bidder needing the whole server: the PF picks b and c;
-    # c_b = V_c / max(V_c, V_d) and the withheld part goes to d, after it.
-    jobs[2] = GpuJob("d", 0.0, 4, 400.0)
-    view = _view(jobs, server, now=0.0)
+    assert [(g.job, g.fraction) for g in grants] == [(0, 1.0), (1, 1.0)]
+    # knob 0: everyone bids.  PF: b and c (1.75^2 = 3.06 > 2 for d).  Without b
+    # the best is d alone (2), so c_b = V_c / 2 = 0.875, likewise c_c.  The
+    # withheld 1/8 of b's lease goes to the worst job that fits 2 GPUs: e (d
+    # needs 4); nothing fits the rest of c's window, which stays idle.
     grants = {g.job: g for g in Themis(knob=0.0).allocate(view)}
-    vb, vd = valuation(view, 0, 1.0), valuation(view, 2, 1.0)
-    assert vb * vb > vd
-    keep = min(1.0, vb / vd)
-    assert grants[0].fraction == pytest.approx(keep) and grants[1].fraction == pytest.approx(keep)
-    if keep < 1:
-        assert grants[2].offset == pytest.approx(keep) and grants[2].fraction == pytest.approx(1 - keep)
+    assert set(grants) == {0, 1, 3}
+    assert grants[0].fraction == pytest.approx(0.875) and grants[1].fraction == pytest.approx(0.875)
+    assert grants[3].offset == pytest.approx(0.875) and grants[3].fraction == pytest.approx(0.125)
+    assert grants[3].gpus == grants[0].gpus
 
 
 # ---- baselines -----------------------------------------------------------------------------------
@@ -224,7 +229,7 @@ def test_simulate_gpu_json_and_plots(tmp_path, capsys):
 
 
 def test_bench_targets_are_checked_both_ways():
-    from fairshare.ftf.bench import check_targets
+    from fairshare.commands.bench_jobs import check_targets
     base = {"max_rho": 4.0, "gpu_utilisation": 0.60}
     by = {"themis": {"max_rho": 3.0, "gpu_utilisation": 0.57}, "drf": dict(base, max_rho=60.0),
           "las": dict(base, max_rho=20.0), "gavel-ftf": base}

@@ -31,7 +31,7 @@ def _check_schedule(p, res):
     assert np.allclose(replay(p, res.order), res.completion)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(instances())
 def test_mmf_dp_is_exact_for_the_worst_off_job(inst):
     p, rate = inst
