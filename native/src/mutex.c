@@ -864,9 +864,13 @@ static void leave_quiet(struct scl_mutex *m, struct scl_slot *s, uint64_t now)
 static __attribute__((noinline)) void quiet_sample(struct scl_mutex *m, struct scl_slot *s)
 {
     uint64_t now = scl_now();
-    uint32_t acq = (uint32_t)LD(&s->acquisitions);
-    uint32_t ops = acq - LD(&s->batch_n);
+    uint32_t acq = (uint32_t)LD(&s->acquisitions), last = LD(&s->batch_n);
+    /* scl_mutex_stats_reset() since the last sample zeroed the counters:
+     * count from the reset */
+    uint32_t ops = acq >= last ? acq - last : acq;
     uint64_t start = LD(&m->hold_start), since = LD(&s->batch_start);
+    if (since < LD(&m->stats_start))
+        since = LD(&m->stats_start);
     uint64_t period = sat_sub(now, since);
     /* hold_start older than the previous sample was not set for this
      * section (the statistics were reset in between): count nothing */
