@@ -474,6 +474,12 @@ static int pick_next(struct scl_mutex *m, int except)
  * re-acquire).  t = acquire time. */
 static void acquired(struct scl_mutex *m, int slot, pid_t me, uint64_t t, uint64_t wait_start)
 {
+    if (slot >= 0 && unlikely(LD(&m->slots[slot].flags) & SLOT_QUIET)) {
+        /* Q1, e.g. a trylock in its own slice.  The quiet time was counted
+         * by the samples: it is not a free interval to hand out below. */
+        leave_quiet(m, &m->slots[slot], t);
+        ST(&m->last_release, t);
+    }
     ST(&m->owner, me);
     ST(&m->owner_slot, slot);
     uint64_t sl = LD(&m->slice), se = LD(&m->slice_end);
