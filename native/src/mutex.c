@@ -472,7 +472,8 @@ static int pick_next(struct scl_mutex *m, int except)
 
 /* Bookkeeping once `word` is ours (slow path: not a plain in-slice
  * re-acquire).  t = acquire time. */
-static void acquired(struct scl_mutex *m, int slot, pid_t me, uint64_t t, uint64_t wait_start)
+static __attribute__((noinline)) void acquired(struct scl_mutex *m, int slot, pid_t me, uint64_t t,
+                                               uint64_t wait_start)
 {
     if (slot >= 0 && unlikely(LD(&m->slots[slot].flags) & SLOT_QUIET)) {
         /* Q1, e.g. a trylock in its own slice.  The quiet time was counted
