@@ -246,8 +246,8 @@ static void read_schedstat(pid_t tid, uint64_t *cpu, uint64_t *runq)
 }
 
 /* glibc's own mutex functions, for the latency reference. */
-static int (*glibc_lock)(pthread_mutex_t *);
-static int (*glibc_unlock)(pthread_mutex_t *);
+static int (*volatile glibc_lock)(pthread_mutex_t *);
+static int (*volatile glibc_unlock)(pthread_mutex_t *);
 static pthread_mutex_t ref_mutex = PTHREAD_MUTEX_INITIALIZER;
 
 static int find_glibc_mutex(void)
@@ -264,24 +264,65 @@ static int find_glibc_mutex(void)
 static double pair_ref_ns[LATENCY_PAIRS], pair_lock_ns[LATENCY_PAIRS];
 static int npairs;
 
-/* ns per lock+unlock over n iterations, of the lock under test or glibc's */
-static double time_loop(uint64_t n, int reference)
+/* ns per lock+unlock over n iterations of one pthread-style mutex, both
+ * functions called through pointers: the reference (glibc's functions) and
+ * the lock under test (pthread_mutex_* as this program links them, i.e. the
+ * interposer's under LD_PRELOAD) run exactly the same code. */
+typedef int (*mutex_fn)(pthread_mutex_t *);
+static double time_mutex_loop(uint64_t n, mutex_fn lock, mutex_fn unlock, pthread_mutex_t *m)
 {
     uint64_t t0 = now_ns();
-    if (reference) {
-        for (uint64_t i = 0; i < n; i++) {
-            glibc_lock(&ref_mutex);
-            shared_counter++;
-            glibc_unlock(&ref_mutex);
-        }
-    } else {
+    for (uint64_t i = 0; i < n; i++) {
+        lock(m);
+        shared_counter++;
+        unlock(m);
+    }
+    return (double)(now_ns() - t0) / (double)n;
+}
+
+#ifdef WITH_SCL
+/* The same loop for the native API, also through pointers. */
+typedef int (*scl_fn)(scl_mutex_t *);
+static double time_scl_loop(uint64_t n, scl_fn lock, scl_fn unlock, scl_mutex_t *m)
+{
+    uint64_t t0 = now_ns();
+    for (uint64_t i = 0; i < n; i++) {
+        lock(m);
+        shared_counter++;
+        unlock(m);
+    }
+    return (double)(now_ns() - t0) / (double)n;
+}
+#endif
+
+/* The pointers are read through volatile so the compiler cannot turn the
+ * calls back into direct ones for one side only. */
+static mutex_fn volatile tested_lock = pthread_mutex_lock, tested_unlock = pthread_mutex_unlock;
+#ifdef WITH_SCL
+static scl_fn volatile scl_lock = scl_mutex_lock, scl_unlock = scl_mutex_unlock;
+#endif
+
+static double time_loop(uint64_t n, int reference)
+{
+    if (reference)
+        return time_mutex_loop(n, glibc_lock, glibc_unlock, &ref_mutex);
+    switch (kind) {
+    case LOCK_MUTEX:
+        return time_mutex_loop(n, tested_lock, tested_unlock, &the_mutex);
+#ifdef WITH_SCL
+    case LOCK_USCL:
+        return time_scl_loop(n, scl_lock, scl_unlock, &the_uscl);
+#endif
+    default: {
+        uint64_t t0 = now_ns();
         for (uint64_t i = 0; i < n; i++) {
             do_lock();
             shared_counter++;
             do_unlock();
         }
+        return (double)(now_ns() - t0) / (double)n;
     }
-    return (double)(now_ns() - t0) / (double)n;
+    }
 }
 
 static void run_latency(struct worker *w)

@@ -85,6 +85,9 @@ static struct {
 } real;
 
 static int resolved, disabled;
+/* 1 once resolved with SCL enabled: the one load the fast paths make
+ * before looking at the mutex (release-published after read_env()). */
+static int scl_enabled;
 static uint64_t slice_ns = 2000000;
 static int print_stats;
 static int weight_source = SCL_WEIGHT_NICE;
@@ -146,6 +149,7 @@ static void resolve(void)
     read_env();
     in_resolve = 0;
     __atomic_store_n(&resolved, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&scl_enabled, !disabled, __ATOMIC_RELEASE);
 }
 
 static inline void ensure_resolved(void)
@@ -422,8 +426,12 @@ static __attribute__((noinline)) scl_mutex_t *install_mutex(void **slot)
 
 static inline int use_scl(pthread_mutex_t *pm)
 {
-    ensure_resolved();
-    return !disabled && scl_kind(pm);
+    if (unlikely(!__atomic_load_n(&scl_enabled, __ATOMIC_ACQUIRE))) {
+        ensure_resolved();
+        if (disabled)
+            return 0;
+    }
+    return scl_kind(pm);
 }
 
 EXPORT int pthread_mutex_init(pthread_mutex_t *pm, const pthread_mutexattr_t *attr)

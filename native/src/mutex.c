@@ -472,8 +472,15 @@ static int pick_next(struct scl_mutex *m, int except)
 
 /* Bookkeeping once `word` is ours (slow path: not a plain in-slice
  * re-acquire).  t = acquire time. */
-static void acquired(struct scl_mutex *m, int slot, pid_t me, uint64_t t, uint64_t wait_start)
+static __attribute__((noinline)) void acquired(struct scl_mutex *m, int slot, pid_t me, uint64_t t,
+                                               uint64_t wait_start)
 {
+    if (slot >= 0 && unlikely(LD(&m->slots[slot].flags) & SLOT_QUIET)) {
+        /* Q1, e.g. a trylock in its own slice.  The quiet time was counted
+         * by the samples: it is not a free interval to hand out below. */
+        leave_quiet(m, &m->slots[slot], t);
+        ST(&m->last_release, t);
+    }
     ST(&m->owner, me);
     ST(&m->owner_slot, slot);
     uint64_t sl = LD(&m->slice), se = LD(&m->slice_end);
@@ -864,9 +871,13 @@ static void leave_quiet(struct scl_mutex *m, struct scl_slot *s, uint64_t now)
 static __attribute__((noinline)) void quiet_sample(struct scl_mutex *m, struct scl_slot *s)
 {
     uint64_t now = scl_now();
-    uint32_t acq = (uint32_t)LD(&s->acquisitions);
-    uint32_t ops = acq - LD(&s->batch_n);
+    uint32_t acq = (uint32_t)LD(&s->acquisitions), last = LD(&s->batch_n);
+    /* scl_mutex_stats_reset() since the last sample zeroed the counters:
+     * count from the reset */
+    uint32_t ops = acq >= last ? acq - last : acq;
     uint64_t start = LD(&m->hold_start), since = LD(&s->batch_start);
+    if (since < LD(&m->stats_start))
+        since = LD(&m->stats_start);
     uint64_t period = sat_sub(now, since);
     /* hold_start older than the previous sample was not set for this
      * section (the statistics were reset in between): count nothing */

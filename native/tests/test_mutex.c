@@ -373,3 +373,38 @@ TEST(expired_slice_waiter_woken_by_release)
     CHECK(got_ms - released_ms < 2000);
     CHECK_EQ(scl_mutex_destroy(&mx), 0);
 }
+
+/* A lone thread runs in quiet mode (statistics sampled, not timed per
+ * section); a reset in the middle must not make the samples count the
+ * acquisitions before it. */
+TEST(quiet_mode_stats_survive_reset)
+{
+    CHECK_EQ(scl_mutex_init(&mx, NULL), 0);
+    for (int i = 0; i < 5000; i++) {
+        CHECK_EQ(scl_mutex_lock(&mx), 0);
+        CHECK_EQ(scl_mutex_unlock(&mx), 0);
+    }
+    CHECK_EQ(scl_mutex_stats_reset(&mx), 0);
+    for (int i = 0; i < 300; i++) {
+        /* trylock takes the slow path's bookkeeping inside quiet mode */
+        CHECK_EQ(i % 7 ? scl_mutex_lock(&mx) : scl_mutex_trylock(&mx), 0);
+        CHECK_EQ(scl_mutex_unlock(&mx), 0);
+    }
+    CHECK_EQ(scl_mutex_lock(&mx), 0);
+    tl_sleep_ms(5);                                   /* one long section */
+    CHECK_EQ(scl_mutex_unlock(&mx), 0);
+    for (int i = 0; i < 300; i++) {
+        CHECK_EQ(scl_mutex_lock(&mx), 0);
+        CHECK_EQ(scl_mutex_unlock(&mx), 0);
+    }
+    scl_lock_stats_t st;
+    scl_thread_stats_t th[2];
+    CHECK_EQ(scl_mutex_stats(&mx, &st, th, 2), 1);
+    printf("  after reset: %llu acquisitions, hold %.2f ms of %.2f ms\n",
+           (unsigned long long)th[0].acquisitions, th[0].hold_ns / 1e6, st.elapsed_ns / 1e6);
+    CHECK_EQ(th[0].acquisitions, 601);
+    CHECK(th[0].hold_ns <= st.elapsed_ns);
+    CHECK(th[0].hold_ns <= th[0].opportunity_ns);
+    CHECK(th[0].opportunity_ns <= st.elapsed_ns + 1000000);
+    CHECK_EQ(scl_mutex_destroy(&mx), 0);
+}
