@@ -43,13 +43,15 @@ def run(ctx: Context) -> Result:
         sums[fname] = {}
         for policy, want in rows.items():
             got = _mean_counts(problem, policy)
-            ok = np.allclose(got, want, atol=1e-9)
+            exact = np.allclose(got, want, atol=1e-9)
+            # notes §5: deterministic rows exactly, random rows (seed means) statistically, within 15%
+            ok = exact or (policy in RANDOM and np.allclose(got, want, rtol=0.15))
             matches += ok
             total += 1
             sums[fname][policy] = float(got.sum())
             shown = ", ".join(f"{v:g}" for v in got)
             table.append((fname.split(".")[0], policy, ", ".join(f"{v:g}" for v in want), shown,
-                          f"{got.sum():g}", "yes" if ok else "**no**"))
+                          f"{got.sum():g}", "exact" if exact else "within 15%" if ok else "**no**"))
             csv_rows.append((fname, policy, *got.tolist()))
     ctx.write_csv("worked_examples.csv", ["example", "policy", "x0", "x1", "x2"], csv_rows)
     plot = _plot(ctx.dir / "sum_tasks.png", sums)
@@ -58,7 +60,8 @@ def run(ctx: Context) -> Result:
     cond = "Ex.1-Ex.3 of docs/fairshare-notes.md §5; random variants: mean of seeds 0-19"
     rows = [
         Row("Every variant gives the tasks of the worked-examples table",
-            "notes §5 table (computed for the kit)", f"{matches} of {total} rows match exactly",
+            "notes §5 table (computed for the kit)",
+            f"{matches} of {total} rows match (deterministic exactly, random seed means within 15%)",
             cond, "reproduced" if matches == total else "partly"),
         Row("Server-specific criteria (PS-DSF, rPS-DSF) are the most efficient",
             "MASCOTS'18 §V (qualitative, no per-example figure)",
