@@ -91,7 +91,7 @@ def run(args) -> int:
         data = report.to_json(result)
         print(json.dumps(data))
         return 0
-    shown = os.path.relpath(args.problem, ROOT) if args.problem == str(DEFAULT_PROBLEM) else args.problem
+    shown = args.problem or os.path.relpath(DEFAULT_PROBLEM, ROOT)
     print_report(result, leftovers, plot_path, shown)
     return 0
 
