@@ -137,13 +137,17 @@ def _kill_spare_then_template(server):
     assert status == 200 and template_of(server, "whoami") != zygote and third["uid"] != 0
 
 
-def test_sigkilled_server_leaves_no_rt_task_and_its_cgroups_are_reaped(tmp_path, functions_dir):
+def test_sigkilled_server_leaves_no_rt_task_and_its_cgroups_are_reaped(tmp_path, functions_dir, request):
     import subprocess
     import sys
     import time
     from sharekit.rt import realtime_tasks
-    server = start_server(tmp_path, functions_dir, "--cores", "0", "--cgroup-parent", "sharekit-faas-999999",
-                          policy="sfs")
+    # The groups are named after a process this test controls: servers of parallel test runs
+    # reap the groups of dead owners, so this one stays alive until the reaping is the test's own.
+    owner = subprocess.Popen(["sleep", "600"])
+    request.addfinalizer(lambda: (owner.kill(), owner.wait()))
+    parent = f"sharekit-faas-{owner.pid}"
+    server = start_server(tmp_path, functions_dir, "--cores", "0", "--cgroup-parent", parent, policy="sfs")
     spin = subprocess.Popen([sys.executable, "-c", "import json, sys, urllib.request; "
                              f"urllib.request.urlopen(urllib.request.Request('{server.url}/run/spinner', "
                              "data=b'{}', method='POST'), timeout=30)"],
@@ -166,13 +170,15 @@ def test_sigkilled_server_leaves_no_rt_task_and_its_cgroups_are_reaped(tmp_path,
         spin.kill()
         spin.wait()
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(p.read_text().strip() for d in cgroup_dirs("sharekit-faas-999999")
+    while time.monotonic() < deadline and any(p.read_text().strip() for d in cgroup_dirs(parent)
                                               for p in d.glob("*/cgroup.procs")):
         time.sleep(0.1)
-    assert cgroup_dirs("sharekit-faas-999999")  # SIGKILL gave the server no chance to clean up
+    assert cgroup_dirs(parent)  # SIGKILL gave the server no chance to clean up
+    owner.kill()
+    owner.wait()
     (tmp_path / "again").mkdir()
     second = start_server(tmp_path / "again", functions_dir)
     try:
-        assert cgroup_dirs("sharekit-faas-999999") == []  # the next server reaped them
+        assert cgroup_dirs(parent) == []  # the next server reaped them
     finally:
         assert second.stop() == 0

@@ -169,3 +169,17 @@ def test_open_mode_says_so_at_start(tmp_path, functions_dir):
     finally:
         assert server.stop() == 0
     assert "no --tenants: any local client may call any function" in server.log.read_text()
+
+
+def test_results_file_is_made_private_even_when_it_existed(tmp_path):
+    from sfs.faas.records import HostRecord, ResultsWriter, read_results
+    path = tmp_path / "results.csv"
+    path.write_text("")
+    os.chmod(path, 0o644)
+    writer = ResultsWriter(path, t0=100.0)
+    row = writer.write(HostRecord("i-1", "fib", "alice", 101.0, 101.5, 102.0, 0.5, cfs_s=0.5, pid=7,
+                                  http_status=200, gateway_ms=0.4))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert row["arrival_s"] == 1.0 and row["slowdown"] == 2.0
+    assert read_results(path)[0]["invocation_id"] == "i-1"  # already in the file before close()
+    writer.close()
