@@ -86,6 +86,7 @@ def test_bench_scale_and_online_sections(capsys):
     out = capsys.readouterr().out
     assert "growth exponent" in out and "peak RSS" in out
     assert "40x8" in out and "80x12" in out
+    assert "not checked" in out  # the 2 s target's size is not in this grid
     online = out[out.index("online:"):]
     assert online.count("yes") == 6 and "NO" not in online  # every event equals a full re-fill
     with pytest.raises(SystemExit):
