@@ -75,6 +75,12 @@ def main() -> int:
     functions = _load_functions({j["fn"] for j in jobs if "fn" in j})
     cores = set(settings["cores"])
     priority = int(settings.get("priority", 0))
+    # A cpu cgroup for every child, joined before the scheduler hears of it: a
+    # queued invocation runs under CFS until it is promoted, and must be weighed
+    # by its tenant's share meanwhile, not counted as one more task of the root
+    # (the scheduler's placement hook takes it out again before SCHED_FIFO).
+    child_procs = settings.get("child_cpu_cgroup")
+    child_procs = os.path.join(child_procs, "cgroup.procs") if child_procs else None
     if priority:
         os.sched_setscheduler(0, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK, os.sched_param(priority))
     jobs.sort(key=lambda j: (j["at"], j["i"]))
@@ -112,6 +118,9 @@ def main() -> int:
                 # FIFO job then ran on (and starved) another core's FILTER job.
                 try:
                     os.sched_setaffinity(pid, cores)
+                    if child_procs is not None:
+                        with open(child_procs, "w") as f:
+                            f.write(str(pid))
                 except ProcessLookupError:
                     pass
                 pidfd = os.pidfd_open(pid)

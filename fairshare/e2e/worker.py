@@ -78,9 +78,11 @@ def cpu_placement(cpu_dirs: dict[str, str]):
     On cgroup v1 with RT group scheduling, a task can be SCHED_FIFO only in a cpu group
     with an RT budget.  Where the kit keeps tenant cpu groups without one, a promoted
     invocation must sit in the cpu root and join its tenant's cpu group when demoted;
-    the placement hook does those moves, and the fork servers are then born in the cpu
-    root (cpuacct and memory stay per tenant from birth).  Returns (hook, whether the
-    fork servers may enter the tenant's cpu group).
+    the placement hook does those moves.  The fork servers (SCHED_FIFO) then stay in
+    the cpu root and put each invocation into its tenant's cpu group as it is born, so
+    it is weighed by its tenant's share while it waits; cpuacct and memory are per
+    tenant from birth.  Returns (hook, whether the fork servers may enter the tenant's
+    cpu group).
     """
     try:
         from sharekit.cgroups import backend_for
@@ -107,7 +109,10 @@ class _TenantFeed:
             if into_cpu_group or Path(procs).parent != Path(spec["cpu"]):
                 with open(procs, "w") as f:
                     f.write(str(self.server.pid))
-        lines = [json.dumps({"cores": cores, "priority": priority})]
+        settings = {"cores": cores, "priority": priority}
+        if not into_cpu_group:   # the fork server stays in the cpu root, its invocations do not
+            settings["child_cpu_cgroup"] = spec["cpu"]
+        lines = [json.dumps(settings)]
         lines += [json.dumps(job) for job in self.jobs]
         lines.append(json.dumps({"end": True}))
         self.server.stdin.write(("\n".join(lines) + "\n").encode())

@@ -21,7 +21,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from sharekit.cgroups import CGROUP_ROOT, CgroupError, TenantCgroup, detect_version
+from sharekit.cgroups import CGROUP_ROOT, CgroupError, TenantCgroup, backend_for
 
 
 def _own_cgroups(proc_file: str) -> dict[str, str]:
@@ -50,8 +50,9 @@ class InTenantGroup:
 
     def __init__(self, parent: str, tenant: str, root: Path | None = None):
         self.root = root or CGROUP_ROOT
-        self.version = detect_version(self.root)
-        self.group = TenantCgroup(tenant, parent, self.version, self.root)  # paths only; the agent owns it
+        backend = backend_for(self.root)
+        self.version = backend.version
+        self.group = TenantCgroup(tenant, parent, backend)  # paths only; the agent owns it
         self._back: list[tuple[Path, Path, int]] = []  # (where it was, hierarchy root, id)
 
     def __enter__(self) -> "InTenantGroup":
