@@ -242,6 +242,10 @@ class Scheduler:
 
     # ----- operations for policies (scheduler thread) -----
 
+    def live_tasks(self):
+        """Every admitted task that has not completed (read-only, for policies)."""
+        return self._tasks.values()
+
     def free_core(self) -> int | None:
         for core in self.cores:
             if not self.stacks[core]:

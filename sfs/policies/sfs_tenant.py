@@ -9,6 +9,15 @@ ones; least attained service preemption).  Nothing idles for fairness: a
 free core always takes the next queued task, whatever its tenant, so the
 split is enforced by this order and never by RT throttling.
 
+- Virtual time counts all the CPU a tenant's tasks use, not only FILTER
+  time: a task's CFS time is charged when it ends.  A tenant more than
+  ``HOLD_SLICES`` of its own slices ahead of the busy tenant that is furthest
+  behind (busy: a task queued, in FILTER or runnable under CFS) gets no
+  FILTER time until the others catch up; its arrivals wait under CFS in its
+  own cpu group, weighed by its share.  Without this, every arrival gets its
+  slice whenever FILTER is not saturated, and FILTER time splits by arrival
+  rate rather than by share (measured: 1:2:3 tenants with equal arrival
+  rates got 0.27 / 0.33 / 0.40 of a core).
 - A tenant that had nothing queued or running does not bank credit: when it
   comes back its virtual time is raised to the smallest one among the
   tenants that are busy (as CFS does with min_vruntime).
@@ -33,12 +42,15 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from typing import Callable, Iterable, Mapping, Protocol, Sequence, TypeVar
 
+from sfs.decisions import should_bypass
 from sfs.policies.sfs import SfsPolicy
 from sfs.task import State, Task
 
 MIN_SHARE = 0.01
+HOLD_SLICES = 2.0   # how far ahead (in its own slices) a tenant may run before FILTER skips it
 T = TypeVar("T")
 
 
@@ -92,6 +104,14 @@ def interleave(queues: Mapping[str, Sequence[T]], vtimes: Mapping[str, float],
         else:
             provisional[name] = charge(provisional[name], cost(task), shares[name])
     return out
+
+
+def held_tenants(vtimes: Mapping[str, float], busy: Iterable[str], shares: Mapping[str, float],
+                 slice_s: float) -> set[str]:
+    """Busy tenants too far ahead of the one furthest behind to be offered FILTER now."""
+    busy = list(busy)
+    floor = min((vtimes.get(b, 0.0) for b in busy), default=0.0)
+    return {b for b in busy if vtimes.get(b, 0.0) > floor + HOLD_SLICES * slice_s / share_of(b, shares)}
 
 
 def may_preempt(newcomer_vtime: float, running_vtime: float) -> bool:
@@ -184,6 +204,7 @@ class SfsTenantPolicy(SfsPolicy):
         self.source = shares or FixedShares({})
         self.vtime: dict[str, float] = {}
         self._charged: dict[int, float] = {}   # pid -> CPU time charged up to, while on a core
+        self._filter_charged: dict[int, float] = {}  # pid -> FILTER CPU charged so far
         self._round_busy: set[str] | None = None  # the busy tenants, once per dispatch round
 
     def shares(self) -> Mapping[str, float]:
@@ -192,6 +213,9 @@ class SfsTenantPolicy(SfsPolicy):
     def _busy(self) -> set[str]:
         busy = {t.tenant for t in self.queue if t.state is State.QUEUED}
         busy.update(t.tenant for stack in self.engine.stacks.values() for t in stack)
+        live = getattr(self.engine, "live_tasks", None)
+        if live is not None:
+            busy.update(t.tenant for t in live() if t.state is State.CFS)
         return busy
 
     def enqueue(self, task: Task, now: float) -> None:
@@ -212,7 +236,24 @@ class SfsTenantPolicy(SfsPolicy):
 
     def dispatch(self, now: float) -> None:
         self._round_busy = None
+        held = held_tenants(self.vtime, self._busy(), self.shares(), self.slice.value) if self.queue else set()
+        if not held:
+            super().dispatch(now)
+            return
+        waiting = [t for t in self.queue if t.tenant in held]
+        self.queue = [t for t in self.queue if t.tenant not in held]
         super().dispatch(now)
+        t = self.slice.value
+        for task in waiting:   # still SCHED_OTHER in their tenant's group; the bypass rule holds for them too
+            if task.state is not State.QUEUED:
+                continue
+            if should_bypass(time.monotonic(), task.enqueued_at, t, self.bypass_factor(task),
+                             aged=task.outcome.aged > 0, resumed=task.remaining is not None):
+                self.engine.stats["bypasses"] += 1
+                task.outcome.bypassed = True
+                self.engine.to_cfs(task, now, self.config.aging_s)
+            else:
+                self.queue.append(task)
 
     def bypass_factor(self, task: Task) -> float:
         if self._round_busy is None:  # once per round, not once per queued task
@@ -233,6 +274,7 @@ class SfsTenantPolicy(SfsPolicy):
         if used > 0:
             self.vtime[task.tenant] = charge(self.vtime.get(task.tenant, 0.0), used,
                                              share_of(task.tenant, self.shares()))
+            self._filter_charged[task.pid] = self._filter_charged.get(task.pid, 0.0) + used
         self._charged[task.pid] = cpu
 
     def running(self, task: Task) -> None:
@@ -248,4 +290,8 @@ class SfsTenantPolicy(SfsPolicy):
 
     def exited(self, task: Task, cpu: float) -> None:
         self._charged.pop(task.pid, None)
+        cfs = cpu - self._filter_charged.pop(task.pid, 0.0)   # what it used outside FILTER
+        if cfs > 0:
+            self.vtime[task.tenant] = charge(self.vtime.get(task.tenant, 0.0), cfs,
+                                             share_of(task.tenant, self.shares()))
         super().exited(task, cpu)
