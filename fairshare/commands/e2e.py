@@ -55,14 +55,15 @@ def parse_options(args):
         raise UsageError("needs root: it creates cgroups and runs SFS under SCHED_FIFO")
     return problem, RunConfig(seconds=args.seconds, policy=args.policy, sfs_policy=args.sfs_policy,
                               locks=not args.no_locks, warmup_s=min(3.0, args.seconds / 5),
-                              load=load_config(args.overload))
+                              load=load_config(args.overload, changing=args.churn))
 
 
-def load_config(overload: float):
+def load_config(overload: float, changing: bool = False):
+    """`changing`: the allocation changes during the run, so plan every tenant's load at the largest share."""
     from ..e2e.workload import LoadConfig
     if not 0.1 <= overload <= 10:
         raise UsageError(f"--overload {overload:g}: use 0.1 to 10")
-    return LoadConfig(overload=overload)
+    return LoadConfig(overload=overload, per_share=not changing)
 
 
 def run(args) -> int:

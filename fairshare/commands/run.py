@@ -73,7 +73,7 @@ def run(args) -> int:
     from .e2e import load_config
     config = RunConfig(seconds=args.seconds, policy=args.policy, sfs_policy=args.sfs_policy,
                        locks=not args.no_locks, warmup_s=min(3.0, args.seconds / 5),
-                       load=load_config(args.overload))
+                       load=load_config(args.overload, changing=bool(events)))
     absent = {e.tenant for e in events if e.kind == "arrive"}
     try:
         result = run_local(problem, config, events, initial_absent=absent)

@@ -103,7 +103,7 @@ class NodeRun:
     def _tenant_spec(self, tenant: str, shares: dict[str, float], since: float) -> dict:
         group = self.agent.group(tenant)
         procs = [str(d / "cgroup.procs") for d in dict.fromkeys(group.dirs.values())]
-        offered = offered_cores(shares, len(self.cpus), self.load)
+        offered = offered_cores(tenant, shares, len(self.cpus), self.load)
         jobs = tenant_jobs(self.name, tenant, offered, self.seconds - since, self.load)
         for job in jobs:
             job["at"] = round(job["at"] + since, 6)

@@ -1,11 +1,18 @@
 """Each tenant's FaaS load on a node: an open-loop short/long mix at overload.
 
-Every tenant on a node offers the same load, ``overload x cores x the
-largest share on the node``: the tenant with the largest share still asks
-for ``overload`` times what it is entitled to, so every tenant stays
-backlogged and what it gets is decided by the scheduler, not by its own
-demand.  The node as a whole is offered ``overload x cores x (n x largest
-share) >= overload x cores``.
+By default every tenant offers ``overload x cores x its own share``: each
+asks for ``overload`` times what it is entitled to, so every tenant stays
+backlogged, what it gets is decided by the scheduler, and the node as a
+whole is offered ``overload x cores``.  An unfair split still shows: under
+an even split the smallest tenant would get all it asks for, more than its
+share.
+
+When the allocation changes during the run (a tenant leaves or arrives),
+shares move and a tenant must stay backlogged at its largest share, so then
+(``per_share=False``) every tenant offers ``overload x cores x the largest
+share on the node``.  That overloads the small tenants many times over:
+their short invocations then wait behind their own long ones, since SFS
+cannot tell a short invocation from a long one when it arrives.
 
 Invocations are CPU-bound (each burns its service time on its own CPU
 clock), a fraction ``short_fraction`` of them ``short_s`` long and the rest
@@ -26,6 +33,7 @@ class LoadConfig:
     long_s: float = 0.200
     short_fraction: float = 0.8
     seed: int = 1
+    per_share: bool = True
 
     def __post_init__(self) -> None:
         if not self.overload > 0 or not 0 < self.short_s < self.long_s or not 0 <= self.short_fraction <= 1:
@@ -36,9 +44,10 @@ class LoadConfig:
         return self.short_fraction * self.short_s + (1 - self.short_fraction) * self.long_s
 
 
-def offered_cores(shares: dict[str, float], cores: int, config: LoadConfig) -> float:
-    """Load (in cores) each tenant offers on a node whose tenants have `shares`."""
-    return config.overload * cores * max(shares.values(), default=0.0)
+def offered_cores(tenant: str, shares: dict[str, float], cores: int, config: LoadConfig) -> float:
+    """Load (in cores) `tenant` offers on a node whose tenants have `shares`."""
+    planned = shares.get(tenant, 0.0) if config.per_share else max(shares.values(), default=0.0)
+    return config.overload * cores * planned
 
 
 def tenant_jobs(node: str, tenant: str, load_cores: float, seconds: float, config: LoadConfig) -> list[dict]:

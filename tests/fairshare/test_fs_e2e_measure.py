@@ -47,9 +47,12 @@ def test_a_relapse_resets_convergence():
     assert convergence_time(samples, 0.0, {"a": 0.75, "b": 0.25}, 1.0, 0.05) == pytest.approx(5.0)
 
 
-def test_every_tenant_offers_overload_times_the_largest_share():
-    config = LoadConfig(overload=1.5)
-    load = offered_cores({"a": 1 / 6, "b": 2 / 6, "c": 3 / 6}, 1, config)
+def test_every_tenant_offers_overload_times_its_share_or_the_largest_when_shares_change():
+    shares = {"a": 1 / 6, "b": 2 / 6, "c": 3 / 6}
+    assert offered_cores("a", shares, 2, LoadConfig(overload=1.5)) == pytest.approx(0.5)
+    assert sum(offered_cores(t, shares, 2, LoadConfig(overload=1.5)) for t in shares) == pytest.approx(3.0)
+    config = LoadConfig(overload=1.5, per_share=False)
+    load = offered_cores("a", shares, 1, config)
     assert load == pytest.approx(0.75)
     jobs = tenant_jobs("node0", "a", load, 400.0, config)
     offered = sum(j["burn"] for j in jobs) / 400.0
