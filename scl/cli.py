@@ -2,9 +2,9 @@
 from sharekit.cli import dispatch
 
 COMMANDS = {
-    "config": ("scl.config_cli", "print compiler and linker flags for C programs (--cflags, --libs, --preload, --libdir)"),
-    "bench": ("scl.bench", "lock subversion benchmark: pthread mutex, spinlock, ticket lock and u-SCL side by side"),
-    "trace": ("scl.trace", "eBPF: per-thread lock hold, wait and opportunity of a running program"),
+    "config": ("scl.commands.config", "print compiler and linker flags for C programs (--cflags, --libs, --preload, --libdir)"),
+    "bench": ("scl.commands.bench", "lock subversion benchmark: pthread mutex, spinlock, ticket lock and u-SCL side by side"),
+    "trace": ("scl.commands.trace", "eBPF: per-thread lock hold, wait and opportunity of a running program"),
 }
 
 

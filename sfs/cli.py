@@ -2,13 +2,13 @@
 from sharekit.cli import dispatch
 
 COMMANDS = {
-    "replay": ("sfs.replay_cli", "replay a trace under a policy (see --policy)"),
-    "bench": ("sfs.bench", "cfs vs sfs vs the SRTF oracle at several loads (--http: against sfs serve)"),
-    "serve": ("sfs.faas.serve_cli", "FaaS host: HTTP gateway running functions in sandboxes under SFS"),
-    "tenants": ("sfs.faas.tenants_cli", "tenants file of sfs serve --tenants: add a tenant, print its token once"),
-    "overhead": ("sfs.faas.overhead", "what tokens and sandbox namespaces add to a FaaS request, p50/p99"),
-    "load": ("sfs.faas.load_cli", "open-loop HTTP load generator driven by a trace"),
-    "trace": ("sfs.trace", "eBPF: run-queue latency, preemptions and FIFO vs CFS time per process"),
+    "replay": ("sfs.commands.replay", "replay a trace under a policy (see --policy)"),
+    "bench": ("sfs.commands.bench", "cfs vs sfs vs the SRTF oracle at several loads (--http: against sfs serve)"),
+    "serve": ("sfs.commands.serve", "FaaS host: HTTP gateway running functions in sandboxes under SFS"),
+    "tenants": ("sfs.commands.tenants", "tenants file of sfs serve --tenants: add a tenant, print its token once"),
+    "overhead": ("sfs.commands.overhead", "what tokens and sandbox namespaces add to a FaaS request, p50/p99"),
+    "load": ("sfs.commands.load", "open-loop HTTP load generator driven by a trace"),
+    "trace": ("sfs.commands.trace", "eBPF: run-queue latency, preemptions and FIFO vs CFS time per process"),
 }
 
 

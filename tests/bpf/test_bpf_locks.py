@@ -25,7 +25,7 @@ SHARE_TOLERANCE = 0.15
 def traced_run(gated, workload: str, library: str | None, cs: str = "1000,3000"):
     """Run `workload` under a LockTracer from its first lock; (program JSON, figures, tracer snapshot)."""
     from ebpf.ulocks import LockTracer, resolve_library
-    from scl.trace import LockReport
+    from scl.commands.trace import LockReport
     child = gated([str(binary(workload)), "--cs", cs, "--seconds", RUN_S, "--gate"], ready_line_on_stderr=True)
     name, symbols = resolve_library(library)
     tracer = LockTracer(name, symbols, pid=child.pid, calibrate=True)

@@ -49,7 +49,8 @@ def test_pkg_config_agrees(scl_cmd, native_built):
 def test_config_reports_missing_build(tmp_path, monkeypatch, capsys):
     import argparse
 
-    from scl import config_cli, paths
+    from scl import paths
+    from scl.commands import config as config_cli
     monkeypatch.setattr(paths, "NATIVE_PREFIX", tmp_path / "nothing")
     parser = argparse.ArgumentParser()
     config_cli.add_arguments(parser)

@@ -55,7 +55,7 @@ def test_tenants_round_robin_reach_the_records(tmp_path):
 def test_serve_follows_the_agent_when_it_publishes(tmp_path, monkeypatch):
     import argparse
 
-    from sfs.faas.serve_cli import choose_policy
+    from sfs.commands.serve import choose_policy
     from sfs.policies.sfs_tenant import FixedShares, PublishedShares
     from sharekit.shares import PublishedShares as Published, TenantShare, default_path, publish
     monkeypatch.setenv("SHAREKIT_RUN_DIR", str(tmp_path))

@@ -36,7 +36,7 @@ def add_arguments(p) -> None:
     p.add_argument("--policies", default="cfs,sfs",
                    help="comma-separated runnable policies, cfs first as the baseline (default cfs,sfs; "
                         "the last one is checked against the targets)")
-    from sfs.replay_cli import add_preemption_arguments, add_tenant_arguments
+    from sfs.commands.replay import add_preemption_arguments, add_tenant_arguments
     add_preemption_arguments(p)
     add_tenant_arguments(p)
     p.add_argument("--seed", type=int, default=0)
@@ -52,7 +52,7 @@ def _base_trace(args, cores: int):
     if args.trace:
         from workloads.invocation import TraceError
         from workloads.traces import load_trace
-        from sfs.replay_cli import resolve_trace
+        from sfs.commands.replay import resolve_trace
         try:
             invs = limit(load_trace(resolve_trace(args.trace), fib_table=args.fib_table), args.limit)
         except (TraceError, FileNotFoundError, ValueError) as exc:
@@ -114,10 +114,10 @@ def run(args) -> int:
         raise UsageError(f"--loads: not a list of numbers: {args.loads}") from None
     if any(not 0 < x for x in loads):
         raise UsageError("--loads must be positive")
-    from sfs.replay_cli import assign_tenants, make_policy
+    from sfs.commands.replay import assign_tenants, make_policy
     base = assign_tenants(_base_trace(args, ncores), args)
     services = {str(i.id): i.duration_s for i in base}
-    from sfs.replay_cli import preemption_options
+    from sfs.commands.replay import preemption_options
     try:
         config = SchedulerConfig(slice=SliceConfig(rule=args.slice_rule), **preemption_options(args))
     except ValueError as exc:

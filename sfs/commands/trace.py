@@ -18,7 +18,6 @@ examples:
 """
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections import defaultdict

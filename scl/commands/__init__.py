@@ -1,0 +1,1 @@
+"""The `scl` subcommands, one module each (add_arguments and run)."""

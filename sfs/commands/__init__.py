@@ -1,0 +1,1 @@
+"""The `sfs` subcommands, one module each (add_arguments and run)."""
