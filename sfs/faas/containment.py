@@ -19,10 +19,10 @@ from __future__ import annotations
 import logging
 import os
 import re
-import signal
 import threading
-import time
 from pathlib import Path
+
+from sharekit.cgroups.fs import kill_all, pids_in
 
 log = logging.getLogger(__name__)
 DEFAULT_MAX_PIDS = 256
@@ -58,22 +58,8 @@ def _kill_members(group: Path, deadline_s: float = 5.0) -> bool:
         (group / "pids.max").write_text("0")
     except OSError:
         pass
-    end = time.monotonic() + deadline_s
-    while True:
-        try:
-            members = [int(p) for p in (group / "cgroup.procs").read_text().split()]
-        except OSError:
-            return not group.exists()
-        if not members:
-            return True
-        if time.monotonic() > end:
-            return False
-        for pid in members:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        time.sleep(0.01)
+    kill_all([group / "cgroup.procs"], deadline_s)
+    return not pids_in(group / "cgroup.procs")
 
 
 def _remove_tree(top: Path) -> bool:
