@@ -6,8 +6,8 @@ machine at 50%, 65% and 80% offered load:
   found beside the repository or through $SHAREKIT_TRACE_DIR (not bundled:
   it has no licence);
 - an Azure Functions 2021-shaped trace: the bundled sample's arrival order
-  and duration distribution, durations scaled by 1/5 and capped at 4 s so a
-  run fits in minutes.
+  and duration distribution, durations scaled down (1/5, capped at 4 s; the
+  quick set 1/10, capped at 2 s) so a run fits in minutes.
 Every invocation burns its duration of CPU.  The oracle is an event-driven
 preemptive SRTF simulation of the same invocations.
 """
@@ -30,13 +30,13 @@ AZURE_SAMPLE = Path(__file__).resolve().parents[2] / "workloads" / "data" / "azu
     "azure-functions-2021-sample200.csv"
 
 
-def _azure_shaped(path: Path) -> Path:
+def _azure_shaped(path: Path, scale: float, cap_s: float) -> Path:
     out = path.parent / "azure2021-shaped.csv"
     with open(AZURE_SAMPLE, newline="") as src, open(out, "w", newline="") as dst:
         reader, writer = csv.DictReader(src), csv.writer(dst)
         writer.writerow(["app", "func", "end_timestamp", "duration"])
         for row in reader:
-            duration = min(float(row["duration"]) / 5.0, 4.0)
+            duration = min(float(row["duration"]) * scale, cap_s)
             start = float(row["end_timestamp"]) - float(row["duration"])
             writer.writerow([row["app"], row["func"], f"{start + duration:.6f}", f"{duration:.6f}"])
     return out
@@ -65,10 +65,10 @@ def _quantile(values: list[float], q: float) -> float:
 
 
 def run(ctx: Context) -> Result:
-    limit = 60 if ctx.quick else 500
+    limit = 50 if ctx.quick else 500
     if os.environ.get("SHAREKIT_EXPERIMENT_LIMIT"):   # for checking the module itself in seconds
         limit = int(os.environ["SHAREKIT_EXPERIMENT_LIMIT"])
-    traces = {"azure2021-shaped": _azure_shaped(ctx.dir / "x")}
+    traces = {"azure2021-shaped": _azure_shaped(ctx.dir / "x", *((0.1, 2.0) if ctx.quick else (0.2, 4.0)))}
     sfs_trace = _sfs_trace()
     if sfs_trace is not None:
         traces = {"sfs-test1": sfs_trace, **traces}
@@ -89,7 +89,8 @@ def run(ctx: Context) -> Result:
                      f"{overhead[(name, load, policy)]:.2f}" if (name, load, policy) in overhead else "–"))
     ctx.write_csv("short_slowdown.csv", header, rows)
     plots = [_plot(ctx, name, slow) for name in traces]
-    cond = (f"{machine_conditions()}; first {limit} requests per trace, open-loop, CPU-bound; "
+    cond = (f"{machine_conditions()}; first {limit} requests per trace, open-loop, CPU-bound"
+            f"{'; Azure durations x0.1, capped at 2 s' if ctx.quick else '; Azure durations x0.2, capped at 4 s'}; "
             f"short = service < {SHORT_S * 1000:.0f} ms")
     result_rows = []
     for name in traces:
