@@ -20,23 +20,14 @@ Output lines on stdout:
 """
 from __future__ import annotations
 
-import ctypes
 import gc
-import heapq
 import json
 import os
 import select
-import signal
 import sys
 import time
 
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-
+from sharekit.process import die_with_parent
 
 def burn(seconds: float) -> None:
     """Use `seconds` of CPU time, counted on this thread's CPU clock (so preemption does not count)."""
@@ -60,7 +51,7 @@ def _load_functions(names: set[str]) -> dict:
 
 
 def main() -> int:
-    _die_with_parent()
+    die_with_parent()
     stdin = sys.stdin.buffer
     settings = json.loads(stdin.readline())
     jobs = []
@@ -105,7 +96,7 @@ def main() -> int:
                 if pid == 0:
                     status = 0
                     try:
-                        _die_with_parent()
+                        die_with_parent()
                         gc.disable()
                         _run_child(job, functions)
                     except BaseException:

@@ -18,14 +18,13 @@ with a thread inside, and that would take the whole program.
 """
 from __future__ import annotations
 
-import ctypes
 import json
 import os
-import signal
 import subprocess
 from pathlib import Path
 
 from agent import NodeAgent
+from sharekit.process import die_with_parent
 
 STATS_INTERVAL_MS = 100
 CS_US = 50          # critical section
@@ -36,11 +35,6 @@ OUTSIDE_US = 5      # a little work outside, so the lock changes hands
 # the tenant's weight.  At nice -20 it runs whenever its group runs.  The lock
 # weight comes from the cgroup, so nice does not change the lock's split.
 LOCK_THREAD_NICE = -20
-
-
-def die_with_parent() -> None:
-    """In a child before exec: SIGKILL when the parent dies (PR_SET_PDEATHSIG survives exec)."""
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)   # PR_SET_PDEATHSIG
 
 
 def thread_placement_supported(node: NodeAgent, tenant: str) -> bool:

@@ -20,7 +20,9 @@ from pathlib import Path
 from agent import NodeAgent
 from agent.node import plan_weights
 
-from .lockload import SharedLockProgram, die_with_parent, thread_placement_supported
+from sharekit.process import die_with_parent
+
+from .lockload import SharedLockProgram, thread_placement_supported
 from .workload import LoadConfig, offered_cores, tenant_jobs
 
 

@@ -57,8 +57,9 @@ import tempfile
 import time
 import traceback
 
+from sharekit.process import die_with_parent, prctl
+
 _libc = ctypes.CDLL(None, use_errno=True)
-PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
 CLONE_NEWNS = 0x00020000
@@ -82,10 +83,6 @@ def _check(ret: int, what: str) -> None:
     if ret != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"{what}: {os.strerror(err)}")
-
-
-def prctl(option: int, value: int) -> None:
-    _check(_libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0), f"prctl({option})")
 
 
 def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
@@ -277,7 +274,7 @@ def _vm_size() -> int:
 
 def run_child(module, assignment: socket.socket) -> None:
     """In a forked child: wait to be assigned an invocation, then its event; run; answer; exit."""
-    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    die_with_parent()
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     # The template's RT-time guard is not for functions: the scheduler bounds their FIFO time.
     resource.setrlimit(resource.RLIMIT_RTTIME, (resource.getrlimit(resource.RLIMIT_RTTIME)[1],) * 2)
@@ -336,7 +333,7 @@ def _fork_child(module, control: socket.socket) -> tuple[int, int, socket.socket
             os.close(rd)
             for fd in OPEN_NOTES:
                 os.close(fd)
-            prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            die_with_parent()
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
             if OPTIONS.get("isolate"):
                 # The next sandbox is made while the current one runs: its setup (namespaces,
@@ -347,7 +344,7 @@ def _fork_child(module, control: socket.socket) -> tuple[int, int, socket.socket
             if worker == 0:
                 os.close(wr)
                 if OPTIONS.get("isolate"):
-                    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+                    die_with_parent()
                     private_mounts(int(OPTIONS.get("tmp_mib", 64)))
                     drop_capabilities()
                 run_child(module, theirs)
@@ -492,7 +489,7 @@ def main(argv: list[str]) -> int:
         # The host decides when a template ends (SIGKILL, or its own death via
         # PDEATHSIG); a terminal's Ctrl-C to the whole process group is not for us.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        die_with_parent()
         if os.getppid() == 1:
             return 1
         with open(path, "rb") as f:
