@@ -7,7 +7,9 @@ machine at 50%, 65% and 80% offered load:
   it has no licence);
 - an Azure Functions 2021-shaped trace: the bundled sample's arrival order
   and duration distribution, durations scaled down (1/5, capped at 4 s; the
-  quick set 1/10, capped at 2 s) so a run fits in minutes.
+  quick set 1/10, capped at 2 s) so a run fits in minutes, and raised to at
+  least 20 ms: below that the cost of starting a process, not the
+  scheduler, decides the slowdown.
 Every invocation burns its duration of CPU.  The oracle is an event-driven
 preemptive SRTF simulation of the same invocations.
 """
@@ -26,6 +28,7 @@ TITLE = "SFS: short-function slowdown under CFS, SFS and the SRTF oracle (SC'22)
 LOADS = (0.5, 0.65, 0.8)
 POLICIES = ("cfs", "sfs", "srtf-oracle")
 SHORT_S = 0.25
+FLOOR_S = 0.02   # shortest Azure-shaped invocation
 AZURE_SAMPLE = Path(__file__).resolve().parents[2] / "workloads" / "data" / "azure" / \
     "azure-functions-2021-sample200.csv"
 
@@ -36,7 +39,7 @@ def _azure_shaped(path: Path, scale: float, cap_s: float) -> Path:
         reader, writer = csv.DictReader(src), csv.writer(dst)
         writer.writerow(["app", "func", "end_timestamp", "duration"])
         for row in reader:
-            duration = min(float(row["duration"]) * scale, cap_s)
+            duration = min(max(float(row["duration"]) * scale, FLOOR_S), cap_s)
             start = float(row["end_timestamp"]) - float(row["duration"])
             writer.writerow([row["app"], row["func"], f"{start + duration:.6f}", f"{duration:.6f}"])
     return out
@@ -90,7 +93,7 @@ def run(ctx: Context) -> Result:
     ctx.write_csv("short_slowdown.csv", header, rows)
     plots = [_plot(ctx, name, slow) for name in traces]
     cond = (f"{machine_conditions()}; first {limit} requests per trace, open-loop, CPU-bound"
-            f"{'; Azure durations x0.1, capped at 2 s' if ctx.quick else '; Azure durations x0.2, capped at 4 s'}; "
+            f"; Azure durations x{'0.1' if ctx.quick else '0.2'}, within [20 ms, {'2' if ctx.quick else '4'} s]; "
             f"short = service < {SHORT_S * 1000:.0f} ms")
     result_rows = []
     for name in traces:
