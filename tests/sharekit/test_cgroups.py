@@ -25,7 +25,16 @@ def nothing_left_behind():
 
 
 def _busy_child() -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", "import time\nend = time.time() + 20\nwhile time.time() < end: pass"])
+    """Spins for 20 s once told to on stdin, after touching 4 MiB: a v1 memory group
+    charges only what a task allocates after it joined (no charge moves with it)."""
+    return subprocess.Popen([sys.executable, "-c", "import sys, time\nsys.stdin.readline()\n"
+                             "buf = bytearray(4 << 20)\nend = time.time() + 20\nwhile time.time() < end: pass"],
+                            stdin=subprocess.PIPE)
+
+
+def _go(child: subprocess.Popen) -> None:
+    child.stdin.write(b"go\n")
+    child.stdin.flush()
 
 
 def test_create_weight_memory_add_usage_remove():
@@ -42,6 +51,7 @@ def test_create_weight_memory_add_usage_remove():
         assert group.memory_max() is None
         group.add(child.pid)
         assert group.pids() == [child.pid]
+        _go(child)
         deadline = time.monotonic() + 10
         while group.usage().cpu_seconds < 0.05 and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -107,6 +117,7 @@ def test_without_cpu_controller_only_accounting_and_memory():
             os.sched_setscheduler(child.pid, os.SCHED_FIFO, os.sched_param(1))  # no RT cap, no EPERM
             os.sched_setscheduler(child.pid, os.SCHED_OTHER, os.sched_param(0))
         assert group.memory_max() == 128 << 20
+        _go(child)
         deadline = time.monotonic() + 10
         while group.usage().cpu_seconds < 0.02 and time.monotonic() < deadline:
             time.sleep(0.05)
