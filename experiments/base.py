@@ -97,3 +97,11 @@ def grouped_bars(ax, groups: Sequence[str], series: dict[str, Sequence[float]]) 
     for k, (label, values) in enumerate(series.items()):
         ax.bar(np.arange(len(groups)) + k * width, values, width, label=label)
     ax.set_xticks(np.arange(len(groups)) + width * (len(series) - 1) / 2, list(groups))
+
+
+def fragment(conditions: str, header: Sequence[str], rows: Iterable[Sequence],
+             images: Iterable[tuple[str, Path]] = ()) -> str:
+    """A result's Markdown: its conditions, its table, then its plots (captioned, linked by name)."""
+    parts = [f"Conditions: {conditions}", "", markdown_table(header, rows), ""]
+    parts += [f"![{caption}]({path.name})" for caption, path in images]
+    return "\n".join(parts + [""])

@@ -10,7 +10,7 @@ efficient and shorten completion times.
 """
 from __future__ import annotations
 
-from experiments.base import Context, Result, Row, figure, grouped_bars, markdown_table, save
+from experiments.base import Context, Result, Row, figure, fragment, grouped_bars, save
 
 TITLE = "Multi-resource fair share on the Alibaba GPU trace: DRF vs PS-DSF vs TSF"
 POLICIES = ("drf", "psdsf", "tsf")
@@ -61,9 +61,7 @@ def run(ctx: Context) -> Result:
         f"{gpu[5:]} utilisation {100 * ps[gpu]:.1f}% vs {100 * drf[gpu]:.1f}%, {100 * tsf[gpu]:.1f}%; "
         f"mean JCT {ps['mean_jct']:.0f} s vs {drf['mean_jct']:.0f} s, {tsf['mean_jct']:.0f} s",
         cond, verdict, note)]
-    fragment = "\n".join([f"Conditions: {cond}.", "", markdown_table(header, rows), "",
-                          f"![utilisation and JCT]({plot.name})", ""])
-    return Result(result_rows, fragment)
+    return Result(result_rows, fragment(f"{cond}.", header, rows, [("utilisation and JCT", plot)]))
 
 
 def _plot(ctx: Context, summaries: dict, resources: list[str]):

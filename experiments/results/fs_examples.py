@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.base import Context, Result, Row, figure, grouped_bars, markdown_table, save
+from experiments.base import Context, Result, Row, figure, fragment, grouped_bars, save
 
 TITLE = "Multi-resource fair share: worked examples (MASCOTS'18 and references)"
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "problems"
@@ -74,11 +74,9 @@ def run(ctx: Context) -> Result:
                       for f, s in sums.items()),
             cond, "reproduced" if online_loses else "not reproduced"),
     ]
-    fragment = "\n".join([
-        f"Conditions: {cond}. Pure computation; the machine does not matter.", "",
-        markdown_table(["example", "policy", "expected x", "ours", "Σx", "match"], table), "",
-        f"![tasks placed per criterion]({plot.name})", ""])
-    return Result(rows, fragment)
+    return Result(rows, fragment(f"{cond}. Pure computation; the machine does not matter.",
+                                 ["example", "policy", "expected x", "ours", "Σx", "match"], table,
+                                 [("tasks placed per criterion", plot)]))
 
 
 def _plot(path: Path, sums: dict[str, dict[str, float]]) -> Path:

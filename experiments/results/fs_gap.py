@@ -8,7 +8,7 @@ fill each visited server).
 """
 from __future__ import annotations
 
-from experiments.base import Context, Result, Row, markdown_table
+from experiments.base import Context, Result, Row, fragment
 
 TITLE = "Gap to the exact max-min allocation, offline vs online"
 OFFLINE = ("drf", "tsf", "psdsf")
@@ -39,7 +39,5 @@ def run(ctx: Context) -> Result:
         f"best offline gap {100 * off:+.1f}%, best online {100 * on:+.1f}%",
         cond, "reproduced" if on >= off else "partly",
         "" if on >= off else "here an online variant comes closer to max-min than batched filling")]
-    fragment = "\n".join([f"Conditions: {cond}. Gap = relative shortfall of the minimum weighted share "
-                          f"against the exact lexicographic max-min (fluid LP).", "",
-                          markdown_table(header, rows), ""])
-    return Result(result_rows, fragment)
+    return Result(result_rows, fragment(f"{cond}. Gap = relative shortfall of the minimum weighted share against "
+                                        "the exact lexicographic max-min (fluid LP).", header, rows))

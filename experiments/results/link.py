@@ -12,7 +12,7 @@ import json
 import subprocess
 import sys
 
-from experiments.base import Context, Result, Row, machine_conditions, markdown_table
+from experiments.base import Context, Result, Row, fragment, machine_conditions
 
 TITLE = "The link: CFS, SFS and SCL follow the allocator's per-tenant shares"
 TOLERANCE = 0.05
@@ -62,7 +62,5 @@ def run(ctx: Context) -> Result:
             cond, "reproduced" if p50 and max(p50) <= 1.2 else "partly",
             "" if p50 and max(p50) <= 1.2 else "at overload a tenant's short invocations queue behind its share"),
     ]
-    fragment = [f"Conditions: {cond}.", "", markdown_table(header, rows), ""]
-    if plot.is_file():
-        fragment.append(f"![share over time]({plot.name})")
-    return Result(result_rows, "\n".join(fragment) + "\n")
+    images = [("share over time", plot)] if plot.is_file() else []
+    return Result(result_rows, fragment(f"{cond}.", header, rows, images))

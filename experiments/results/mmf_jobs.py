@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from experiments.base import Context, Result, Row, figure, machine_conditions, markdown_table, save
+from experiments.base import Context, Result, Row, figure, fragment, machine_conditions, save
 
 TITLE = "Max-min fair completion times of multi-task jobs (IFIP Networking'20)"
 
@@ -82,9 +82,7 @@ def run(ctx: Context) -> Result:
             "reproduced" if scales else "partly",
             "" if scales else "the exact MILPs were not much slower than the DP at the sizes tried"),
     ]
-    fragment = "\n".join([f"Conditions: {cond}.", "", markdown_table(header, rows), "",
-                          f"![solve time against size]({plot.name})", ""])
-    return Result(result_rows, fragment)
+    return Result(result_rows, fragment(f"{cond}.", header, rows, [("solve time against size", plot)]))
 
 
 def _plot(ctx: Context, timing: list[dict]):

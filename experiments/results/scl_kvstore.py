@@ -16,7 +16,7 @@ import json
 import os
 import subprocess
 
-from experiments.base import Context, Result, Row, figure, grouped_bars, machine_conditions, markdown_table, save
+from experiments.base import Context, Result, Row, figure, fragment, grouped_bars, machine_conditions, save
 
 TITLE = "A real key-value store (Kyoto Cabinet): CPU per thread class under glibc's rwlock and RW-SCL"
 MIXES = {"balanced": (2, 2), "write-heavy": (3, 1), "read-heavy": (1, 3)}
@@ -77,9 +77,7 @@ def run(ctx: Context) -> Result:
             "" if abs(scl_balanced - 0.5) <= 0.15 else
             "CPU time is a proxy for lock time: a find costs less CPU outside the lock than an insert"),
     ]
-    fragment = "\n".join([f"Conditions: {cond}.", "", markdown_table(header, rows), "",
-                          f"![insert share of CPU]({plot.name})", ""])
-    return Result(result_rows, fragment)
+    return Result(result_rows, fragment(f"{cond}.", header, rows, [("insert share of CPU", plot)]))
 
 
 def _plot(ctx: Context, measured: dict):

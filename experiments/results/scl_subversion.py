@@ -12,7 +12,7 @@ import json
 import subprocess
 import sys
 
-from experiments.base import Context, Result, Row, figure, grouped_bars, machine_conditions, markdown_table, save
+from experiments.base import Context, Result, Row, figure, fragment, grouped_bars, machine_conditions, save
 
 TITLE = "Scheduler-cooperative locks: the subversion cases (SCL, EuroSys'20)"
 LOCKS = ("mutex", "spin", "ticket", "uscl", "preload")
@@ -74,9 +74,7 @@ def run(ctx: Context) -> Result:
             "a slice hand-over waits for the next owner to get a CPU, so utilisation falls when the "
             "machine is busy (see the load in the conditions)"),
     ]
-    fragment = "\n".join([f"Conditions: {cond}.", "", markdown_table(header, rows), "",
-                          f"![Jain(hold) per case and lock]({plot.name})", ""])
-    return Result(result_rows, fragment)
+    return Result(result_rows, fragment(f"{cond}.", header, rows, [("Jain(hold) per case and lock", plot)]))
 
 
 def _plot(ctx: Context, by: dict):

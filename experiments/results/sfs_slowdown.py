@@ -22,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from experiments.base import Context, Result, Row, figure, machine_conditions, markdown_table, save
+from experiments.base import Context, Result, Row, figure, fragment, machine_conditions, save
 
 TITLE = "SFS: short-function slowdown under CFS, SFS and the SRTF oracle (SC'22)"
 LOADS = (0.5, 0.65, 0.8)
@@ -122,9 +122,8 @@ def run(ctx: Context) -> Result:
     if sfs_trace is None:
         result_rows.append(Row("SFS paper trace", "-", "-", cond, "not run",
                                "the SFS paper's trace is not bundled (no licence) and was not found"))
-    fragment = "\n".join([f"Conditions: {cond}.", "", markdown_table(header, rows), ""] +
-                         [f"![short-function slowdown CDF, {name}]({p.name})" for name, p in zip(traces, plots)] + [""])
-    return Result(result_rows, fragment)
+    return Result(result_rows, fragment(f"{cond}.", header, rows,
+                                        [(f"short-function slowdown CDF, {name}", p) for name, p in zip(traces, plots)]))
 
 
 def _plot(ctx: Context, name: str, slow: dict) -> Path:

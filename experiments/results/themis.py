@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import sys
 
-from experiments.base import Context, Result, Row, machine_conditions, markdown_table
+from experiments.base import Context, Result, Row, fragment, machine_conditions
 
 TITLE = "Finish-time fairness: Themis vs DRF, LAS and Gavel-FTF (NSDI'20)"
 POLICIES = ("themis", "drf", "las", "gavel-ftf")
@@ -70,6 +70,4 @@ def run(ctx: Context) -> Result:
             "reproduced" if util_close else "partly",
             "" if util_close else "utilisation differs by more than 5 points from DRF's"),
     ]
-    fragment = "\n".join([f"Conditions: {cond}.", "", markdown_table(header, rows), ""] +
-                         [f"![{p.stem}]({p.name})" for p in plots] + [""])
-    return Result(result_rows, fragment)
+    return Result(result_rows, fragment(f"{cond}.", header, rows, [(p.stem, p) for p in plots]))
