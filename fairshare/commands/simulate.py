@@ -13,6 +13,7 @@ day); arrivals divided by --compress (durations are not)."""
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -92,6 +93,9 @@ def run_gpu(args) -> int:
     if args.json:
         for r in results:
             print(json.dumps(r.summary()))
+        if args.out:   # the plots too; stdout stays one JSON object per line
+            from ..ftf.plots import plot_gpu_results
+            write_outputs(results, Path(args.out), plot_gpu_results)
         return 0
     models = ", ".join(f"{s.gpus}x{s.model}" for s in servers)
     print(f"{args.trace} GPU jobs: {len(jobs)} jobs, {sum(j.gpus for j in jobs)} GPUs requested in total, "
@@ -114,7 +118,7 @@ def write_outputs(results, out: Path, plot) -> None:
     """PNG plots plus summary.json with one summary per policy."""
     files = plot(results, out)
     (out / "summary.json").write_text(json.dumps([r.summary() for r in results], indent=2))
-    print("wrote " + ", ".join(str(f) for f in files + [out / "summary.json"]))
+    print("wrote " + ", ".join(str(f) for f in files + [out / "summary.json"]), file=sys.stderr)
 
 
 def run_tasks(args) -> int:
