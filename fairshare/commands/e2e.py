@@ -30,15 +30,9 @@ def add_arguments(parser):
     parser.add_argument("--tolerance", type=float, default=0.05,
                         help="with --ray: allowed |measured - allocated| (default 0.05)")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the run (default 20)")
-    parser.add_argument("--policy", default="psdsf", help="cluster allocation policy (default psdsf)")
-    parser.add_argument("--sfs-policy", default="sfs-tenant",
-                        help="node scheduler policy (default sfs-tenant; plain sfs when it is not available)")
+    add_node_load_arguments(parser)
     parser.add_argument("--churn", action="store_true", help="one tenant leaves half-way through")
     parser.add_argument("--leave", metavar="TENANT", help="with --churn: who leaves (default: the first tenant)")
-    parser.add_argument("--overload", type=float, default=1.5,
-                        help="each tenant offers this many times the largest share of its node's cores "
-                             "(default 1.5)")
-    parser.add_argument("--no-locks", action="store_true", help="skip the shared lock program")
     parser.add_argument("--plot", metavar="PATH", default="results/e2e/shares.png",
                         help="PNG of the shares over time (default results/e2e/shares.png)")
     parser.add_argument("--json", action="store_true", help="print one JSON line instead of tables")
@@ -56,6 +50,17 @@ def parse_options(args):
     return problem, RunConfig(seconds=args.seconds, policy=args.policy, sfs_policy=args.sfs_policy,
                               locks=not args.no_locks, warmup_s=min(3.0, args.seconds / 5),
                               load=load_config(args.overload, changing=args.churn))
+
+
+def add_node_load_arguments(parser) -> None:
+    """The options `fairshare e2e` and `fairshare run` share: policies and the tenants' load."""
+    parser.add_argument("--policy", default="psdsf", help="cluster allocation policy (default psdsf)")
+    parser.add_argument("--sfs-policy", default="sfs-tenant",
+                        help="node scheduler policy (default sfs-tenant; plain sfs when it is not available)")
+    parser.add_argument("--overload", type=float, default=1.5,
+                        help="each tenant offers this many times its share of its node's cores (the largest "
+                             "share when the allocation changes during the run; default 1.5)")
+    parser.add_argument("--no-locks", action="store_true", help="skip the shared lock program")
 
 
 def load_config(overload: float, changing: bool = False):

@@ -14,6 +14,7 @@ import re
 from sharekit.cli import UsageError
 
 from .common import read_problem, table
+from .e2e import add_node_load_arguments, load_config
 
 _EVENT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]*)@([0-9]+(?:\.[0-9]*)?)$")
 
@@ -27,17 +28,11 @@ def add_arguments(parser):
                              "per Ray node (docs/ray.md)")
     parser.add_argument("--cycle", type=float, default=1.0, help="with --ray: allocation cycle in seconds (default 1)")
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the run (default 30)")
-    parser.add_argument("--policy", default="psdsf", help="cluster allocation policy (default psdsf)")
-    parser.add_argument("--sfs-policy", default="sfs-tenant",
-                        help="node scheduler policy (default sfs-tenant; plain sfs when it is not available)")
+    add_node_load_arguments(parser)
     parser.add_argument("--arrive", action="append", default=[], metavar="TENANT@SECONDS",
                         help="the tenant arrives at this time (repeatable)")
     parser.add_argument("--leave", action="append", default=[], metavar="TENANT@SECONDS",
                         help="the tenant leaves at this time (repeatable)")
-    parser.add_argument("--overload", type=float, default=1.5,
-                        help="each tenant offers this many times the largest share of its node's cores "
-                             "(default 1.5)")
-    parser.add_argument("--no-locks", action="store_true", help="skip the shared lock program")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON line")
 
 
@@ -70,7 +65,6 @@ def run(args) -> int:
         raise UsageError("needs root: it creates cgroups and runs SFS under SCHED_FIFO")
     from .common import policy_runner
     policy_runner(args.policy)
-    from .e2e import load_config
     config = RunConfig(seconds=args.seconds, policy=args.policy, sfs_policy=args.sfs_policy,
                        locks=not args.no_locks, warmup_s=min(3.0, args.seconds / 5),
                        load=load_config(args.overload, changing=bool(events)))
