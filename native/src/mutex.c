@@ -285,12 +285,13 @@ static int find_slot(struct scl_mutex *m, pid_t me)
     return -1;
 }
 
-static void slot_reset(struct scl_slot *s, pid_t me)
+static void slot_reset(struct scl_slot *s, pid_t me, uint64_t now)
 {
     ST(&s->flags, 0);
     ST(&s->weight_bits, double_to_bits(0));
     ST(&s->vclock, 0);
-    ST(&s->last_use, 0);
+    /* claimed now: not reusable until idle_ns passes (see slot_for) */
+    ST(&s->last_use, now);
     ST(&s->acquisitions, 0);
     ST(&s->hold_ns, 0);
     ST(&s->wait_ns, 0);
@@ -305,13 +306,20 @@ static void slot_reset(struct scl_slot *s, pid_t me)
 }
 
 /* The caller's slot, claiming one if needed; -1 when the table is full of
- * active participants (the caller becomes a guest). */
+ * threads still using the lock (the caller becomes a guest).
+ *
+ * A record is reused only when its thread has left: it exited, or it has
+ * not been in W_total nor touched the lock for idle_ns.  Being outside
+ * W_total is not enough: a thread whose lock calls all took the free-lock
+ * fast path never joins W_total, yet it is still a user, and taking its
+ * record would silently drop its statistics. */
 static int slot_for(struct scl_mutex *m, pid_t me)
 {
     struct scl_tls_entry *e = scl__tls_find(m);
     if (likely(e && e->id == LD(&m->id) && LD(&m->slots[e->slot].tid) == me &&
                !(LD(&m->slots[e->slot].flags) & SLOT_EXITED)))
         return e->slot;
+    uint64_t now = scl_now();
     spin_lock32(&m->reg);
     int i = find_slot(m, me);
     if (i < 0) {
@@ -321,11 +329,14 @@ static int slot_for(struct scl_mutex *m, pid_t me)
             ST(&m->nslots, n + 1);
         } else {
             /* Reuse the least recently used record of a thread that left. */
-            uint64_t best = UINT64_MAX;
+            uint64_t best = UINT64_MAX, idle = LD(&m->idle_ns);
             for (uint32_t k = 0; k < n; k++) {
                 struct scl_slot *s = &m->slots[k];
                 uint64_t lu = LD(&s->last_use);
-                if (!(LD(&s->flags) & (SLOT_ACTIVE | SLOT_WAITING)) && lu < best &&
+                uint32_t f = LD(&s->flags);
+                int left = (f & SLOT_EXITED) ||
+                           (!(f & (SLOT_ACTIVE | SLOT_WAITING)) && sat_sub(now, lu) >= idle);
+                if (left && lu < best &&
                     slice_slot(LD(&m->slice)) != (int)k && LD(&m->owner_slot) != (int)k) {
                     best = lu;
                     i = (int)k;
@@ -333,7 +344,7 @@ static int slot_for(struct scl_mutex *m, pid_t me)
             }
         }
         if (i >= 0)
-            slot_reset(&m->slots[i], me);
+            slot_reset(&m->slots[i], me, now);
     }
     spin_unlock32(&m->reg);
     if (i >= 0)
