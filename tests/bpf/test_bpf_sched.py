@@ -106,6 +106,9 @@ def test_spinner_on_cpu_matches_proc_and_sleeper_is_near_zero(tracer, gated):
     before = {p.pid: schedstat_ns(p.pid) for p in (spinner, sleeper)}
     spin_line, _ = run_until_done([spinner, sleeper])
     spin_wall_ns = float(spin_line.split()[1]) * 1e9
+    # The tracer counts a stretch on the CPU when it ends, /proc counts it as it
+    # runs: read both once the children sleep again, with no stretch open.
+    wait_blocked(spinner, sleeper)
     after = {p.pid: schedstat_ns(p.pid) for p in (spinner, sleeper)}
     samples = tracer.sample()
 
@@ -140,6 +143,7 @@ def test_fifo_stretch_is_reported_as_rt_time(tracer, gated):
         run_until_done([child])
     finally:
         demote(child.pid)
+    wait_blocked(child)   # its last stretch on the CPU is counted when it ends
     threads = per_process(tracer.sample(), child.pid)
     rt = sum(s.rt_ns for s in threads)
     fair = sum(s.fair_ns for s in threads)
