@@ -45,6 +45,7 @@ log = logging.getLogger("fairshare.ray")
 
 # Kit resource names <-> Ray's.  Tasks and problem files speak the kit's.
 RAY_RESOURCE = {"cpu": "CPU", "memory": "memory"}
+RETIRE_S = 10.0   # how long a departed tenant's groups wait for its workers to leave them
 _EPS = 1e-9
 
 
@@ -170,6 +171,10 @@ class Controller:
         # the agent may be removing them, killing whatever runs inside).
         self._departures = 0
         self._departed_at: dict[str, int] = {}
+        # A departed tenant's workers are told to leave its groups; its groups stay
+        # (in every slice, at amount 0) until they have, or `retire_s` passed, so
+        # the agent never kills a worker that was about to leave.
+        self._retiring: dict[str, tuple[list, float]] = {}   # tenant -> (retire refs, deadline)
         self.version = 0
         self.decision: dict[str, dict[str, dict[str, float]]] = {}   # node -> tenant -> resource -> amount
         self._decided_at: dict[int, float] = {}
@@ -425,9 +430,16 @@ class Controller:
                 del self._tenants[name]
                 self._departures += 1
                 self._departed_at[name] = self._departures
+                refs = []
                 for node in self._nodes.values():
-                    self._retire_workers(node.pools.pop(name, []))
+                    refs += self._retire_workers(node.pools.pop(name, []))
                     node.acked_tenants = node.acked_tenants - {name}
+                if refs:
+                    self._retiring[name] = (refs, now + RETIRE_S)
+        for name, (refs, deadline) in list(self._retiring.items()):
+            ready, _ = self._ray.wait(refs, num_returns=len(refs), timeout=0)
+            if len(ready) == len(refs) or now > deadline:
+                del self._retiring[name]
 
     def _allocate(self) -> dict[str, dict[str, dict[str, float]]]:
         """Under _lock: the demand-capped allocation, per node id."""
@@ -435,8 +447,9 @@ class Controller:
         nodes = [n for n in self._nodes.values()
                  if (self.problem is None or n.node_id in self._server_of) and any(n.capacity.values())]
         active = [t for t in self._tenants.values() if t.queue or t.count or t.registered]
+        names = [t.name for t in active] + [n for n in self._retiring if n not in self._tenants]
         decision: dict[str, dict[str, dict[str, float]]] = {
-            n.node_id: {t.name: {r: 0.0 for r in self.resources} for t in active} for n in self._nodes.values()}
+            n.node_id: {t: {r: 0.0 for r in self.resources} for t in names} for n in self._nodes.values()}
         wanting = [t for t in active if t.queue or t.count]
         if not nodes or not wanting:
             return decision

@@ -150,6 +150,37 @@ def test_queued_tasks_never_run_beside_the_allocation_and_no_move_per_task(kit):
     assert len(pids) <= 12, f"{len(pids)} worker processes for 80 tasks"
 
 
+def test_node_workload_fills_lock_share_and_short_slowdown_on_every_node(kit):
+    """The embedded e2e's node workload, started by each node's agent actor with
+    the node's slice: every tenant with CPU there gets a lock share (cgroup v1)
+    and a short-invocation slowdown, and nothing it made is left behind."""
+    from fairshare.ray.measure import node_workloads
+    from sharekit.cgroups import CGROUP_ROOT, detect_version
+    kit.register("kate", 1.0, {"cpu": 0.5})
+    kit.register("leo", 3.0, {"cpu": 0.5})
+    handles = [kit.submit(t, where, 0.05) for _ in range(6) for t in ("kate", "leo")]
+    for h in handles:
+        h.result(timeout=120)
+    snap = kit.snapshot()
+    by_node = node_workloads(kit, snap, seconds=3.0, warmup_s=1.0)
+    assert set(by_node) == set(snap["nodes"])
+    for nid, result in by_node.items():
+        assert "error" not in result, result
+        present = {t for t, r in snap["decision"][nid].items() if r.get("cpu", 0.0) > 0}
+        rows = {row["tenant"]: row for row in result["tenants"]}
+        assert set(rows) == present
+        for row in rows.values():
+            assert row["short_p50_slowdown"] is not None and row["short_p50_slowdown"] >= 0.9, row
+        if present and detect_version() == 1:
+            locks = [row["measured_lock_share"] for row in rows.values()]
+            assert all(v is not None and 0 <= v <= 1 for v in locks), rows
+            assert abs(sum(locks) - 1) < 0.01, rows
+    pids = {s["pid"] for s in kit.agent_states().values()}
+    top = CGROUP_ROOT / ("cpu" if detect_version() == 1 else "unified")
+    left = [p.name for p in top.iterdir() if any(p.name.startswith(f"sharekit-e2e-{pid}-") for pid in pids)]
+    assert not left, f"node workload groups left behind: {left}"
+
+
 def test_idle_capacity_is_lent_when_nobody_else_waits(kit):
     kit.register("carol", 1.0, {"cpu": 1})
     kit.register("dave", 1.0, {"cpu": 1})
