@@ -733,6 +733,12 @@ def stop_agents(ray, agents: list) -> None:
             ray.kill(agent)
         except Exception:
             pass
+    # ray.kill returns before the GCS has dropped the names; wait, so that a
+    # new allocator right after this one never adopts an agent being killed.
+    killed = {agent._actor_id for agent in agents}
+    deadline = time.monotonic() + 15
+    while killed & {a._actor_id for a in find_agents(ray).values()} and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def find_agents(ray) -> dict[str, Any]:

@@ -44,10 +44,14 @@ class TenantWorker:
             self._inside[tid] = InTenantGroup(self.parent, self.tenant).__enter__()  # no __exit__ per task
         return fn(*args, **kwargs)
 
-    def retire(self) -> None:
-        """Leave the tenant's group and end this actor (after the tasks queued before)."""
+    def leave(self) -> None:
+        """Move every placed thread back where it came from."""
         for placement in self._inside.values():
             placement.__exit__(None, None, None)
         self._inside.clear()
+
+    def retire(self) -> None:
+        """Leave the tenant's group and end this actor (after the tasks queued before)."""
+        self.leave()
         import ray
         ray.actor.exit_actor()
