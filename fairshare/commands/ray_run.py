@@ -36,7 +36,15 @@ def print_nodes(result: dict) -> None:
         print(f"node {node['node'][:16]}")
         rows = [[t["tenant"], t["allocated_share"], t["measured_cpu_share"],
                  t["measured_cpu_share"] - t["allocated_share"]] for t in node["tenants"]]
-        print(table(["tenant", "allocated", "measured cpu", "diff"], rows))
+        headers = ["tenant", "allocated", "measured cpu", "diff"]
+        if any(t.get("measured_lock_share") is not None or t.get("short_p50_slowdown") is not None
+               for t in node["tenants"]):
+            headers += ["lock share", "short p50 slowdown"]
+            for row, t in zip(rows, node["tenants"]):
+                row += ["-" if t.get(k) is None else t[k] for k in ("measured_lock_share", "short_p50_slowdown")]
+        print(table(headers, rows))
+        if "note" in node:
+            print(f"note: {node['note']}")
     if "note" in result:
         print(f"note: {result['note']}")
 
@@ -47,7 +55,8 @@ def run(args) -> int:
     problem = read_problem(args.problem) if args.problem else None
     try:
         if args.json:
-            result = fsr.e2e(args.ray, problem, seconds=args.seconds, cycle_s=args.cycle, policy=args.policy)
+            result = fsr.e2e(args.ray, problem, seconds=args.seconds, cycle_s=args.cycle, policy=args.policy,
+                             node_seconds=0)
             print(json.dumps(result))
             return 0
         result = fsr.run(args.ray, problem, seconds=args.seconds, cycle_s=args.cycle, policy=args.policy)

@@ -101,7 +101,8 @@ def run(address: str | None, problem=None, seconds: float = 10.0, out: Callable[
         for nid, node in sorted(snap["nodes"].items(), key=lambda kv: kv[1]["server"]):
             weights = " ".join(f"{t}={w}" for t, w in sorted(node["weights"].items()))
             out(f"  {node['server'][:16]:<16} acked v{node['acked_version']}  weights {weights}")
-    return e2e(address, problem, seconds=seconds, warmup=min(4.0, seconds / 2), on_cycle=show, **options)
+    return e2e(address, problem, seconds=seconds, warmup=min(4.0, seconds / 2), on_cycle=show, node_seconds=0,
+               **options)
 
 
 __all__ = ["Controller", "NodeLostError", "TaskHandle", "TaskLostError", "TenantFunction", "connect", "current",

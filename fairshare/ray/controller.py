@@ -39,12 +39,13 @@ import numpy as np
 from ..errors import ProblemError
 from ..model import Framework, Problem, Server
 from .node_actor import NAME_PREFIX, NAMESPACE, NodeAgentActor, actor_name
-from .tenant_group import run_in_tenant_group
+from .tenant_worker import TenantWorker
 
 log = logging.getLogger("fairshare.ray")
 
 # Kit resource names <-> Ray's.  Tasks and problem files speak the kit's.
 RAY_RESOURCE = {"cpu": "CPU", "memory": "memory"}
+RETIRE_S = 10.0   # how long a departed tenant's groups wait for its workers to leave them
 _EPS = 1e-9
 
 
@@ -73,6 +74,7 @@ class TaskHandle(concurrent.futures.Future):
         self.borrowed = False                 # the attempt runs on capacity not allocated to the tenant
         self.lost: list[TaskLostError] = []   # earlier attempts lost with their node or worker
         self.object_ref = None
+        self.worker: _Worker | None = None    # the tenant worker actor of the current attempt
         self._attempt = 0
         self._dispatched = threading.Event()
 
@@ -103,6 +105,14 @@ class _Tenant:
     registered: bool = False                                       # stays without work
 
 
+@dataclass(eq=False)
+class _Worker:
+    """One tenant worker actor (see tenant_worker.py) and the kit's tasks queued at it."""
+    actor: Any
+    inflight: int = 0
+    dead: bool = False
+
+
 @dataclass
 class _Node:
     node_id: str
@@ -119,6 +129,7 @@ class _Node:
     sent: dict | None = None       # the slice last sent
     sent_at: float = 0.0
     running: np.ndarray | None = None
+    pools: dict[str, list[_Worker]] = field(default_factory=dict)   # tenant -> its workers here
 
 
 def node_parent(node_id: str, tag: str = "") -> str:
@@ -145,8 +156,8 @@ class Controller:
         self.head_timeout_s, self.depth, self.lost_grace_s = head_timeout_s, depth, lost_grace_s
         self.stop_agents, self.cgroup_tag = stop_agents, cgroup_tag
         self.resources = list(problem.resources) if problem is not None else ["cpu"]
-        self._remote_fns: collections.OrderedDict = collections.OrderedDict()  # (fn, options) -> remote fn
         self._actor = ray.remote(NodeAgentActor)
+        self._worker_actor = ray.remote(TenantWorker)
         self._lock = threading.Condition()
         self._tenants: dict[str, _Tenant] = {}
         self._nodes: dict[str, _Node] = {}
@@ -155,6 +166,15 @@ class Controller:
         self._suspects: list[tuple[TaskHandle, int, float, str]] = []
         self._inflight: dict[tuple[int, int], TaskHandle] = {}
         self._ids = itertools.count()
+        # Departures: a tenant's groups exist on a node only if the node acked a
+        # slice with the tenant that was sent after its last departure (else
+        # the agent may be removing them, killing whatever runs inside).
+        self._departures = 0
+        self._departed_at: dict[str, int] = {}
+        # A departed tenant's workers are told to leave its groups; its groups stay
+        # (in every slice, at amount 0) until they have, or `retire_s` passed, so
+        # the agent never kills a worker that was about to leave.
+        self._retiring: dict[str, tuple[list, float]] = {}   # tenant -> (retire refs, deadline)
         self.version = 0
         self.decision: dict[str, dict[str, dict[str, float]]] = {}   # node -> tenant -> resource -> amount
         self._decided_at: dict[int, float] = {}
@@ -273,6 +293,14 @@ class Controller:
                     t.queue.popleft()._withdraw()
             self._lock.notify_all()
         self._thread.join(timeout=30)
+        retiring = []
+        with self._lock:
+            for node in self._nodes.values():
+                for pool in node.pools.values():
+                    retiring += self._retire_workers(pool)
+                node.pools.clear()
+        # Out of their groups before the agents remove them (which would kill them).
+        self._ray.wait(retiring, num_returns=len(retiring), timeout=10)
         if self.stop_agents:
             stop_agents(self._ray, [n.agent for n in self._nodes.values() if n.agent is not None])
 
@@ -400,6 +428,18 @@ class Controller:
                 t.last_active = now
             elif not t.registered and now - t.last_active > idle_for:
                 del self._tenants[name]
+                self._departures += 1
+                self._departed_at[name] = self._departures
+                refs = []
+                for node in self._nodes.values():
+                    refs += self._retire_workers(node.pools.pop(name, []))
+                    node.acked_tenants = node.acked_tenants - {name}
+                if refs:
+                    self._retiring[name] = (refs, now + RETIRE_S)
+        for name, (refs, deadline) in list(self._retiring.items()):
+            ready, _ = self._ray.wait(refs, num_returns=len(refs), timeout=0)
+            if len(ready) == len(refs) or now > deadline:
+                del self._retiring[name]
 
     def _allocate(self) -> dict[str, dict[str, dict[str, float]]]:
         """Under _lock: the demand-capped allocation, per node id."""
@@ -407,8 +447,9 @@ class Controller:
         nodes = [n for n in self._nodes.values()
                  if (self.problem is None or n.node_id in self._server_of) and any(n.capacity.values())]
         active = [t for t in self._tenants.values() if t.queue or t.count or t.registered]
+        names = [t.name for t in active] + [n for n in self._retiring if n not in self._tenants]
         decision: dict[str, dict[str, dict[str, float]]] = {
-            n.node_id: {t.name: {r: 0.0 for r in self.resources} for t in active} for n in self._nodes.values()}
+            n.node_id: {t: {r: 0.0 for r in self.resources} for t in names} for n in self._nodes.values()}
         wanting = [t for t in active if t.queue or t.count]
         if not nodes or not wanting:
             return decision
@@ -449,13 +490,13 @@ class Controller:
             node.pending, node.sent, node.sent_at = True, tenants, now
             ref = node.agent.apply.remote(version, tenants)
 
-            def acked(fut, node=node, tenants=tenants):
+            def acked(fut, node=node, tenants=tenants, departures=self._departures):
                 with self._lock:
-                    self._done.append((("ack", node), (fut, tenants)))
+                    self._done.append((("ack", node), (fut, tenants, departures)))
                     self._lock.notify_all()
             ref.future().add_done_callback(acked)
 
-    def _acked(self, node: _Node, fut: concurrent.futures.Future, tenants: dict) -> None:
+    def _acked(self, node: _Node, fut: concurrent.futures.Future, tenants: dict, departures: int) -> None:
         try:
             reply = fut.result()
         except Exception as exc:  # its node died (the next cycle drops it) or the call failed
@@ -468,7 +509,7 @@ class Controller:
             if reply["version"] != node.acked_version:
                 node.acked_at = time.time()
             node.acked_version = reply["version"]
-            node.acked_tenants = frozenset(tenants)
+            node.acked_tenants = frozenset(t for t in tenants if self._departed_at.get(t, 0) <= departures)
             node.weights = reply["weights"]
             node.apply_seconds = max(node.apply_seconds, reply["apply_seconds"])
             self._lock.notify_all()
@@ -544,43 +585,58 @@ class Controller:
                         continue
                     handle.node, handle.borrowed = choice
                     handle._attempt += 1
+                    handle.worker = self._worker_for(t, handle.node, handle.request, handle.borrowed)
                     self._hold(handle)
                     key = (next(self._ids), handle._attempt)
                     self._inflight[key] = handle
-                    launch.append((key, handle, self._nodes[handle.node].parent))
+                    launch.append((key, handle))
                     progress = True
-        for key, handle, parent in launch:
-            self._launch(key, handle, parent)
+        for key, handle in launch:
+            self._launch(key, handle)
 
-    def _remote_fn(self, fn: Callable, node: str, request: Mapping[str, float]):
-        """One Ray remote function per (function, node, request), kept in a small LRU:
-        Ray ships a remote function's code once, so a task then carries only its
-        arguments; wrapping `fn` as an argument instead would pickle it every time."""
-        key = (fn, node, request.get("cpu", 0.0), request.get("memory", 0.0))
-        remote = self._remote_fns.get(key)
-        if remote is not None:
-            self._remote_fns.move_to_end(key)
-            return remote
+    def _slots(self, t: _Tenant, nid: str, need: np.ndarray, borrowed: bool) -> int:
+        """Under _lock: how many of the tenant's tasks may run at once on the node:
+        its allocation there in tasks of this size (the node's capacity when it
+        borrows, which it only does while nobody else waits), at least one."""
+        node = self._nodes[nid]
+        amount = self._vector(node.capacity) if borrowed else \
+            self._vector(self.decision.get(nid, {}).get(t.name, {}))
+        asked = need > 0
+        fits = np.floor(amount[asked] / need[asked] + _EPS).min() if asked.any() else 1
+        return max(1, int(fits))
 
-        def body(parent: str, tenant: str, *args, **kwargs):
-            return run_in_tenant_group(parent, tenant, fn, args, kwargs)
-        body.__name__ = body.__qualname__ = getattr(fn, "__name__", "task")
-        options = {"scheduling_strategy": self._affinity(node, soft=False), "max_retries": 0,
-                   "num_cpus": request.get("cpu", 0.0)}
-        if request.get("memory"):
-            options["memory"] = request["memory"]
-        remote = self._remote_fns[key] = self._ray.remote(**options)(body)
-        if len(self._remote_fns) > 512:
-            self._remote_fns.popitem(last=False)
-        return remote
+    def _worker_for(self, t: _Tenant, nid: str, request: Mapping[str, float], borrowed: bool) -> _Worker:
+        """Under _lock: the tenant worker on `nid` that takes the next task.
 
-    def _launch(self, key, handle: TaskHandle, parent: str) -> None:
-        try:
-            remote = self._remote_fn(handle.fn, handle.node, handle.request)
-        except TypeError:  # an unhashable callable: ship it with every task
-            remote = self._remote_fn(_call, handle.node, handle.request)
-            handle.fn, handle.args, handle.kwargs = _call, (handle.fn, handle.args, handle.kwargs), {}
-        ref = remote.remote(parent, handle.tenant, *handle.args, **handle.kwargs)
+        The pool's first `slots` workers are eligible, the least loaded wins,
+        and a new one starts only when every eligible one already has work:
+        a pool never runs more tasks at once than it has workers, so the
+        tenant runs at most `slots` tasks there whatever is queued at them."""
+        pool = self._nodes[nid].pools.setdefault(t.name, [])
+        pool[:] = [w for w in pool if not w.dead]
+        slots = self._slots(t, nid, self._vector(request), borrowed)
+        idle = min(pool[:slots], key=lambda w: w.inflight, default=None)
+        if idle is not None and (idle.inflight == 0 or len(pool) >= slots):
+            return idle
+        worker = _Worker(self._worker_actor.options(
+            num_cpus=0, max_restarts=0, max_task_retries=0,
+            scheduling_strategy=self._affinity(nid, soft=False)).remote(self._nodes[nid].parent, t.name))
+        pool.append(worker)
+        return worker
+
+    def _retire_workers(self, workers: list[_Worker]) -> list:
+        """Tell workers to leave their group and exit (after what is queued at them)."""
+        refs = []
+        for worker in workers:
+            worker.dead = True
+            try:
+                refs.append(worker.actor.retire.remote())
+            except Exception:  # already gone with its node
+                pass
+        return refs
+
+    def _launch(self, key, handle: TaskHandle) -> None:
+        ref = handle.worker.actor.run.remote(handle.fn, handle.args, handle.kwargs)
         handle.object_ref = ref
         handle._dispatched.set()
 
@@ -596,6 +652,7 @@ class Controller:
         t.running[handle.node] = t.running.get(handle.node, np.zeros(len(self.resources))) + need
         t.count += 1
         self._nodes[handle.node].running += need
+        handle.worker.inflight += 1
 
     def _release(self, handle: TaskHandle) -> None:
         need = self._vector(handle.request)
@@ -607,6 +664,8 @@ class Controller:
         node = self._nodes.get(handle.node)
         if node is not None:
             node.running = np.maximum(node.running - need, 0.0)
+        if handle.worker is not None:
+            handle.worker.inflight -= 1
 
     def _finish(self, key, fut: concurrent.futures.Future) -> None:
         ray = self._ray
@@ -624,6 +683,9 @@ class Controller:
             handle.set_exception(exc)
             return
         except ray.exceptions.RayError as exc:
+            if isinstance(exc, ray.exceptions.RayActorError):
+                with self._lock:
+                    handle.worker.dead = True   # never give it another task
             # The worker or its node died.  Which one shows in the node table only
             # after Ray's health checks, so decide in a later cycle.
             with self._lock:
@@ -659,10 +721,6 @@ class Controller:
         self._lock.notify_all()
 
 
-def _call(fn: Callable, args: tuple, kwargs: dict) -> Any:
-    return fn(*args, **kwargs)
-
-
 def stop_agents(ray, agents: list) -> None:
     """Remove every agent's groups, then the actors themselves."""
     refs = [a.shutdown.remote() for a in agents]
@@ -675,6 +733,12 @@ def stop_agents(ray, agents: list) -> None:
             ray.kill(agent)
         except Exception:
             pass
+    # ray.kill returns before the GCS has dropped the names; wait, so that a
+    # new allocator right after this one never adopts an agent being killed.
+    killed = {agent._actor_id for agent in agents}
+    deadline = time.monotonic() + 15
+    while killed & {a._actor_id for a in find_agents(ray).values()} and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def find_agents(ray) -> dict[str, Any]:

@@ -19,13 +19,19 @@ os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # before Ray re
 # health checks 0.5 s apart (Ray's default takes tens of seconds).
 FAST_HEALTH_CHECK = {"health_check_initial_delay_ms": 0, "health_check_period_ms": 500,
                      "health_check_failure_threshold": 3, "health_check_timeout_ms": 500}
+# A long-lived cluster on a busy machine: 1.5 s of silence happens under a
+# load average of 70 and makes a raylet exit ("mistakenly marked as dead");
+# `fairshare ray-cluster` tolerates 10 missed checks 1 s apart.
+TOLERANT_HEALTH_CHECK = {"health_check_initial_delay_ms": 0, "health_check_period_ms": 1000,
+                         "health_check_failure_threshold": 10, "health_check_timeout_ms": 1000}
 
 
 class LoopbackCluster:
     """`with LoopbackCluster(3) as c: ray.init(address=c.address)`; always shut down."""
 
     def __init__(self, nodes: int = 3, cpus_per_node: float = 1, port: int | None = None,
-                 fast_health_check: bool = True, object_store_bytes: int = 80 << 20):
+                 fast_health_check: bool = True, object_store_bytes: int = 80 << 20,
+                 health_check: dict | None = None):
         from ray.cluster_utils import Cluster
         if nodes < 1:
             raise ValueError(f"nodes must be >= 1, got {nodes}")
@@ -33,8 +39,8 @@ class LoopbackCluster:
                 "object_store_memory": object_store_bytes}
         if port is not None:
             head["gcs_server_port"] = port
-        if fast_health_check:
-            head["_system_config"] = FAST_HEALTH_CHECK
+        if health_check is not None or fast_health_check:
+            head["_system_config"] = health_check if health_check is not None else FAST_HEALTH_CHECK
         self.cpus_per_node, self.object_store_bytes = cpus_per_node, object_store_bytes
         self.cluster = Cluster(initialize_head=True, head_node_args=head)
         try:
@@ -76,7 +82,7 @@ def serve(nodes: int, port: int, cpus_per_node: float = 1, out=print) -> None:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    with LoopbackCluster(nodes, cpus_per_node, port=port) as cluster:
+    with LoopbackCluster(nodes, cpus_per_node, port=port, health_check=TOLERANT_HEALTH_CHECK) as cluster:
         out(f"ray cluster of {nodes} node(s) x {cpus_per_node:g} CPU at {cluster.address}; Ctrl-C stops it",
             flush=True)
         stop.wait()

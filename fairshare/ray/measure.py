@@ -117,8 +117,12 @@ class Workload:
 def e2e(address: str | None = None, problem: Problem | None = None, seconds: float = 6.0,
         warmup: float = 4.0, cycle_s: float = 1.0, task_cpu: float = 0.25, task_seconds: float = 0.2,
         policy: str = "drf", on_cycle: Callable[[dict], None] | None = None,
-        keep_agents: bool = False, warmup_limit: float = 120.0) -> dict[str, Any]:
-    """Measure allocated vs measured CPU share per node and tenant; the embedded e2e's JSON."""
+        keep_agents: bool = False, warmup_limit: float = 120.0,
+        node_seconds: float = 8.0, node_options: dict | None = None) -> dict[str, Any]:
+    """Measure allocated vs measured CPU share per node and tenant with Ray tasks,
+    then (unless `node_seconds` is 0) run the embedded e2e's node workload on
+    every node for the lock share and the short-task slowdown; the embedded
+    e2e's JSON."""
     ray = connect(address)
     if problem is None:
         frameworks = default_problem_tenants(task_cpu)
@@ -158,13 +162,62 @@ def e2e(address: str | None = None, problem: Problem | None = None, seconds: flo
         after = kit.agent_states()
         snap = kit.snapshot()
         work.drain()
+        by_node = node_workloads(kit, snap, node_seconds, **(node_options or {})) if node_seconds > 0 else {}
     finally:
         kit.close()
     servers = {nid: info["server"] for nid, info in snap["nodes"].items()}
     result = {"nodes": measure_nodes(before, after, snap["decision"], lambda n: servers.get(n, n))}
+    nid_of = {servers.get(n, n): n for n in after}
+    for entry in result["nodes"]:
+        merge_node_workload(entry, by_node.get(nid_of[entry["node"]]))
     if snap["version"] != version:
         result["note"] = f"the decision changed during the measurement (v{version} -> v{snap['version']})"
     return result
+
+
+def node_workloads(kit: Controller, snap: dict, seconds: float, timeout: float = 120.0,
+                   **options) -> dict[str, dict]:
+    """Run the embedded e2e's node workload on every node at once, each with its
+    slice of `snap`'s decision, started by the node's agent actor; rows per node id."""
+    ray = kit._ray
+    agents = find_agents(ray)
+    order = sorted(snap["nodes"], key=lambda n: snap["nodes"][n]["server"])
+    started = {}
+    for ordinal, nid in enumerate(order):
+        if nid in agents:
+            started[nid] = agents[nid].start_node_workload.remote(snap["decision"].get(nid, {}), ordinal,
+                                                                  seconds, **options)
+    for nid, ref in started.items():
+        ray.get(ref, timeout=60)
+    out: dict[str, dict] = {}
+    deadline = time.monotonic() + seconds + timeout
+    while len(out) < len(started):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"node workloads did not finish within {seconds + timeout:.0f} s")
+        time.sleep(0.5)
+        for nid in set(started) - set(out):
+            result = ray.get(agents[nid].node_workload_result.remote(), timeout=30)
+            if result is not None:
+                out[nid] = result
+    return out
+
+
+def merge_node_workload(entry: dict, workload: dict | None) -> None:
+    """Fill a node entry's lock share and short-task slowdown from its node workload."""
+    if workload is None:
+        return
+    if "error" in workload:
+        entry["note"] = f"node workload failed: {workload['error']}"
+        return
+    rows = {row["tenant"]: row for row in workload["tenants"]}
+    for tenant in entry["tenants"]:
+        row = rows.get(tenant["tenant"])
+        if row is not None:
+            tenant["measured_lock_share"] = row["measured_lock_share"]
+            tenant["short_p50_slowdown"] = row["short_p50_slowdown"]
+            tenant["node_workload_cpu_share"] = row["measured_cpu_share"]
+    if "note" in workload:
+        entry["note"] = workload["note"]
 
 
 def status(address: str | None = None, interval: float = 1.0) -> dict[str, Any]:

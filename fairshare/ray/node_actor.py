@@ -49,6 +49,8 @@ class NodeAgentActor:
         self.apply_seconds = 0.0
         self._publish_path = shares.default_path(node_id) if publish else None
         self._lock = threading.Lock()
+        self._workload: threading.Thread | None = None
+        self._workload_result: dict | None = None
         self._stop = threading.Event()
         self._watchdog = threading.Thread(target=self._watch, name="head-watchdog", daemon=True)
         self._watchdog.start()
@@ -90,9 +92,44 @@ class NodeAgentActor:
                     "head_timeout_s": self.head_timeout_s, "orphaned": self.orphaned,
                     "time": time.time()}
 
+    def start_node_workload(self, tenants: dict[str, dict[str, float]], ordinal: int, seconds: float,
+                            **options) -> bool:
+        """Start the embedded e2e's node workload (SFS invocations and the shared
+        lock program, see node_workload.py) for this node's slice `tenants`, on
+        a thread: the actor keeps answering the allocator meanwhile."""
+        from .node_workload import run_node_workload
+        with self._lock:
+            if self._workload is not None and self._workload.is_alive():
+                raise RuntimeError("a node workload already runs on this node")
+            cores = max(1, round(float(self._ray_cpus())))
+            self._workload_result = None
+
+            def work():
+                try:
+                    result = run_node_workload(self.node_id[:16], tenants, ordinal, cores, seconds, **options)
+                except BaseException as exc:  # reported by node_workload_result()
+                    result = {"error": f"{type(exc).__name__}: {exc}"}
+                self._workload_result = result
+            self._workload = threading.Thread(target=work, name="node-workload", daemon=True)
+            self._workload.start()
+        return True
+
+    def node_workload_result(self) -> dict | None:
+        """The workload's rows once it finished (None while it runs)."""
+        if self._workload is None or self._workload.is_alive():
+            return None
+        return self._workload_result
+
+    def _ray_cpus(self) -> float:
+        import ray
+        nid = ray.get_runtime_context().get_node_id()
+        return next((n["Resources"].get("CPU", 1.0) for n in ray.nodes() if n["NodeID"] == nid), 1.0)
+
     def shutdown(self) -> bool:
         """Remove every tenant group and the published file; the caller then kills the actor."""
         self._stop.set()
+        if self._workload is not None:
+            self._workload.join()      # it removes its own groups and processes when it ends
         with self._lock:
             self.agent.close()
             remove_empty_parent(self.parent)

@@ -1,18 +1,18 @@
-"""Worker side: run one task's body inside its tenant's cgroup on this node.
+"""Worker side: move the calling thread into a tenant's cgroup on this node, and back.
 
-A Ray worker process runs many tasks of many tenants one after another, so
-the task moves itself into its tenant's group when it starts and back where
-it was when it ends.  On cgroup v1 only the executing thread moves (the
+A tenant's worker (tenant_worker.py) moves in once and stays; `InTenantGroup`
+remembers where it came from so that it can leave before its tenant's group
+is removed.  On cgroup v1 only the executing thread moves (the
 ``tasks`` file of the cpu and cpuacct hierarchies): the worker's gRPC and
 event-loop threads stay where Ray put them, so the tenant is charged for its
 own work only, and threads the task starts inherit the group.  Cgroup v2 has
 no per-thread placement in a domain group, so there the whole worker process
-moves (``cgroup.procs``); a worker runs one task at a time, so nothing else
-is charged by mistake except the worker's idle housekeeping.
+moves (``cgroup.procs``); a tenant worker only ever runs its tenant's tasks,
+so nothing else is charged by mistake except the worker's idle housekeeping.
 
 Moving costs a few tens of microseconds per write (occasionally milliseconds
-while the kernel waits for an RCU grace period); it happens on the task's
-own time, never on the dispatcher's.
+while the kernel waits for an RCU grace period), which is why it happens
+once per worker, never per task.
 """
 from __future__ import annotations
 
@@ -86,8 +86,3 @@ class InTenantGroup:
                     pass
         self._back.clear()
 
-
-def run_in_tenant_group(parent: str, tenant: str, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
-    """The body of every task submitted through fairshare.ray."""
-    with InTenantGroup(parent, tenant):
-        return fn(*args, **kwargs)

@@ -99,6 +99,88 @@ def test_tasks_run_where_allocated_inside_their_tenant_group(kit):
     assert len(used["bob"]) >= 2, f"bob (weight 3) should hold at least 2 of 3 nodes: {used}"
 
 
+def stamped(seconds: float):
+    """Task body: (node, pid, start, end) of its execution."""
+    start = time.time()
+    time.sleep(seconds)
+    return ray.get_runtime_context().get_node_id(), os.getpid(), start, time.time()
+
+
+def most_at_once(intervals: list[tuple[float, float]], until: float) -> int:
+    edges = sorted([(s, 1) for s, e in intervals if s < until] + [(min(e, until), -1) for s, e in intervals
+                                                                   if s < until])
+    most = now = 0
+    for _, step in edges:   # an end at the same instant as a start sorts first (-1 < 1)
+        now += step
+        most = max(most, now)
+    return most
+
+
+def test_queued_tasks_never_run_beside_the_allocation_and_no_move_per_task(kit):
+    """Depth 2 keeps twice the allocation in flight, but a tenant's tasks on a
+    node run in its pool of workers, one task per worker: never more at once
+    than its allocation there while the other tenant waits.  The workers stay
+    in the tenant's group, so many tasks share few processes."""
+    kit.register("ivan", 1.0, {"cpu": 0.5})
+    kit.register("judy", 2.0, {"cpu": 0.5})
+    handles = [kit.submit(t, stamped, 0.1) for _ in range(40) for t in ("ivan", "judy")]
+    allowed: dict[tuple[str, str], float] = {}
+    first_empty = None
+    while not all(h.done() for h in handles):
+        snap = kit.snapshot()
+        for nid, tenants in snap["decision"].items():
+            for t in ("ivan", "judy"):
+                slots = tenants.get(t, {}).get("cpu", 0.0) / 0.5
+                allowed[(nid, t)] = max(allowed.get((nid, t), 0.0), slots)
+        if first_empty is None and any(snap["tenants"].get(t, {}).get("queued", 1) == 0 for t in ("ivan", "judy")):
+            first_empty = time.time()   # from here on one tenant may borrow
+        time.sleep(0.02)
+    assert first_empty is not None
+    runs: dict[tuple[str, str], list] = {}
+    pids = set()
+    for h in handles:
+        node, pid, start, end = h.result()
+        runs.setdefault((node, h.tenant), []).append((start, end))
+        pids.add(pid)
+    for (node, tenant), intervals in runs.items():
+        at_once = most_at_once(intervals, first_empty)
+        assert at_once <= max(1, int(allowed.get((node, tenant), 0.0) + 1e-9)), \
+            (tenant, node[:8], at_once, allowed.get((node, tenant)))
+    # 80 tasks on 3 nodes x 2 slots: a worker per slot and tenant at most, not a process per task.
+    assert len(pids) <= 12, f"{len(pids)} worker processes for 80 tasks"
+
+
+def test_node_workload_fills_lock_share_and_short_slowdown_on_every_node(kit):
+    """The embedded e2e's node workload, started by each node's agent actor with
+    the node's slice: every tenant with CPU there gets a lock share (cgroup v1)
+    and a short-invocation slowdown, and nothing it made is left behind."""
+    from fairshare.ray.measure import node_workloads
+    from sharekit.cgroups import CGROUP_ROOT, detect_version
+    kit.register("kate", 1.0, {"cpu": 0.5})
+    kit.register("leo", 3.0, {"cpu": 0.5})
+    handles = [kit.submit(t, where, 0.05) for _ in range(6) for t in ("kate", "leo")]
+    for h in handles:
+        h.result(timeout=120)
+    snap = kit.snapshot()
+    by_node = node_workloads(kit, snap, seconds=3.0, warmup_s=1.0)
+    assert set(by_node) == set(snap["nodes"])
+    for nid, result in by_node.items():
+        assert "error" not in result, result
+        present = {t for t, r in snap["decision"][nid].items() if r.get("cpu", 0.0) > 0}
+        rows = {row["tenant"]: row for row in result["tenants"]}
+        assert set(rows) == present
+        for row in rows.values():
+            assert row["short_p50_slowdown"] is not None and row["short_p50_slowdown"] >= 0.9, row
+        if present and detect_version() == 1:
+            locks = [row["measured_lock_share"] for row in rows.values()]
+            assert all(v is not None and 0 <= v <= 1 for v in locks), rows
+            assert abs(sum(locks) - 1) < 0.01, rows
+    pids = {s["pid"] for s in kit.agent_states().values()}
+    top = CGROUP_ROOT / ("cpu" if detect_version() == 1 else "unified")
+    left = [p.name for p in top.iterdir() if any(p.name.startswith(f"sharekit-e2e-{pid}-") for pid in pids)]
+    assert not left, f"node workload groups left behind: {left}"
+
+
 def test_idle_capacity_is_lent_when_nobody_else_waits(kit):
     kit.register("carol", 1.0, {"cpu": 1})
     kit.register("dave", 1.0, {"cpu": 1})

@@ -1,5 +1,5 @@
-"""The parts of fairshare.ray that need no cluster: the worker-side move into
-a tenant group (real cgroups, as root) and the share arithmetic."""
+"""The parts of fairshare.ray that need no cluster: a tenant worker's move into
+its tenant's group (real cgroups, as root) and the share arithmetic."""
 from __future__ import annotations
 
 import os
@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from fairshare.ray.measure import measure_nodes
-from fairshare.ray.tenant_group import InTenantGroup, run_in_tenant_group
+from fairshare.ray.tenant_worker import TenantWorker
 from sharekit.cgroups import CgroupError, TenantCgroup, detect_version
 
 
@@ -19,36 +19,35 @@ def own_cpu_group() -> str:
 
 
 @pytest.mark.root
-def test_a_task_runs_in_its_tenant_group_and_leaves_it_after():
+def test_a_tenant_worker_moves_in_once_stays_and_leaves_on_retirement():
     if os.geteuid() != 0:
         pytest.skip("needs root (cgroups)")
     parent = f"sharekit-raytest-{os.getpid()}"
     before = own_cpu_group()
     group = TenantCgroup.create("alice", parent=parent)
+    worker = TenantWorker(parent, "alice")
     try:
-        inside = run_in_tenant_group(parent, "alice", own_cpu_group, (), {})
-        assert inside == f"/{parent}/alice"
-        assert own_cpu_group() == before
-
-        with pytest.raises(ZeroDivisionError):  # leaves on error too
-            run_in_tenant_group(parent, "alice", lambda: 1 / 0, (), {})
-        assert own_cpu_group() == before
-
-        if detect_version() == 1:  # only the executing thread moves
+        assert worker.run(own_cpu_group, (), {}) == f"/{parent}/alice"
+        assert own_cpu_group() == f"/{parent}/alice"      # stays: no move per task
+        with pytest.raises(ZeroDivisionError):             # a failing task changes nothing
+            worker.run(lambda: 1 / 0, (), {})
+        assert worker.run(own_cpu_group, (), {}) == f"/{parent}/alice"
+        if detect_version() == 1:  # only the executing thread moved
             seen = {}
 
             def other():
                 seen["other"] = own_cpu_group()
-            with InTenantGroup(parent, "alice"):
-                t = threading.Thread(target=other)
-                t.start()
-                t.join()
-                assert own_cpu_group() == f"/{parent}/alice"
+            t = threading.Thread(target=other)
+            t.start()
+            t.join()
             assert seen["other"] == f"/{parent}/alice"  # threads started inside inherit the group
+        worker.leave()
+        assert own_cpu_group() == before
     finally:
+        worker.leave()       # never remove a group this process is in: that kills it
         group.remove()
     with pytest.raises(CgroupError, match="no group for this tenant"):
-        run_in_tenant_group(parent, "alice", own_cpu_group, (), {})
+        TenantWorker(parent, "alice").run(own_cpu_group, (), {})
 
 
 def test_measured_shares_come_from_usage_deltas_per_node():
