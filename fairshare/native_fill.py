@@ -123,3 +123,37 @@ def fill_server_specific(problem, crit, state, act: np.ndarray) -> bool:
                                      ffi.NULL if rows is None else _ptr("int64_t *", rows),
                                      ffi.NULL if gamma is None else _ptr("int64_t *", gamma))
     return call.finish(rc, state)
+
+
+class OfferRounds:
+    """online.offer_cycle's visits in C, one round per `run(order)`; the
+    caller keeps the round loop and its random server order.  `open_` and
+    `share` (pooled criteria) are the caller's arrays, updated in place."""
+
+    def __init__(self, problem, state, open_: np.ndarray, share: np.ndarray | None, unit: np.ndarray | None,
+                 wg: np.ndarray | None, fill_server: bool):
+        self.state = state
+        self.call = _Call(problem, state)
+        self.cols = (np.ascontiguousarray(state.cols, dtype=np.int64) if state.has_rows
+                     else np.ascontiguousarray(problem.fit_counts(state.free).T, dtype=np.int64))
+        self.keep = [open_.view(np.uint8), share, None if unit is None else np.ascontiguousarray(unit, np.float64),
+                     None if wg is None else np.ascontiguousarray(wg, np.float64)]
+        self.args = [_ptr("int64_t *", self.cols), _ptr("unsigned char *", self.keep[0])] \
+            + [ffi.NULL if a is None else _ptr("double *", a) for a in self.keep[1:]]
+        self.fill_server = int(fill_server)
+
+    @staticmethod
+    def applies(state, open_: np.ndarray, share: np.ndarray | None) -> bool:
+        return enabled() and state.log is None and _writable(state) and open_.flags.c_contiguous \
+            and (share is None or (share.flags.c_contiguous and share.dtype == np.float64))
+
+    def run(self, order: list[int]) -> bool:
+        o = np.asarray(order, dtype=np.int64)
+        rc = lib.fs_offer_round(self.call.problem, self.call.state, *self.args, _ptr("int64_t *", o), len(o),
+                                self.fill_server)
+        if rc < 0:
+            raise RuntimeError(f"fairshare: the C offer round refused its arguments (code {rc})")
+        return rc > 0
+
+    def finish(self) -> None:
+        self.call.finish(0, self.state)

@@ -19,6 +19,7 @@ import random
 
 import numpy as np
 
+from . import native_fill
 from .allocation import Allocation
 from .criteria import Criterion
 from .model import Problem
@@ -50,12 +51,15 @@ def offer_cycle(problem: Problem, criterion: type[Criterion] | Criterion, seed: 
     wg = None
     if gamma_full is not None:
         wg = np.ascontiguousarray((w[:, None] * gamma_full).T)  # servers x frameworks
+    native = None
+    if native_fill.OfferRounds.applies(state, open_, share):
+        native = native_fill.OfferRounds(problem, state, open_, share, unit, wg, fill_server)
     rounds = 0
     while max_rounds is None or rounds < max_rounds:
         rounds += 1
         rng.shuffle(servers)
-        placed_any = False
-        for i in servers:
+        placed_any = native.run(servers) if native is not None else False
+        for i in (servers if native is None else ()):
             while True:
                 col = state.col(i)
                 ok = col > 0
@@ -80,6 +84,8 @@ def offer_cycle(problem: Problem, criterion: type[Criterion] | Criterion, seed: 
                     break
         if not placed_any:
             break
+    if native is not None:
+        native.finish()
     label = name or f"{crit.name}_{'mesos' if fill_server else 'rr'}"
     return Allocation(problem, state.x_server, label, {"rounds": rounds})
 

@@ -34,6 +34,7 @@
 #define TASK_LIMIT 9007199254740992.0 /* 2^53 */
 #define VECTOR_MAX 4096               /* best fit: scan up to this count, bisect beyond */
 #define SPREAD_MIN 64                 /* rPS-DSF water-level step threshold */
+#define BLOCK 64                      /* servers per block of the row extrema */
 
 typedef __int128 wide;
 
@@ -52,6 +53,16 @@ struct ctx {
 	int64_t nlog, caplog;
 	int64_t *last;   /* per server: log position of its last change, -1 never */
 	int64_t *synced; /* per framework: log length its row reflects */
+	/* Per block of BLOCK servers of each row: the largest room and the
+	 * smallest distance, valid when the flag is set.  Rooms only shrink
+	 * during a fill, so a block's maximum goes stale only when the entry
+	 * holding it drops; distances move both ways. */
+	int64_t nblocks;
+	int64_t *bmax;
+	unsigned char *bmax_ok;
+	double *bmin;
+	unsigned char *bmin_ok;
+	int nan_seen; /* a NaN distance: argmin falls back to numpy's full scan */
 	/* best fit: per-framework distance rows, synced with the room rows */
 	double *dist;
 	const double *total;
@@ -231,13 +242,30 @@ static int place(struct ctx *c, int64_t n, int64_t i, int64_t count)
 
 static void sync_entry(struct ctx *c, int64_t n, int64_t i)
 {
+	int64_t at = n * c->S + i, b = n * c->nblocks + i / BLOCK;
+	int64_t old = c->rows[at];
+	if (old == 0)
+		return; /* free only shrinks during a fill: no room stays no room (distance inf) */
 	int64_t v = room_of(c, n, i);
-	c->rows[n * c->S + i] = v;
-	if (c->dist)
-		c->dist[n * c->S + i] = v > 0 ? distance(c, n, c->s->free + i * c->R) : INFINITY;
+	if (v != old) {
+		c->rows[at] = v;
+		if (old == c->bmax[b])
+			c->bmax_ok[b] = 0;
+	}
+	if (c->dist) {
+		double was = c->dist[at], d = v > 0 ? distance(c, n, c->s->free + i * c->R) : INFINITY;
+		c->dist[at] = d;
+		if (isnan(d))
+			c->nan_seen = 1;
+		else if (d < c->bmin[b])
+			c->bmin[b] = d;
+		else if (was == c->bmin[b] && d != was)
+			c->bmin_ok[b] = 0;
+	}
 }
 
-/* Bring rows[n] (and dist[n]) up to date with the placements since n looked. */
+/* Bring rows[n] (and dist[n]) up to date with the placements since n looked:
+ * each server changed since then once (at its last log entry). */
 static int64_t *row(struct ctx *c, int64_t n)
 {
 	int64_t t = c->synced[n], end = c->nlog;
@@ -248,11 +276,82 @@ static int64_t *row(struct ctx *c, int64_t n)
 					sync_entry(c, n, i);
 		} else {
 			for (int64_t k = t; k < end; k++)
-				sync_entry(c, n, c->log[k]);
+				if (c->last[c->log[k]] == k)
+					sync_entry(c, n, c->log[k]);
 		}
 		c->synced[n] = end;
 	}
 	return c->rows + n * c->S;
+}
+
+/* numpy argmax of rows[n] (first maximum) with entry `skip` read as -1 (or
+ * skip < 0), through the block maxima. */
+static int64_t row_argmax(struct ctx *c, int64_t n, int64_t skip)
+{
+	const int64_t *v = c->rows + n * c->S;
+	int64_t *bm = c->bmax + n * c->nblocks;
+	unsigned char *ok = c->bmax_ok + n * c->nblocks;
+	int64_t best = INT64_MIN, bb = 0, sb = skip >= 0 ? skip / BLOCK : -1;
+	for (int64_t b = 0; b < c->nblocks; b++) {
+		int64_t lo = b * BLOCK, hi = lo + BLOCK < c->S ? lo + BLOCK : c->S, m;
+		if (b == sb || !ok[b]) {
+			m = INT64_MIN;
+			for (int64_t i = lo; i < hi; i++) {
+				int64_t x = i == skip ? -1 : v[i];
+				if (x > m)
+					m = x;
+			}
+			if (b != sb) {
+				bm[b] = m;
+				ok[b] = 1;
+			}
+		} else {
+			m = bm[b];
+		}
+		if (m > best) {
+			best = m;
+			bb = b;
+		}
+	}
+	int64_t lo = bb * BLOCK, hi = lo + BLOCK < c->S ? lo + BLOCK : c->S;
+	for (int64_t i = lo; i < hi; i++)
+		if ((i == skip ? -1 : v[i]) == best)
+			return i;
+	return lo; /* not reached */
+}
+
+static int64_t argmin_f64(const double *v, int64_t len);
+
+/* numpy argmin of dist[n] through the block minima. */
+static int64_t dist_argmin(struct ctx *c, int64_t n)
+{
+	const double *v = c->dist + n * c->S;
+	if (c->nan_seen)
+		return argmin_f64(v, c->S);
+	double *bm = c->bmin + n * c->nblocks;
+	unsigned char *ok = c->bmin_ok + n * c->nblocks;
+	double best = INFINITY;
+	int64_t bb = -1;
+	for (int64_t b = 0; b < c->nblocks; b++) {
+		if (!ok[b]) {
+			int64_t lo = b * BLOCK, hi = lo + BLOCK < c->S ? lo + BLOCK : c->S;
+			double m = INFINITY;
+			for (int64_t i = lo; i < hi; i++)
+				if (v[i] < m)
+					m = v[i];
+			bm[b] = m;
+			ok[b] = 1;
+		}
+		if (bb < 0 || bm[b] < best) {
+			best = bm[b];
+			bb = b;
+		}
+	}
+	int64_t lo = bb * BLOCK, hi = lo + BLOCK < c->S ? lo + BLOCK : c->S;
+	for (int64_t i = lo; i < hi; i++)
+		if (v[i] == best)
+			return i;
+	return lo; /* all inf: numpy's argmin is 0, the first */
 }
 
 static int64_t argmax_i64(const int64_t *v, int64_t len)
@@ -427,6 +526,10 @@ static void ctx_free(struct ctx *c)
 	free(c->last);
 	free(c->synced);
 	free(c->heap);
+	free(c->bmax);
+	free(c->bmax_ok);
+	free(c->bmin);
+	free(c->bmin_ok);
 	free(c->s_room);
 	free(c->s_placed);
 	free(c->s_dist);
@@ -454,6 +557,13 @@ static int ctx_init(struct ctx *c, const struct fs_problem *p, struct fs_state *
 			return -1;
 		for (int64_t i = 0; i < c->S; i++)
 			c->last[i] = -1;
+		c->nblocks = (c->S + BLOCK - 1) / BLOCK;
+		c->bmax = malloc(c->F * c->nblocks * sizeof *c->bmax);
+		c->bmax_ok = calloc(c->F * c->nblocks, 1);
+		c->bmin = malloc(c->F * c->nblocks * sizeof *c->bmin);
+		c->bmin_ok = calloc(c->F * c->nblocks, 1);
+		if (!c->bmax || !c->bmax_ok || !c->bmin || !c->bmin_ok)
+			return -1;
 	}
 	if (scratch) {
 		c->s_room = malloc(c->S * sizeof *c->s_room);
@@ -492,7 +602,12 @@ int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double 
 		/* BestFit.begin_fill: inf where the task does not fit. */
 		for (int64_t n = 0; n < c.F; n++)
 			for (int64_t i = 0; i < c.S; i++)
-				dist[n * c.S + i] = rows[n * c.S + i] > 0 ? distance(&c, n, s->free + i * c.R) : INFINITY;
+			{
+				double d = rows[n * c.S + i] > 0 ? distance(&c, n, s->free + i * c.R) : INFINITY;
+				dist[n * c.S + i] = d;
+				if (isnan(d))
+					c.nan_seen = 1;
+			}
 	}
 	int64_t *x = s->x;
 	const int64_t *lim = s->limit;
@@ -515,12 +630,11 @@ int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double 
 		if (count == 1) {
 			int64_t i;
 			if (rule == FS_RULE_BESTFIT) {
-				const double *dr = c.dist + n * c.S;
-				i = argmin_f64(dr, c.S);
-				if (dr[i] == INFINITY)
+				i = dist_argmin(&c, n);
+				if (c.dist[n * c.S + i] == INFINITY)
 					continue;
 			} else {
-				i = argmax_i64(fit, c.S);
+				i = row_argmax(&c, n, -1);
 				if (fit[i] <= 0)
 					continue;
 			}
@@ -619,12 +733,10 @@ static int key_of(struct ss *z, int64_t n, struct key *k)
 	double xn1 = (double)(c->s->x[n] + 1), w = c->p->weight[n];
 	if (z->residual) {
 		int64_t *room = row(c, n);
-		int64_t i = argmax_i64(room, c->S), gi = room[i];
+		int64_t i = row_argmax(c, n, -1), gi = room[i];
 		if (gi <= 0)
 			return 0;
-		room[i] = -1;
-		int64_t j = argmax_i64(room, c->S), g2 = room[j];
-		room[i] = gi;
+		int64_t j = row_argmax(c, n, i), g2 = j == i ? -1 : room[j];
 		*k = (struct key){xn1 / (w * (double)gi), i, j, g2, gi};
 		return 1;
 	}
@@ -789,4 +901,89 @@ out:
 	free(z.dtol);
 	ctx_free(c);
 	return err;
+}
+
+/* ---------- offer cycle (online.offer_cycle), one round ---------- */
+
+/* Refresh column i of the server-major room cache after a placement there.
+ * Rooms only shrink, and a zero room (ineligible included) stays zero, so
+ * only positive entries are recomputed; they are eligible, and the
+ * eligibility factor of FillState._refresh is 1. */
+static void refresh_col(const struct ctx *c, int64_t *cols, int64_t i)
+{
+	int64_t *col = cols + i * c->F;
+	const double *f = c->s->free + i * c->R;
+	for (int64_t n = 0; n < c->F; n++) {
+		if (col[n] == 0)
+			continue;
+		const double *inv = c->p->inv + n * c->R, *big = c->p->big + n * c->R;
+		double m = f[0] * inv[0] + big[0];
+		for (int64_t r = 1; r < c->R; r++) {
+			double v = f[r] * inv[r] + big[r];
+			if (v < m)
+				m = v;
+		}
+		m += 1e-9;
+		m = floor(m);
+		if (m > c->p->room_max)
+			m = c->p->room_max;
+		col[n] = (int64_t)m;
+	}
+}
+
+int fs_offer_round(const struct fs_problem *p, struct fs_state *s, int64_t *cols, unsigned char *open,
+		   double *share, const double *unit, const double *wg, const int64_t *order, int64_t n_order,
+		   int fill_server)
+{
+	struct ctx c;
+	int placed_any = 0;
+	if (p->n_resources > FS_MAX_RESOURCES)
+		return -2;
+	memset(&c, 0, sizeof c);
+	c.p = p;
+	c.s = s;
+	c.F = p->n_frameworks;
+	c.S = p->n_servers;
+	c.R = p->n_resources;
+	int64_t *x = s->x;
+	const double *w = p->weight;
+	for (int64_t k = 0; k < n_order; k++) {
+		int64_t i = order[k];
+		const int64_t *col = cols + i * c.F;
+		for (;;) {
+			/* masked = where(col > 0 & open, share or x / (w gamma), inf); low = min */
+			double low = INFINITY;
+			for (int64_t n = 0; n < c.F; n++) {
+				if (col[n] <= 0 || !open[n])
+					continue;
+				double v = share ? share[n]
+					 : (double)x[n] / (wg ? wg[i * c.F + n] : w[n] * (double)col[n]);
+				if (v < low)
+					low = v;
+			}
+			if (low == INFINITY)
+				break;
+			/* equal shares within float noise: the lowest framework index */
+			double thr = low + 1e-12 * fmax(1.0, fabs(low));
+			int64_t pick = -1;
+			for (int64_t n = 0; n < c.F && pick < 0; n++) {
+				if (col[n] <= 0 || !open[n])
+					continue;
+				double v = share ? share[n]
+					 : (double)x[n] / (wg ? wg[i * c.F + n] : w[n] * (double)col[n]);
+				if (v <= thr)
+					pick = n;
+			}
+			place(&c, pick, i, 1);
+			refresh_col(&c, cols, i);
+			if (share)
+				share[pick] = (double)x[pick] * unit[pick];
+			if (x[pick] >= s->limit[pick])
+				open[pick] = 0;
+			placed_any = 1;
+			if (!fill_server)
+				break;
+		}
+	}
+	return placed_any;
 }

@@ -61,7 +61,8 @@ def make(kind, seed, servers, frameworks):
 # Every policy that reaches the C code: server-specific criteria, and pooled
 # criteria with each rule it implements (the random rules stay in Python).
 POLICIES = [c for c, cls in CRITERIA.items() if cls.server_specific] \
-    + [f"{c}:{s}" for c, cls in CRITERIA.items() if not cls.server_specific for s in native_fill.RULES]
+    + [f"{c}:{s}" for c, cls in CRITERIA.items() if not cls.server_specific for s in native_fill.RULES] \
+    + [f"{c}{cycle}" for c in CRITERIA for cycle in ("_rr", "_mesos")]
 
 
 @pytest.mark.parametrize("inst", INSTANCES, ids=lambda t: f"{t[0]}{t[1]}-{t[2]}x{t[3]}")
