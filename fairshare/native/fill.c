@@ -49,6 +49,8 @@ struct ctx {
 	int64_t F, S, R;
 	/* lazily synced room rows (see top of file) */
 	int64_t *rows;
+	unsigned char *alive; /* rows[n][i] > 0, a byte per entry: a fifth of the
+			       * memory traffic of reading the room to skip it */
 	int64_t *log;   /* servers changed, in order */
 	int64_t nlog, caplog;
 	int64_t *last;   /* per server: log position of its last change, -1 never */
@@ -243,10 +245,12 @@ static int place(struct ctx *c, int64_t n, int64_t i, int64_t count)
 static void sync_entry(struct ctx *c, int64_t n, int64_t i)
 {
 	int64_t at = n * c->S + i, b = n * c->nblocks + i / BLOCK;
-	int64_t old = c->rows[at];
-	if (old == 0)
+	if (!c->alive[at])
 		return; /* free only shrinks during a fill: no room stays no room (distance inf) */
+	int64_t old = c->rows[at];
 	int64_t v = room_of(c, n, i);
+	if (v == 0)
+		c->alive[at] = 0;
 	if (v != old) {
 		c->rows[at] = v;
 		if (old == c->bmax[b])
@@ -526,6 +530,7 @@ static void ctx_free(struct ctx *c)
 	free(c->last);
 	free(c->synced);
 	free(c->heap);
+	free(c->alive);
 	free(c->bmax);
 	free(c->bmax_ok);
 	free(c->bmin);
@@ -557,6 +562,11 @@ static int ctx_init(struct ctx *c, const struct fs_problem *p, struct fs_state *
 			return -1;
 		for (int64_t i = 0; i < c->S; i++)
 			c->last[i] = -1;
+		c->alive = malloc(c->F * c->S);
+		if (!c->alive)
+			return -1;
+		for (int64_t k = 0; k < c->F * c->S; k++)
+			c->alive[k] = rows[k] > 0;
 		c->nblocks = (c->S + BLOCK - 1) / BLOCK;
 		c->bmax = malloc(c->F * c->nblocks * sizeof *c->bmax);
 		c->bmax_ok = calloc(c->F * c->nblocks, 1);
