@@ -162,8 +162,9 @@ static int64_t count_before_crossing(int64_t x, double u, int64_t n, double s_m,
 	}
 }
 
-/* FillState._refresh for one (framework, server) pair. */
-static int64_t room_of(const struct ctx *c, int64_t n, int64_t i)
+/* min over resources of free / demand, as free * (1/d) + (0 or 1e300 where
+ * n needs none of the resource): FillState's arithmetic, term for term. */
+static inline double min_ratio(const struct ctx *c, int64_t n, int64_t i)
 {
 	const double *f = c->s->free + i * c->R;
 	const double *inv = c->p->inv + n * c->R, *big = c->p->big + n * c->R;
@@ -173,6 +174,13 @@ static int64_t room_of(const struct ctx *c, int64_t n, int64_t i)
 		if (v < m)
 			m = v;
 	}
+	return m;
+}
+
+/* FillState._refresh for one (framework, server) pair. */
+static int64_t room_of(const struct ctx *c, int64_t n, int64_t i)
+{
+	double m = min_ratio(c, n, i);
 	m += 1e-9;
 	m = floor(m);
 	if (m > c->p->room_max)
@@ -184,14 +192,7 @@ static int64_t room_of(const struct ctx *c, int64_t n, int64_t i)
 /* FillState.room_one */
 static int64_t room_one(const struct ctx *c, int64_t n, int64_t i)
 {
-	const double *f = c->s->free + i * c->R;
-	const double *inv = c->p->inv + n * c->R, *big = c->p->big + n * c->R;
-	double m = f[0] * inv[0] + big[0];
-	for (int64_t r = 1; r < c->R; r++) {
-		double v = f[r] * inv[r] + big[r];
-		if (v < m)
-			m = v;
-	}
+	double m = min_ratio(c, n, i);
 	if (m > TASK_LIMIT)
 		m = TASK_LIMIT;
 	return c->p->elig[n * c->S + i] ? (int64_t)(m + 1e-9) : 0;
@@ -922,18 +923,10 @@ out:
 static void refresh_col(const struct ctx *c, int64_t *cols, int64_t i)
 {
 	int64_t *col = cols + i * c->F;
-	const double *f = c->s->free + i * c->R;
 	for (int64_t n = 0; n < c->F; n++) {
 		if (col[n] == 0)
 			continue;
-		const double *inv = c->p->inv + n * c->R, *big = c->p->big + n * c->R;
-		double m = f[0] * inv[0] + big[0];
-		for (int64_t r = 1; r < c->R; r++) {
-			double v = f[r] * inv[r] + big[r];
-			if (v < m)
-				m = v;
-		}
-		m += 1e-9;
+		double m = min_ratio(c, n, i) + 1e-9;
 		m = floor(m);
 		if (m > c->p->room_max)
 			m = c->p->room_max;

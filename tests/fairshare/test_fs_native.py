@@ -70,8 +70,12 @@ CYCLES = [f"{c}{cycle}" for c in CRITERIA for cycle in ("_rr", "_mesos")]
 @pytest.mark.parametrize("inst", INSTANCES, ids=lambda t: f"{t[0]}{t[1]}-{t[2]}x{t[3]}")
 @pytest.mark.parametrize("policy", POLICIES)
 def test_c_fill_equals_python(monkeypatch, inst, policy):
+    assert_same_policy(monkeypatch, inst, policy, 3)
+
+
+def assert_same_policy(monkeypatch, inst, policy, seed):
     p = make(*inst)
-    ref, got = both_ways(monkeypatch, lambda: get_policy(policy)(p, 3).x)
+    ref, got = both_ways(monkeypatch, lambda: get_policy(policy)(p, seed).x)
     assert ref.sum() > 0
     assert np.array_equal(ref, got), f"{policy}: C and Python allocations differ"
 
@@ -79,10 +83,7 @@ def test_c_fill_equals_python(monkeypatch, inst, policy):
 @pytest.mark.parametrize("inst", [i for i in INSTANCES if i[2] <= 12], ids=lambda t: f"{t[0]}{t[1]}-{t[2]}x{t[3]}")
 @pytest.mark.parametrize("policy", CYCLES)
 def test_c_offer_cycle_equals_python(monkeypatch, inst, policy):
-    p = make(*inst)
-    ref, got = both_ways(monkeypatch, lambda: get_policy(policy)(p, 5).x)
-    assert ref.sum() > 0
-    assert np.array_equal(ref, got), f"{policy}: C and Python allocations differ"
+    assert_same_policy(monkeypatch, inst, policy, 5)
 
 
 @pytest.mark.parametrize("crit", ["drfh", "bfdrf", "psdsf", "rpsdsf"])
