@@ -18,6 +18,10 @@ Two modes:
   (n, i) minimising (x_n + 1) / (weight_n gamma_{n,i}) over fitting eligible
   pairs; rPS-DSF uses gamma on residual capacity.  Keys only grow, so a lazy
   heap (re-key on pop) is exact.
+
+The loops below are the reference.  fill() first offers the work to
+native_fill (the same loops in C, fairshare/native/fill.c, equal results by
+construction and by test) and runs them itself when that does not apply.
 """
 from __future__ import annotations
 
