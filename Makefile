@@ -5,7 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
 NATIVE_PREFIX := $(CURDIR)/scl/_native
-FFI_INPUTS := $(wildcard native/src/*.c native/src/*.h native/include/*.h) native/build_ffi.py
+FFI_INPUTS := $(wildcard native/src/*.c native/src/*.h native/include/*.h) native/build_ffi.py \
+	$(wildcard fairshare/native/*.c fairshare/native/*.h) fairshare/native/build_fill.py
 
 .PHONY: install system bpf native test test-c test-py demo experiments experiments-quick clean
 
@@ -56,4 +57,4 @@ experiments-quick: install
 
 clean:
 	@$(MAKE) -s -C native clean
-	rm -rf build scl/_native scl/.ffi-built scl/_ffi*.so scl/_ffi.c *.egg-info
+	rm -rf build scl/_native scl/.ffi-built scl/_ffi*.so scl/_ffi.c fairshare/_fill*.so fairshare/_fill.c *.egg-info

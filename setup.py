@@ -2,4 +2,4 @@
 # setuptools reads `cffi_modules` only from setup().
 from setuptools import setup
 
-setup(cffi_modules=["native/build_ffi.py:ffibuilder"])
+setup(cffi_modules=["native/build_ffi.py:ffibuilder", "fairshare/native/build_fill.py:ffibuilder"])

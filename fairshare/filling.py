@@ -18,6 +18,10 @@ Two modes:
   (n, i) minimising (x_n + 1) / (weight_n gamma_{n,i}) over fitting eligible
   pairs; rPS-DSF uses gamma on residual capacity.  Keys only grow, so a lazy
   heap (re-key on pop) is exact.
+
+The loops below are the reference.  fill() first offers the work to
+native_fill (the same loops in C, fairshare/native/fill.c, equal results by
+construction and by test) and runs them itself when that does not apply.
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ import heapq
 
 import numpy as np
 
+from . import native_fill
 from .allocation import Allocation
 from .criteria import Criterion
 from .model import TASK_LIMIT, Problem
@@ -99,9 +104,14 @@ class FillState:
             bound = np.where(p.demand > 0, p.capacity.max(axis=0) / np.where(p.demand > 0, p.demand, 1), np.inf)
         return np.int32 if float(bound.min(axis=1).max()) < np.iinfo(np.int32).max else np.int64
 
+    @property
+    def room_max(self) -> float:
+        """Largest room the cache holds (its integer type's range, at most TASK_LIMIT)."""
+        return float(min(np.iinfo(self._room_dtype()).max, TASK_LIMIT))
+
     def _build(self) -> None:
         dtype = self._room_dtype()
-        self._room_max = float(min(np.iinfo(dtype).max, TASK_LIMIT))
+        self._room_max = self.room_max
         self._rows = self.problem.fit_counts(self.free).astype(dtype)
         self._cols = np.ascontiguousarray(self._rows.T)
         self._eligT = np.ascontiguousarray(self.problem.eligible.T).astype(float)
@@ -194,6 +204,11 @@ class FillState:
         ratio *= self._eligT[i]
         self._cols[i] = ratio
 
+    def note_changed(self, servers: np.ndarray) -> None:
+        """Servers whose free capacity something else (the C fill) changed."""
+        for i in servers.tolist():
+            self._refresh(i)
+
     def restricted(self, servers: np.ndarray) -> "FillState":
         """This state on a subset of the servers (`Problem.restricted`), with
         the same task totals, caps and free amounts (bit for bit)."""
@@ -251,9 +266,12 @@ def fill(problem: Problem, crit: Criterion, state: FillState, active: np.ndarray
         idx = np.flatnonzero(act)
         act[idx[~problem.fits_any(state.free, idx)]] = False
     if crit.server_specific:
-        _fill_server_specific(problem, crit, state, act)
+        if not native_fill.fill_server_specific(problem, crit, state, act):
+            _fill_server_specific(problem, crit, state, act)
     else:
-        _fill_pooled(problem, crit.unit() if unit is None else unit, selection, state, act)
+        unit = crit.unit() if unit is None else unit
+        if not native_fill.fill_pooled(problem, unit, selection, state, act):
+            _fill_pooled(problem, unit, selection, state, act)
 
 
 def progressive_fill(problem: Problem, criterion: type[Criterion] | Criterion, selection: str | None = None,

@@ -19,6 +19,7 @@ import random
 
 import numpy as np
 
+from . import native_fill
 from .allocation import Allocation
 from .criteria import Criterion
 from .model import Problem
@@ -50,36 +51,44 @@ def offer_cycle(problem: Problem, criterion: type[Criterion] | Criterion, seed: 
     wg = None
     if gamma_full is not None:
         wg = np.ascontiguousarray((w[:, None] * gamma_full).T)  # servers x frameworks
+    native = None
+    if native_fill.OfferRounds.applies(state, open_, share):
+        native = native_fill.OfferRounds(problem, state, open_, share, unit, wg, fill_server)
     rounds = 0
     while max_rounds is None or rounds < max_rounds:
         rounds += 1
         rng.shuffle(servers)
-        placed_any = False
-        for i in servers:
-            while True:
-                col = state.col(i)
-                ok = col > 0
-                ok &= open_
-                if unit is not None:
-                    masked = np.where(ok, share, inf)
-                else:
-                    with np.errstate(divide="ignore", invalid="ignore"):
-                        masked = np.where(ok, x / (wg[i] if wg is not None else w * col), inf)
-                low = masked.min()
-                if low == inf:
-                    break
-                # Equal shares (within float noise) go to the lowest framework index.
-                n = int(np.argmax(masked <= low + 1e-12 * max(1.0, abs(low))))
-                state.place(problem, n, i, 1)
-                if share is not None:
-                    share[n] = x[n] * unit[n]
-                if x[n] >= limit[n]:
-                    open_[n] = False
-                placed_any = True
-                if not fill_server:
-                    break
+        if native is not None:
+            placed_any = native.run(servers)
+        else:
+            placed_any = False
+            for i in servers:
+                while True:
+                    col = state.col(i)
+                    ok = col > 0
+                    ok &= open_
+                    if unit is not None:
+                        masked = np.where(ok, share, inf)
+                    else:
+                        with np.errstate(divide="ignore", invalid="ignore"):
+                            masked = np.where(ok, x / (wg[i] if wg is not None else w * col), inf)
+                    low = masked.min()
+                    if low == inf:
+                        break
+                    # Equal shares (within float noise) go to the lowest framework index.
+                    n = int(np.argmax(masked <= low + 1e-12 * max(1.0, abs(low))))
+                    state.place(problem, n, i, 1)
+                    if share is not None:
+                        share[n] = x[n] * unit[n]
+                    if x[n] >= limit[n]:
+                        open_[n] = False
+                    placed_any = True
+                    if not fill_server:
+                        break
         if not placed_any:
             break
+    if native is not None:
+        native.finish()
     label = name or f"{crit.name}_{'mesos' if fill_server else 'rr'}"
     return Allocation(problem, state.x_server, label, {"rounds": rounds})
 

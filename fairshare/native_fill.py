@@ -1,0 +1,159 @@
+"""The C core of progressive filling (fairshare/native/fill.c), used when the
+cffi extension `fairshare._fill` is built (`make install`).
+
+The Python loops in filling.py and online.py stay the reference: the C code
+repeats them step for step, with the same float expressions, so allocations
+are identical (tests/fairshare/test_fs_native.py compares the two on random
+instances for every criterion and selection rule).  These functions return
+False when they do not apply (extension missing, FAIRSHARE_PURE_PYTHON=1 in
+the environment, a rule the C code does not implement, a fill that logs its
+placements) and the caller then runs the Python loop."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+try:
+    from ._fill import ffi, lib
+except ImportError:  # not built: the Python loops run instead
+    ffi = lib = None
+
+# Selection rules with a C implementation (pooled criteria).
+RULES = {"residual": 0, "bestfit": 1}
+
+
+def enabled() -> bool:
+    return lib is not None and os.environ.get("FAIRSHARE_PURE_PYTHON", "") in ("", "0")
+
+
+def _ptr(ctype: str, a: np.ndarray):
+    return ffi.cast(ctype, ffi.from_buffer(a))
+
+
+def _writable(state) -> bool:
+    """The C code updates these arrays in place: they must be the state's own
+    contiguous buffers of the expected types."""
+    return all(a.flags.c_contiguous and a.flags.writeable for a in (state.free, state.x_server, state.x)) \
+        and state.free.dtype == np.float64 and state.x_server.dtype == np.int64 and state.x.dtype == np.int64
+
+
+class _Call:
+    """The two C structs for one fill, and the numpy buffers they point into
+    (kept referenced here for as long as the call runs)."""
+
+    def __init__(self, problem, state):
+        self.keep = [np.ascontiguousarray(problem.demand, dtype=np.float64),
+                     np.ascontiguousarray(state._inv, dtype=np.float64),
+                     np.ascontiguousarray(state._big, dtype=np.float64),
+                     np.ascontiguousarray(problem.eligible, dtype=np.bool_).view(np.uint8),
+                     np.ascontiguousarray(problem.weight, dtype=np.float64),
+                     np.ascontiguousarray(state.limit, dtype=np.int64)]
+        demand, inv, big, elig, weight, limit = self.keep
+        self.changed = np.zeros(problem.n_servers, dtype=np.uint8)
+        self.problem = ffi.new("struct fs_problem *", {
+            "n_frameworks": problem.n_frameworks, "n_servers": problem.n_servers,
+            "n_resources": len(problem.total), "demand": _ptr("double *", demand), "inv": _ptr("double *", inv),
+            "big": _ptr("double *", big), "elig": _ptr("unsigned char *", elig),
+            "weight": _ptr("double *", weight), "room_max": state.room_max})
+        self.state = ffi.new("struct fs_state *", {
+            "free": _ptr("double *", state.free), "x_server": _ptr("int64_t *", state.x_server),
+            "x": _ptr("int64_t *", state.x), "limit": _ptr("int64_t *", limit),
+            "changed": _ptr("unsigned char *", self.changed)})
+
+    def finish(self, rc: int, state) -> bool:
+        # The C code only ever placed what the Python loop would have; tell
+        # the state's own caches which servers changed, in either case.
+        state.note_changed(np.flatnonzero(self.changed))
+        if rc == -1:
+            raise MemoryError("fairshare: out of memory in the C fill")
+        if rc != 0:
+            raise RuntimeError(f"fairshare: the C fill refused its arguments (code {rc})")
+        return True
+
+
+def _rooms(state) -> np.ndarray:
+    """The room matrix (frameworks x servers, int64) as the Python loop would
+    first see it: the state's cache if it has one, else computed afresh."""
+    if state.has_rows:
+        return np.ascontiguousarray(state.cols.T, dtype=np.int64)
+    return np.ascontiguousarray(state.problem.fit_counts(state.free), dtype=np.int64)
+
+
+def fill_pooled(problem, unit: np.ndarray, sel, state, act: np.ndarray) -> bool:
+    """filling._fill_pooled with the residual or best-fit rule; False if not applicable."""
+    rule = RULES.get(getattr(sel, "name", None))
+    n_res = len(problem.total)
+    if not enabled() or rule is None or state.log is not None or not _writable(state) or problem.n_servers == 0 \
+            or (rule == RULES["bestfit"] and n_res >= 8):
+        return False
+    call = _Call(problem, state)
+    rows = _rooms(state)
+    unit = np.ascontiguousarray(unit, dtype=np.float64)
+    active = np.ascontiguousarray(act, dtype=np.bool_).view(np.uint8)
+    dist = total = shape_b = pivot = ffi.NULL
+    keep = []
+    if rule == RULES["bestfit"]:
+        d = problem.demand
+        piv = np.argmax(d > 0, axis=1).astype(np.int64)
+        b = d / problem.total
+        sb = np.ascontiguousarray(b / b[np.arange(len(b)), piv][:, None])
+        tot = np.ascontiguousarray(problem.total, dtype=np.float64)
+        dist_a = np.empty((problem.n_frameworks, problem.n_servers))
+        keep = [piv, sb, tot, dist_a]
+        dist, total, shape_b, pivot = (_ptr("double *", dist_a), _ptr("double *", tot), _ptr("double *", sb),
+                                       _ptr("int64_t *", piv))
+    rc = lib.fs_fill_pooled(call.problem, call.state, _ptr("double *", unit), _ptr("unsigned char *", active),
+                            rule, _ptr("int64_t *", rows), dist, total, shape_b, pivot)
+    del keep
+    return call.finish(rc, state)
+
+
+def fill_server_specific(problem, crit, state, act: np.ndarray) -> bool:
+    """filling._fill_server_specific (PS-DSF, rPS-DSF); False if not applicable."""
+    if not enabled() or state.log is not None or not _writable(state) or problem.n_servers == 0:
+        return False
+    call = _Call(problem, state)
+    active = np.ascontiguousarray(act, dtype=np.bool_).view(np.uint8)
+    if crit.residual:
+        rows, gamma = _rooms(state), None
+    else:
+        rows, gamma = None, np.ascontiguousarray(state.gamma_full, dtype=np.int64)
+    rc = lib.fs_fill_server_specific(call.problem, call.state, _ptr("unsigned char *", active), int(crit.residual),
+                                     ffi.NULL if rows is None else _ptr("int64_t *", rows),
+                                     ffi.NULL if gamma is None else _ptr("int64_t *", gamma))
+    return call.finish(rc, state)
+
+
+class OfferRounds:
+    """online.offer_cycle's visits in C, one round per `run(order)`; the
+    caller keeps the round loop and its random server order.  `open_` and
+    `share` (pooled criteria) are the caller's arrays, updated in place."""
+
+    def __init__(self, problem, state, open_: np.ndarray, share: np.ndarray | None, unit: np.ndarray | None,
+                 wg: np.ndarray | None, fill_server: bool):
+        self.state = state
+        self.call = _Call(problem, state)
+        self.cols = (np.ascontiguousarray(state.cols, dtype=np.int64) if state.has_rows
+                     else np.ascontiguousarray(problem.fit_counts(state.free).T, dtype=np.int64))
+        self.keep = [open_.view(np.uint8), share, None if unit is None else np.ascontiguousarray(unit, np.float64),
+                     None if wg is None else np.ascontiguousarray(wg, np.float64)]
+        self.args = [_ptr("int64_t *", self.cols), _ptr("unsigned char *", self.keep[0])] \
+            + [ffi.NULL if a is None else _ptr("double *", a) for a in self.keep[1:]]
+        self.fill_server = int(fill_server)
+
+    @staticmethod
+    def applies(state, open_: np.ndarray, share: np.ndarray | None) -> bool:
+        return enabled() and state.log is None and _writable(state) and open_.flags.c_contiguous \
+            and (share is None or (share.flags.c_contiguous and share.dtype == np.float64))
+
+    def run(self, order: list[int]) -> bool:
+        o = np.asarray(order, dtype=np.int64)
+        rc = lib.fs_offer_round(self.call.problem, self.call.state, *self.args, _ptr("int64_t *", o), len(o),
+                                self.fill_server)
+        if rc < 0:
+            raise RuntimeError(f"fairshare: the C offer round refused its arguments (code {rc})")
+        return rc > 0
+
+    def finish(self) -> None:
+        self.call.finish(0, self.state)

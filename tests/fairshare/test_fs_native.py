@@ -1,0 +1,121 @@
+"""The C fill (fairshare/native/fill.c) equals the Python loops it replaces.
+
+The Python loops are the reference (test_fs_batching.py checks them against
+task-by-task filling); here every criterion, every selection rule and the
+online re-allocator run both ways on seeded random instances and the
+allocation matrices must be equal element for element."""
+import numpy as np
+import pytest
+
+from fairshare import native_fill
+from fairshare.criteria import CRITERIA
+from fairshare.filling import progressive_fill
+from fairshare.model import Constraints, Framework, Problem, Server
+from fairshare.online import Reallocator
+from fairshare.policies import get_policy
+from fairshare.workload import synthetic_problem
+
+pytestmark = pytest.mark.skipif(native_fill.lib is None, reason="fairshare._fill is not built (make install)")
+
+
+def mixed_problem(seed: int, n_servers: int, n_frameworks: int) -> Problem:
+    """Uneven servers, fractional and zero demands, weights, task caps,
+    label constraints and a few large servers (long batches)."""
+    rng = np.random.default_rng(seed)
+    servers = []
+    for i in range(n_servers):
+        cap = {"cpu": float(rng.integers(1, 64)), "mem": float(rng.choice([0.5, 3, 16, 64, 256])),
+               "gpu": float(rng.choice([0, 0, 1, 4]))}
+        if rng.random() < 0.05:
+            cap = {k: v * 40 for k, v in cap.items()}
+        servers.append(Server(f"s{i}", cap, {"t": str(i % 3)}))
+    frameworks = []
+    for n in range(n_frameworks):
+        d = {"cpu": float(rng.choice([0.1, 0.5, 1, 3])), "mem": float(rng.choice([0.25, 1, 2.5]))}
+        if rng.random() < 0.2:
+            d["gpu"] = 1.0
+        cons = Constraints(labels={"t": ("0", "2")}) if rng.random() < 0.3 else Constraints()
+        cap = int(rng.integers(1, 200)) if rng.random() < 0.2 else None
+        frameworks.append(Framework(f"f{n}", d, float(rng.choice([1, 1, 2, 3.5])), cap, cons))
+    return Problem(servers, frameworks)
+
+
+def both_ways(monkeypatch, run):
+    monkeypatch.setenv("FAIRSHARE_PURE_PYTHON", "1")
+    ref = run()
+    monkeypatch.setenv("FAIRSHARE_PURE_PYTHON", "0")
+    got = run()
+    return ref, got
+
+
+INSTANCES = [("mixed", s, 12, 6) for s in range(4)] + [("mixed", s, 150, 40) for s in range(4, 7)] \
+    + [("synthetic", 7, 400, 60), ("synthetic", 8, 60, 300), ("mixed", 9, 1, 5)]
+
+
+def make(kind, seed, servers, frameworks):
+    if kind == "synthetic":
+        return synthetic_problem(servers, frameworks, 4, 0.3, seed)
+    return mixed_problem(seed, servers, frameworks)
+
+
+# Every policy that reaches the C code: server-specific criteria, and pooled
+# criteria with each rule it implements (the random rules stay in Python).
+POLICIES = [c for c, cls in CRITERIA.items() if cls.server_specific] \
+    + [f"{c}:{s}" for c, cls in CRITERIA.items() if not cls.server_specific for s in native_fill.RULES]
+# The offer cycles visit every server every round: in Python that is slow
+# enough to keep them to the smaller instances.
+CYCLES = [f"{c}{cycle}" for c in CRITERIA for cycle in ("_rr", "_mesos")]
+
+
+@pytest.mark.parametrize("inst", INSTANCES, ids=lambda t: f"{t[0]}{t[1]}-{t[2]}x{t[3]}")
+@pytest.mark.parametrize("policy", POLICIES)
+def test_c_fill_equals_python(monkeypatch, inst, policy):
+    assert_same_policy(monkeypatch, inst, policy, 3)
+
+
+def assert_same_policy(monkeypatch, inst, policy, seed):
+    p = make(*inst)
+    ref, got = both_ways(monkeypatch, lambda: get_policy(policy)(p, seed).x)
+    assert ref.sum() > 0
+    assert np.array_equal(ref, got), f"{policy}: C and Python allocations differ"
+
+
+@pytest.mark.parametrize("inst", [i for i in INSTANCES if i[2] <= 12], ids=lambda t: f"{t[0]}{t[1]}-{t[2]}x{t[3]}")
+@pytest.mark.parametrize("policy", CYCLES)
+def test_c_offer_cycle_equals_python(monkeypatch, inst, policy):
+    assert_same_policy(monkeypatch, inst, policy, 5)
+
+
+@pytest.mark.parametrize("crit", ["drfh", "bfdrf", "psdsf", "rpsdsf"])
+def test_c_fill_from_a_partial_allocation(monkeypatch, crit):
+    """Filling from running tasks with some frameworks inactive (a re-fill)."""
+    p = mixed_problem(11, 80, 30)
+    start = progressive_fill(p, CRITERIA[crit], active=np.arange(30) % 3 == 0).x // 2
+    active = np.arange(30) % 4 != 1
+    ref, got = both_ways(monkeypatch, lambda: progressive_fill(p, CRITERIA[crit], initial=start, active=active).x)
+    assert np.array_equal(ref, got)
+
+
+@pytest.mark.parametrize("crit", ["drfh", "bfdrf", "psdsf", "rpsdsf"])
+def test_c_fill_online_events(monkeypatch, crit):
+    """Arrivals and departures through the re-allocator, which keeps one
+    state (and its room cache) across events: same placements both ways."""
+    p = mixed_problem(12, 60, 25)
+
+    def events():
+        r = Reallocator(p, CRITERIA[crit], active=np.arange(25) < 20)
+        snaps = [r.state.x_server.copy()]
+        for kind, n in (("arrive", 21), ("leave", 3), ("arrive", 22), ("leave", 10), ("leave", 21)):
+            getattr(r, kind)(n)
+            snaps.append(r.state.x_server.copy())
+        return np.stack(snaps)
+
+    ref, got = both_ways(monkeypatch, events)
+    assert np.array_equal(ref, got)
+
+
+def test_pure_python_switch(monkeypatch):
+    monkeypatch.setenv("FAIRSHARE_PURE_PYTHON", "1")
+    assert not native_fill.enabled()
+    monkeypatch.setenv("FAIRSHARE_PURE_PYTHON", "0")
+    assert native_fill.enabled()
