@@ -279,14 +279,39 @@ class Scheduler:
             procfs.set_policy(task.pid, os.SCHED_FIFO, task.prio, {core})
         except PermissionError:
             raise explain_eperm(f"promoting pid {task.pid}") from None
+        if stack and stack[-1].state is State.FILTER:
+            stack[-1].gen += 1  # preempted: its slice timer is dropped until it is on top again
         stack.append(task)
         task.core = core
+        if task.state is State.FILTER:  # moved by the policy (promote() arms its own timer)
+            self._resume_checks(task)
 
     def unstack(self, task: Task) -> None:
         stack = self.stacks.get(task.core)
         if stack is not None and task in stack:
+            was_top = stack[-1] is task
             stack.remove(task)
+            if was_top and stack and stack[-1].state is State.FILTER:
+                self._resume_checks(stack[-1])
         task.core = -1
+
+    def _resume_checks(self, task: Task) -> None:
+        """`task` is on top of its stack again, so it runs: re-arm its slice checks.
+
+        Only the top of a stack runs, so only it has a live slice timer: a
+        preempted task uses no CPU, and checking it every block_check_s was
+        most of the scheduler's wake-ups with deep stacks.  Its CPU clock
+        did not move while it waited, so the budget still holds; the
+        blocked test restarts from now.
+        """
+        if not math.isfinite(task.budget):
+            return
+        cpu = procfs.cpu_seconds(task.pid)
+        if cpu is None:
+            return  # exited; the pidfd event follows
+        task.check_cpu, task.check_wall = cpu, time.monotonic()
+        task.gen += 1
+        self._arm(task, self._check_delay(task.budget - (cpu - task.slice_cpu0)), _Timer.SLICE)
 
     def restack(self, core: int) -> None:
         """Renumber `core`'s stack from the bottom, to make room above it."""

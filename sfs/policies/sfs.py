@@ -91,23 +91,31 @@ class SfsPolicy(Policy):
             self.queue = kept + self.queue  # nothing is queued meanwhile, but keep it safe
         self._steal()
 
+    def preempt_margin(self, newcomer: Task, running: Task, mine: float, attained: float) -> float | None:
+        """How much more CPU `running` (`attained`) must have than `newcomer` (`mine`) before
+        the newcomer takes its core; None: never.  sfs: least attained service, with
+        ``preempt_after_s`` of hysteresis so two young tasks do not swap every tick."""
+        return self.config.preempt_after_s
+
     def _preemptible_core(self, task: Task) -> int | None:
-        """The core whose running task has attained the most CPU, if that is more
-        than ``preempt_after_s`` beyond what `task` has."""
-        threshold = self.config.preempt_after_s
-        if threshold is None:
+        """The core whose running task is furthest past its preemption margin against `task`."""
+        if self.config.preempt_after_s is None:
             return None
         mine = procfs.cpu_seconds(task.pid) or 0.0
-        best, best_core = threshold, None
+        best, best_core = 0.0, None
         soonest = math.inf
         for core, stack in self.engine.stacks.items():
             top = stack[-1]
             if top.prio >= self.config.max_function_priority or not self.may_preempt(task, top):
                 continue
-            attained = (procfs.cpu_seconds(top.pid) or 0.0) - mine
-            if attained > best:
-                best, best_core = attained, core
-            soonest = min(soonest, threshold - attained)
+            attained = procfs.cpu_seconds(top.pid) or 0.0
+            margin = self.preempt_margin(task, top, mine, attained)
+            if margin is None:
+                continue
+            ahead = attained - mine - margin
+            if ahead > best:
+                best, best_core = ahead, core
+            soonest = min(soonest, -ahead)
         if best_core is None and math.isfinite(soonest):
             # Look again when the first running task will have attained enough.
             self.engine.redispatch_at(time.monotonic() + max(soonest, 0.001))

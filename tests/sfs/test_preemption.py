@@ -58,3 +58,37 @@ def test_plain_sfs_makes_the_newcomer_wait_for_the_slice():
     # never promoted over the old one: it waited for the core, or finished on the
     # kernel's small CFS share (the fair server) without ever being promoted
     assert new.start_s >= records["old"].end_s - 0.01 or new.fifo_s == 0
+
+
+def test_only_the_running_top_of_a_stack_gets_slice_checks():
+    """A preempted job uses no CPU, so it gets no slice checks until it is on top again;
+    then its checks resume and its budget (1 s) still holds it in FILTER to the end."""
+    from sfs.policies.sfs import SfsPolicy
+
+    class Watched(SfsPolicy):
+        name = "sfs"
+        ticks: list = []
+
+        def tick(self, task, now, cpu):
+            self.ticks.append((task.inv.id, self.engine.stacks[task.core][-1] is task))
+            super().tick(task, now, cpu)
+
+    policy = Watched()
+    records = {}
+    config = SchedulerConfig(slice=SliceConfig(initial_s=1.0, min_samples=10_000), preempt_after_s=0.01,
+                             block_check_s=0.01)
+    old, new = spawn(0.3), spawn(0.15)
+    with Scheduler(policy, [0], config, on_complete=lambda r: records.update({r.invocation_id: r})) as s:
+        s.admit(old.pid, Invocation("old", "f", "t", 0.0, 0.3))
+        go(old)
+        time.sleep(0.1)
+        s.admit(new.pid, Invocation("new", "f", "t", 0.0, 0.15))
+        go(new)
+        assert s.wait_idle(timeout=20)
+    old.wait()
+    new.wait()
+    assert records["new"].end_s < records["old"].end_s
+    assert all(on_top for _, on_top in policy.ticks), policy.ticks
+    ids = [i for i, _ in policy.ticks]
+    assert "new" in ids and ids.index("new") > 0 and ids[-1] == "old"   # old checked before and after
+    assert not records["old"].demoted and records["old"].fifo_s > 0.25
