@@ -78,6 +78,9 @@ class SchedulerConfig:
     watchdog_priority: int = 99
     bypass_factor: float = 3.0        # queued longer than k*T -> straight to CFS
     block_check_s: float | None = 0.02  # re-check a running slice this often for blocking
+    # ... and this often when nothing waits for its core (alone on it, nothing queued): then a
+    # late blocking check idles nobody, and these checks were most of the scheduler's wake-ups.
+    idle_check_s: float | None = 0.08
     blocked_recheck_s: float = 0.005  # first re-check of a yielded (blocked) invocation; doubles
     blocked_recheck_max_s: float = 0.02  # so a woken invocation runs at most ~20 ms in CFS before re-queueing
     aging_s: float = 10.0             # CFS-resident longer than this -> re-filtered
@@ -355,11 +358,12 @@ class Scheduler:
         self._placement_call(self.placement.demoted, task)
         self._arm(task, task.backoff, _Timer.BLOCKED)
 
-    def rearm(self, task: Task, left: float, cpu: float, now: float) -> None:
-        """Check `task` again when `left` of its budget is spent (or at the next blocking check)."""
+    def rearm(self, task: Task, left: float, cpu: float, now: float, contended: bool = True) -> None:
+        """Check `task` again when `left` of its budget is spent, or at the next blocking
+        check: after ``block_check_s``, or ``idle_check_s`` when not `contended` (nothing waits)."""
         task.check_cpu, task.check_wall = cpu, now
         task.gen += 1
-        self._arm(task, self._check_delay(left), _Timer.SLICE)
+        self._arm(task, self._check_delay(left, contended), _Timer.SLICE)
 
     def requeue(self, task: Task, now: float) -> None:
         """Hand `task` (aged or woken) back to the policy's queue."""
@@ -462,8 +466,10 @@ class Scheduler:
                 self._finish(task)
             now = time.monotonic()
 
-    def _check_delay(self, left: float) -> float:
+    def _check_delay(self, left: float, contended: bool = True) -> float:
         check = self.config.block_check_s
+        if check is not None and not contended and self.config.idle_check_s is not None:
+            check = max(check, self.config.idle_check_s)
         return left if check is None else min(left, check)
 
     def _release_core(self, task: Task, cpu: float | None) -> None:

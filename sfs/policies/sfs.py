@@ -152,7 +152,8 @@ class SfsPolicy(Policy):
             self.engine.stats["blocked_yields"] += 1
             self.engine.yield_core(task, left, cpu)
         else:
-            self.engine.rearm(task, left, cpu, now)
+            waiting = bool(self.queue) or len(self.engine.stacks.get(task.core, ())) > 1
+            self.engine.rearm(task, left, cpu, now, contended=waiting)
             self._reorder(task, cpu)
 
     def _reorder(self, task: Task, cpu: float) -> None:

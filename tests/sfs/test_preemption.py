@@ -92,3 +92,27 @@ def test_only_the_running_top_of_a_stack_gets_slice_checks():
     ids = [i for i, _ in policy.ticks]
     assert "new" in ids and ids.index("new") > 0 and ids[-1] == "old"   # old checked before and after
     assert not records["old"].demoted and records["old"].fifo_s > 0.25
+
+
+def test_a_job_nobody_waits_for_is_checked_less_often():
+    from sfs.policies.sfs import SfsPolicy
+
+    class Counted(SfsPolicy):
+        name = "sfs"
+        ticks = 0
+
+        def tick(self, task, now, cpu):
+            type(self).ticks += 1
+            super().tick(task, now, cpu)
+
+    policy = Counted()
+    config = SchedulerConfig(slice=SliceConfig(initial_s=2.0, min_samples=10_000), block_check_s=0.02,
+                             idle_check_s=0.1)
+    job = spawn(0.4)
+    with Scheduler(policy, [0], config) as s:
+        s.admit(job.pid, Invocation("alone", "f", "t", 0.0, 0.4))
+        go(job)
+        assert s.wait_idle(timeout=20)
+    job.wait()
+    # every 20 ms that would be about 20 checks; every 100 ms at most 5 (a slow machine only stretches them)
+    assert 1 <= Counted.ticks <= 6
