@@ -10,12 +10,16 @@ time first, as SRPT would:
   functions first come first served; an unknown function is predicted at
   the current slice T, the most FILTER will give it anyway), then the
   re-queued ones, as in sfs;
-- preemption inside FILTER: a newcomer preempts only a task whose predicted
-  remaining time (prediction minus the CPU it has attained) is longer than
-  the newcomer's prediction, and then at once (no hysteresis: SRPT already
-  says which goes first, and waiting ``preempt_after_s`` costs a 20 ms call
-  a slowdown of up to 2); when either has no prediction the sfs rule
-  (least attained service, with its hysteresis) decides alone.
+- preemption inside FILTER, SRPT where the predictions tell the two apart:
+  a newcomer predicted at most half the running task's predicted remaining
+  time (prediction minus the CPU it has attained) preempts it at once (no
+  hysteresis: waiting ``preempt_after_s`` would cost a 20 ms call a
+  slowdown of up to 2); one predicted at least twice as long never does.
+  Otherwise the sfs rule (least attained service, with its hysteresis)
+  decides: when either is unknown, when the running task has overrun its
+  prediction (a misprediction: it is no longer known to be short), and
+  when the two predictions are close (calls of one function vary; between
+  them only attained service tells the short ones apart).
 
 Everything else (slice, bypass, blocking, aging, demotion) is sfs.
 """
@@ -39,15 +43,25 @@ def predict(history: Iterable[float], min_samples: int = MIN_SAMPLES) -> float |
 
 
 def remaining(predicted: float | None, attained: float) -> float | None:
-    """Predicted CPU time still to run (never below 0: an overrun is about to finish or is mispredicted)."""
-    return None if predicted is None else max(0.0, predicted - attained)
+    """Predicted CPU time still to run; None when unknown or overrun (the prediction was wrong)."""
+    if predicted is None or attained >= predicted:
+        return None
+    return predicted - attained
 
 
-def may_preempt(newcomer_predicted: float | None, running_remaining: float | None) -> bool:
-    """SRPT inside FILTER when both are known; otherwise leave it to least attained service."""
+# Predictions this far apart are trusted to order two calls; closer ones are not.
+SRPT_RATIO = 2.0
+
+
+def srpt(newcomer_predicted: float | None, running_remaining: float | None) -> bool | None:
+    """True: the newcomer goes first now; False: it never preempts; None: let least attained service decide."""
     if newcomer_predicted is None or running_remaining is None:
+        return None
+    if newcomer_predicted * SRPT_RATIO <= running_remaining:
         return True
-    return newcomer_predicted < running_remaining
+    if running_remaining * SRPT_RATIO <= newcomer_predicted:
+        return False
+    return None
 
 
 class SfsPredictPolicy(SfsPolicy):
@@ -68,10 +82,10 @@ class SfsPredictPolicy(SfsPolicy):
         return sorted(queued, key=key)
 
     def preempt_margin(self, newcomer: Task, running: Task, mine: float, attained: float) -> float | None:
-        guess, left = self.predicted(newcomer), remaining(self.predicted(running), attained)
-        if guess is None or left is None:
+        verdict = srpt(self.predicted(newcomer), remaining(self.predicted(running), attained))
+        if verdict is None:
             return self.config.preempt_after_s
-        return 0.0 if may_preempt(guess, left) else None
+        return 0.0 if verdict else None
 
     def exited(self, task: Task, cpu: float) -> None:
         if cpu > 0:

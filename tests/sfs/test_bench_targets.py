@@ -1,14 +1,9 @@
 """sfs bench: its traces and its PASS/MISS rule, without processes."""
 import math
-from types import SimpleNamespace
 
 import pytest
 
 from sfs.commands.bench import Row, lower_than_cfs, verdict
-from sfs.policies import make_policy
-from sfs.scheduler import SchedulerConfig
-from sfs.slice import SliceConfig
-from sfs.task import Task
 from workloads.bench_traces import NAMES, bench_trace
 from workloads.load import offered_load
 
@@ -55,18 +50,3 @@ def test_azure_shaped_keeps_the_sample_bursts_and_bounds_durations():
     invs = bench_trace("azure2021", 2)
     assert len(invs) == 199 and all(0.02 <= i.duration_s <= 1.0 for i in invs)
     assert sum(1 for i in invs if i.arrival_s < 0.05) >= 15   # the opening burst stays a burst
-
-
-def test_sfs_predict_preempts_at_once_only_when_predictions_say_so():
-    policy = make_policy("sfs-predict")
-    policy.attach(SimpleNamespace(config=SchedulerConfig(slice=SliceConfig(min_samples=10_000),
-                                                         preempt_after_s=0.02), cores=[0]))
-    for function, cpu in [("long", 2.0)] * 3 + [("short", 0.05)] * 3:
-        policy.exited(Task(1, SimpleNamespace(id="x", function=function, tenant="t"), 0.0), cpu)
-
-    def task(function):
-        return Task(2, SimpleNamespace(id="y", function=function, tenant="t"), 0.0)
-    assert policy.preempt_margin(task("short"), task("long"), 0.0, 0.001) == 0.0   # SRPT: now
-    assert policy.preempt_margin(task("long"), task("short"), 0.0, 0.001) is None  # never
-    assert policy.preempt_margin(task("new"), task("long"), 0.0, 0.001) == 0.02    # unknown: LAS
-    assert policy.preempt_margin(task("short"), task("new"), 0.0, 0.001) == 0.02
