@@ -8,7 +8,10 @@ a short-call p99 is not one or two jobs.  Every invocation burns its
 duration of CPU time.  Each trace is replayed under every policy in
 ``--policies`` (cfs first, the baseline); the oracle simulates preemptive
 SRTF on the CPU times measured in the cfs run: it knows every call's size
-at arrival, which no online policy does.  With ``--trace PATH --limit K``
+at arrival, which no online policy does.  ``ps-sim`` (processor sharing,
+simulated on the same CPU times) shows what a policy that knows no size
+reaches: where it is far from the oracle, as on bursts of simultaneous
+calls of functions never seen before, only predictions can close the gap.  With ``--trace PATH --limit K``
 the first K requests of that file are the only trace.
 
 For every policy after cfs and every trace, PASS/MISS against the targets
@@ -33,6 +36,7 @@ from dataclasses import dataclass
 
 from sharekit.cli import UsageError
 
+SIMULATED = ["srtf-oracle", "ps-sim"]
 TARGETS = {"short_p99_vs_oracle": 1.3, "short_p50": 1.05, "long_vs_cfs": 1.1, "scheduler_cpu": 0.01}
 
 
@@ -181,19 +185,19 @@ def run(args) -> int:
         print(f"{trace}: {len(invs)} invocations, {sum(services.values()):.1f} CPU-s over "
               f"{invs[-1].arrival_s:.1f} s (80% load on cores {cores})", file=sys.stderr)
         measured = None
-        for policy in names + ["srtf-oracle"]:
-            if policy == "srtf-oracle":
-                res = replay(invs, "srtf-oracle", cores, services=measured)
+        for policy in names + SIMULATED:
+            if policy in SIMULATED:
+                res = replay(invs, policy, cores, services=measured)
             else:
                 res = replay(invs, make_policy(policy, args, strict=False), cores, config,
                              progress=not args.no_progress)
             if policy == "cfs":
                 measured = {r.invocation_id: r.cpu_s for r in res.records}
-            if args.out_dir and policy != "srtf-oracle":
+            if args.out_dir and policy not in SIMULATED:
                 os.makedirs(args.out_dir, exist_ok=True)
                 write_csv(os.path.join(args.out_dir, f"{trace}-{policy}.csv"), res.records)
             rows[(trace, policy)] = Row.of(res.records, services,
-                                           None if policy == "srtf-oracle" else res.scheduler_cpu_share)
+                                           None if policy in SIMULATED else res.scheduler_cpu_share)
             intact[(trace, policy)] = res.lost == 0 and res.duplicates == 0 and not res.failed
     elapsed = time.monotonic() - started
     _table(traces, names, rows)
@@ -211,7 +215,7 @@ def _table(traces, names, rows) -> None:
     print(f"{'trace':<10} {'policy':<12} {'short p50':>9} {'short p99':>9} {'short mean':>10} {'medium mean':>11} "
           f"{'long mean':>9} {'mean slowdown':>13} {'mean turnaround':>15} {'sched CPU':>9}")
     for trace in traces:
-        for policy in names + ["srtf-oracle"]:
+        for policy in names + SIMULATED:
             r = rows[(trace, policy)]
             cpu = "-" if r.cpu_share is None else f"{100 * r.cpu_share:.2f}%"
             print(f"{trace:<10} {policy:<12} {r.short_p50:>9.2f} {r.short_p99:>9.2f} {r.short_mean:>10.2f} "
@@ -241,7 +245,7 @@ def _plot(path, traces, rows, names) -> None:
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, len(traces), figsize=(4.2 * len(traces), 3.4), squeeze=False)
     for ax, trace in zip(axes[0], traces):
-        for policy, style in [(n, "-") for n in names] + [("srtf-oracle", "--")]:
+        for policy, style in [(n, "-") for n in names] + [(n, "--") for n in SIMULATED]:
             values = sorted(rows[(trace, policy)].short)
             if values:
                 ax.step(values, [(k + 1) / len(values) for k in range(len(values))], style, where="post",

@@ -18,14 +18,19 @@ from typing import Sequence
 _EPS = 1e-12
 
 
-def srtf_finish_times(arrivals: Sequence[float], services: Sequence[float], cores: int) -> list[float]:
-    """Completion time of each job (same order as the input)."""
+def check_jobs(arrivals: Sequence[float], services: Sequence[float], cores: int) -> None:
+    """The input checks every simulated policy shares."""
     if len(arrivals) != len(services):
         raise ValueError("arrivals and services differ in length")
     if cores < 1:
         raise ValueError("need at least one core")
     if any(s < 0 for s in services):
         raise ValueError("service times must be non-negative")
+
+
+def srtf_finish_times(arrivals: Sequence[float], services: Sequence[float], cores: int) -> list[float]:
+    """Completion time of each job (same order as the input)."""
+    check_jobs(arrivals, services, cores)
     order = sorted(range(len(arrivals)), key=lambda j: (arrivals[j], j))
     finish = [math.nan] * len(arrivals)
     remaining: dict[int, float] = {}
@@ -59,10 +64,15 @@ def srtf_finish_times(arrivals: Sequence[float], services: Sequence[float], core
 
 def simulate(invocations, services: dict[str, float], cores: int, t0: float = 0.0):
     """InvocationRecords of an SRTF run: `invocations` give ids and arrivals, `services` the CPU times."""
+    return records_of(srtf_finish_times, invocations, services, cores, t0)
+
+
+def records_of(finish_times, invocations, services: dict[str, float], cores: int, t0: float = 0.0):
+    """InvocationRecords of a simulated run whose completion times `finish_times` computes."""
     from sfs.records import InvocationRecord
     invs = list(invocations)
     arrivals = [i.arrival_s for i in invs]
     serv = [services.get(str(i.id), i.duration_s) for i in invs]
-    ends = srtf_finish_times(arrivals, serv, cores)
+    ends = finish_times(arrivals, serv, cores)
     return [InvocationRecord(str(i.id), i.function, i.tenant, t0 + a, t0 + a, t0 + e, s, 0.0, s)
             for i, a, s, e in zip(invs, arrivals, serv, ends)]
