@@ -35,6 +35,7 @@ import time
 from dataclasses import dataclass
 
 from sharekit.cli import UsageError
+from sharekit.stats import quantile
 
 SIMULATED = ["srtf-oracle", "ps-sim"]
 TARGETS = {"short_p99_vs_oracle": 1.3, "short_p50": 1.05, "long_vs_cfs": 1.1, "scheduler_cpu": 0.01}
@@ -74,16 +75,20 @@ class Row:
     mean_turnaround: float
     cpu_share: float | None
     short: list[float]
+    lag_p99: float | None = None   # fork-to-arrival lag: large values mean the machine interfered
+
 
     @classmethod
-    def of(cls, records, services: dict[str, float], cpu_share: float | None) -> "Row":
+    def of(cls, records, services: dict[str, float], cpu_share: float | None,
+           lags: list[float] | None = None) -> "Row":
         from sfs.records import ClassSummary, by_class
         groups = by_class(records, lambda r: services[r.invocation_id])
         s = {name: ClassSummary.of(name, [r.slowdown for r in rows]) for name, rows in groups.items()}
         turnaround = [r.turnaround_s for r in records]
         return cls(s["short"].p50, s["short"].p99, s["short"].mean, s["medium"].mean, s["long"].mean,
                    s["all"].mean, sum(turnaround) / len(turnaround) if turnaround else math.nan, cpu_share,
-                   [r.slowdown for r in groups["short"] if not math.isnan(r.slowdown)])
+                   [r.slowdown for r in groups["short"] if not math.isnan(r.slowdown)],
+                   quantile(lags, 0.99) if lags else None)
 
 
 def verdict(row: Row, oracle: Row, cfs: Row, intact: bool) -> list[tuple[str, bool | None, str]]:
@@ -197,7 +202,8 @@ def run(args) -> int:
                 os.makedirs(args.out_dir, exist_ok=True)
                 write_csv(os.path.join(args.out_dir, f"{trace}-{policy}.csv"), res.records)
             rows[(trace, policy)] = Row.of(res.records, services,
-                                           None if policy in SIMULATED else res.scheduler_cpu_share)
+                                           None if policy in SIMULATED else res.scheduler_cpu_share,
+                                           res.launch_lag_s)
             intact[(trace, policy)] = res.lost == 0 and res.duplicates == 0 and not res.failed
     elapsed = time.monotonic() - started
     _table(traces, names, rows)
@@ -213,14 +219,15 @@ def run(args) -> int:
 
 def _table(traces, names, rows) -> None:
     print(f"{'trace':<10} {'policy':<12} {'short p50':>9} {'short p99':>9} {'short mean':>10} {'medium mean':>11} "
-          f"{'long mean':>9} {'mean slowdown':>13} {'mean turnaround':>15} {'sched CPU':>9}")
+          f"{'long mean':>9} {'mean slowdown':>13} {'mean turnaround':>15} {'sched CPU':>9} {'lag p99':>8}")
     for trace in traces:
         for policy in names + SIMULATED:
             r = rows[(trace, policy)]
             cpu = "-" if r.cpu_share is None else f"{100 * r.cpu_share:.2f}%"
+            lag = "-" if r.lag_p99 is None else f"{1000 * r.lag_p99:.1f}ms"
             print(f"{trace:<10} {policy:<12} {r.short_p50:>9.2f} {r.short_p99:>9.2f} {r.short_mean:>10.2f} "
                   f"{r.medium_mean:>11.2f} {r.long_mean:>9.2f} {r.mean_slowdown:>13.2f} "
-                  f"{r.mean_turnaround:>14.3f}s {cpu:>9}")
+                  f"{r.mean_turnaround:>14.3f}s {cpu:>9} {lag:>8}")
 
 
 def _print_verdict(trace: str, policy: str, rows, intact) -> bool:
