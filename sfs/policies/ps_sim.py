@@ -9,44 +9,17 @@ of not knowing.  Events are arrivals and completions only.
 """
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
-from sfs.policies.srtf_oracle import check_jobs, records_of
-
-_EPS = 1e-12
+from sfs.policies.srtf_oracle import fluid_finish_times, records_of
 
 
 def ps_finish_times(arrivals: Sequence[float], services: Sequence[float], cores: int) -> list[float]:
     """Completion time of each job (same order as the input)."""
-    check_jobs(arrivals, services, cores)
-    order = sorted(range(len(arrivals)), key=lambda j: (arrivals[j], j))
-    finish = [math.nan] * len(arrivals)
-    left: dict[int, float] = {}
-    t, k, n = 0.0, 0, len(order)
-    while k < n or left:
-        if not left:
-            t = max(t, arrivals[order[k]])
-        while k < n and arrivals[order[k]] <= t + _EPS:
-            j = order[k]
-            if services[j] <= 0:
-                finish[j] = arrivals[j]
-            else:
-                left[j] = services[j]
-            k += 1
-        if not left:
-            continue
+    def shared(left: dict[int, float]) -> dict[int, float]:
         rate = min(1.0, cores / len(left))
-        step = min(left.values()) / rate
-        if k < n:
-            step = min(step, arrivals[order[k]] - t)
-        t += step
-        for j in list(left):
-            left[j] -= step * rate
-            if left[j] <= _EPS:
-                del left[j]
-                finish[j] = t
-    return finish
+        return dict.fromkeys(left, rate)
+    return fluid_finish_times(arrivals, services, cores, shared)
 
 
 def simulate(invocations, services: dict[str, float], cores: int, t0: float = 0.0):
