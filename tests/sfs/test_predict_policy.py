@@ -19,7 +19,7 @@ def test_prediction_is_the_median_once_enough_is_known():
 
 def test_srpt_preemption_only_when_the_predictions_tell_the_two_apart():
     assert remaining(0.3, 0.1) == pytest.approx(0.2) and remaining(None, 0.1) is None
-    assert remaining(0.3, 0.5) is None           # overrun: mispredicted, no longer known to be short
+    assert remaining(0.3, 0.5) == 0.5            # overrun: mispredicted, expect as much again
     assert srpt(0.05, 0.2) is True               # clearly shorter: now
     assert srpt(0.4, 0.2) is False               # clearly longer: never
     assert srpt(0.15, 0.2) is None and srpt(0.2, 0.15) is None   # close: least attained service decides
@@ -55,5 +55,7 @@ def test_sfs_predict_preempts_at_once_only_when_predictions_say_so():
     assert policy.preempt_margin(task("long"), task("short"), 0.0, 0.001) is None  # never
     assert policy.preempt_margin(task("new"), task("long"), 0.0, 0.001) == 0.02    # unknown: LAS
     assert policy.preempt_margin(task("short"), task("new"), 0.0, 0.001) == 0.02
-    assert policy.preempt_margin(task("short"), task("long"), 0.0, 2.5) == 0.02    # long overran: LAS
+    assert policy.preempt_margin(task("short"), task("long"), 0.0, 2.5) == 0.0     # long overran: still longer
+    assert policy.preempt_margin(task("long"), task("short"), 0.0, 0.15) is None   # short overran, not by 2 s
+    assert policy.preempt_margin(task("short"), task("short"), 0.0, 0.15) == 0.0   # 0.05 vs as much again: 0.15
     assert policy.preempt_margin(task("short"), task("short"), 0.0, 0.001) == 0.02  # same prediction: LAS
