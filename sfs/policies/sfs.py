@@ -106,7 +106,8 @@ class SfsPolicy(Policy):
         soonest = math.inf
         for core, stack in self.engine.stacks.items():
             top = stack[-1]
-            if top.prio >= self.config.max_function_priority or not self.may_preempt(task, top):
+            full = top.prio >= self.config.max_function_priority
+            if (full and len(stack) < 2) or not self.may_preempt(task, top):
                 continue
             attained = procfs.cpu_seconds(top.pid) or 0.0
             margin = self.preempt_margin(task, top, mine, attained)
@@ -119,7 +120,25 @@ class SfsPolicy(Policy):
         if best_core is None and math.isfinite(soonest):
             # Look again when the first running task will have attained enough.
             self.engine.redispatch_at(time.monotonic() + max(soonest, 0.001))
+        elif best_core is not None and self.engine.stacks[best_core][-1].prio >= self.config.max_function_priority:
+            self._make_room(best_core)
         return best_core
+
+    def _make_room(self, core: int) -> None:
+        """A full stack: the waiting task with the most attained CPU leaves FILTER for CFS.
+
+        Under LAS it is the one that would run last anyway; left in the stack it
+        would make every newcomer wait for a task to finish (with aging, a burst
+        of re-filtered long tasks filled stacks and held short calls up for
+        ~0.2 s).  It goes on under CFS, with the usual aging timer.
+        """
+        stack = self.engine.stacks[core]
+        victim = max(stack[:-1], key=lambda t: procfs.cpu_seconds(t.pid) or 0.0)
+        self.engine.stats["demotions"] += 1
+        victim.outcome.demoted = True
+        victim.remaining = None
+        self.engine.to_cfs(victim, time.monotonic(), self.config.aging_s)
+        self.engine.restack(core)
 
     def _steal(self) -> None:
         """A core with nothing to do takes a preempted task from a crowded core."""

@@ -116,3 +116,27 @@ def test_a_job_nobody_waits_for_is_checked_less_often():
     job.wait()
     # every 20 ms that would be about 20 checks; every 100 ms at most 5 (a slow machine only stretches them)
     assert 1 <= Counted.ticks <= 6
+
+
+def test_a_full_stack_makes_room_by_demoting_its_most_served_waiting_job():
+    # depth 1: priorities 10 and 11 only, so one job can wait below the running one
+    config = SchedulerConfig(slice=SliceConfig(initial_s=2.0, min_samples=10_000), preempt_after_s=0.01,
+                             max_preemption_depth=1)
+    records = {}
+    a, b, c = spawn(0.6), spawn(0.3), spawn(0.03)
+    with Scheduler("sfs", [0], config, on_complete=lambda r: records.update({r.invocation_id: r})) as s:
+        s.admit(a.pid, Invocation("a", "f", "t", 0.0, 0.6))
+        go(a)
+        time.sleep(0.15)
+        s.admit(b.pid, Invocation("b", "f", "t", 0.0, 0.3))   # preempts a: the stack is full
+        go(b)
+        time.sleep(0.08)
+        s.admit(c.pid, Invocation("c", "f", "t", 0.0, 0.03))  # a (most served, waiting) makes room
+        go(c)
+        assert s.wait_idle(timeout=20)
+        stats = dict(s.stats)
+    for p in (a, b, c):
+        p.wait()
+    assert records["c"].end_s < records["b"].end_s
+    assert records["a"].demoted and not records["b"].demoted and not records["c"].demoted
+    assert stats["preemptions"] >= 2
