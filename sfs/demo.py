@@ -7,7 +7,8 @@ short, so the short p99 sits between the second and third worst short
 call rather than being the single worst.  It replays them under cfs and
 sfs, simulates the SRTF oracle on the CPU times measured under cfs, prints
 one line per policy and writes a CDF plot of the short calls' slowdowns
-(the PNG path is printed).  About 50 s.  Needs CAP_SYS_NICE for the sfs
+(the PNG path is printed).  About 50 s on a quiet machine (the arrivals
+alone take 2 x 21 s).  Needs CAP_SYS_NICE for the sfs
 run; without it only cfs and the oracle run.
 """
 from __future__ import annotations
