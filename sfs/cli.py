@@ -3,7 +3,7 @@ from sharekit.cli import dispatch
 
 COMMANDS = {
     "replay": ("sfs.commands.replay", "replay a trace under a policy (see --policy)"),
-    "bench": ("sfs.commands.bench", "cfs vs sfs vs the SRTF oracle at several loads (--http: against sfs serve)"),
+    "bench": ("sfs.commands.bench", "cfs vs sfs vs the SRTF oracle on every bench trace at 80% load (--http: against sfs serve)"),
     "serve": ("sfs.commands.serve", "FaaS host: HTTP gateway running functions in sandboxes under SFS"),
     "tenants": ("sfs.commands.tenants", "tenants file of sfs serve --tenants: add a tenant, print its token once"),
     "overhead": ("sfs.commands.overhead", "what tokens and sandbox namespaces add to a FaaS request, p50/p99"),

@@ -78,6 +78,9 @@ class SchedulerConfig:
     watchdog_priority: int = 99
     bypass_factor: float = 3.0        # queued longer than k*T -> straight to CFS
     block_check_s: float | None = 0.02  # re-check a running slice this often for blocking
+    # ... and this often when nothing waits for its core (alone on it, nothing queued): then a
+    # late blocking check idles nobody, and these checks were most of the scheduler's wake-ups.
+    idle_check_s: float | None = 0.08
     blocked_recheck_s: float = 0.005  # first re-check of a yielded (blocked) invocation; doubles
     blocked_recheck_max_s: float = 0.02  # so a woken invocation runs at most ~20 ms in CFS before re-queueing
     aging_s: float = 10.0             # CFS-resident longer than this -> re-filtered
@@ -279,14 +282,39 @@ class Scheduler:
             procfs.set_policy(task.pid, os.SCHED_FIFO, task.prio, {core})
         except PermissionError:
             raise explain_eperm(f"promoting pid {task.pid}") from None
+        if stack and stack[-1].state is State.FILTER:
+            stack[-1].gen += 1  # preempted: its slice timer is dropped until it is on top again
         stack.append(task)
         task.core = core
+        if task.state is State.FILTER:  # moved by the policy (promote() arms its own timer)
+            self._resume_checks(task)
 
     def unstack(self, task: Task) -> None:
         stack = self.stacks.get(task.core)
         if stack is not None and task in stack:
+            was_top = stack[-1] is task
             stack.remove(task)
+            if was_top and stack and stack[-1].state is State.FILTER:
+                self._resume_checks(stack[-1])
         task.core = -1
+
+    def _resume_checks(self, task: Task) -> None:
+        """`task` is on top of its stack again, so it runs: re-arm its slice checks.
+
+        Only the top of a stack runs, so only it has a live slice timer: a
+        preempted task uses no CPU, and checking it every block_check_s was
+        most of the scheduler's wake-ups with deep stacks.  Its CPU clock
+        did not move while it waited, so the budget still holds; the
+        blocked test restarts from now.
+        """
+        if not math.isfinite(task.budget):
+            return
+        cpu = procfs.cpu_seconds(task.pid)
+        if cpu is None:
+            return  # exited; the pidfd event follows
+        task.check_cpu, task.check_wall = cpu, time.monotonic()
+        task.gen += 1
+        self._arm(task, self._check_delay(task.budget - (cpu - task.slice_cpu0)), _Timer.SLICE)
 
     def restack(self, core: int) -> None:
         """Renumber `core`'s stack from the bottom, to make room above it."""
@@ -330,11 +358,12 @@ class Scheduler:
         self._placement_call(self.placement.demoted, task)
         self._arm(task, task.backoff, _Timer.BLOCKED)
 
-    def rearm(self, task: Task, left: float, cpu: float, now: float) -> None:
-        """Check `task` again when `left` of its budget is spent (or at the next blocking check)."""
+    def rearm(self, task: Task, left: float, cpu: float, now: float, contended: bool = True) -> None:
+        """Check `task` again when `left` of its budget is spent, or at the next blocking
+        check: after ``block_check_s``, or ``idle_check_s`` when not `contended` (nothing waits)."""
         task.check_cpu, task.check_wall = cpu, now
         task.gen += 1
-        self._arm(task, self._check_delay(left), _Timer.SLICE)
+        self._arm(task, self._check_delay(left, contended), _Timer.SLICE)
 
     def requeue(self, task: Task, now: float) -> None:
         """Hand `task` (aged or woken) back to the policy's queue."""
@@ -437,8 +466,10 @@ class Scheduler:
                 self._finish(task)
             now = time.monotonic()
 
-    def _check_delay(self, left: float) -> float:
+    def _check_delay(self, left: float, contended: bool = True) -> float:
         check = self.config.block_check_s
+        if check is not None and not contended and self.config.idle_check_s is not None:
+            check = max(check, self.config.idle_check_s)
         return left if check is None else min(left, check)
 
     def _release_core(self, task: Task, cpu: float | None) -> None:

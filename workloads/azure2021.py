@@ -46,3 +46,21 @@ def read_azure2021(path, min_duration_s: float = MIN_DURATION_S) -> list[Invocat
     rows.sort()
     return [Invocation(f"{path.stem}-{line_no}", func, app, arrival, duration)
             for arrival, line_no, app, func, duration in rows]
+
+
+SAMPLE = Path(__file__).resolve().parent / "data" / "azure" / "azure-functions-2021-sample200.csv"
+
+
+def shaped(invocations, scale: float = 0.05, floor_s: float = 0.02, cap_s: float = 1.0) -> list[Invocation]:
+    """An Azure-2021-shaped CPU-bound trace: the sample's arrivals, functions and
+    duration order, durations x `scale` within [`floor_s`, `cap_s`].
+
+    Scaled down so a replay fits in about a minute; raised to `floor_s` because
+    below ~20 ms the cost of starting a process, not the scheduler, decides the
+    slowdown.  Arrival times are kept (rescale them to a load afterwards): the
+    sample's bursts of simultaneous calls stay bursts.
+    """
+    if not 0 < floor_s <= cap_s or scale <= 0:
+        raise ValueError("need scale > 0 and 0 < floor_s <= cap_s")
+    return [Invocation(i.id, i.function, i.tenant, i.arrival_s, min(max(i.duration_s * scale, floor_s), cap_s))
+            for i in invocations]

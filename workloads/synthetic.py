@@ -5,6 +5,9 @@ Mixes (durations are CPU seconds, log-uniform inside each class):
 - ``cpu-bound`` (the ``sfs bench`` default): 70% short 20-200 ms, 20%
   medium 250 ms-1 s, 10% long 1-2 s; mean service about 0.31 s.
 - ``bimodal``: 80% short 10-100 ms, 20% long 1-2 s.
+- ``demo``: 88% short 20-200 ms, 10% medium 250 ms-1 s, 2% long 1-2 s;
+  mean service about 0.15 s, so a 20 s replay holds about 180 short calls
+  (``make demo``: a short-call p99 that is not one job).
 
 Arrivals: ``poisson`` (exponential gaps) or ``bursty`` (bursts of a
 geometric number of calls, mean 5, 10x faster inside a burst than between
@@ -29,6 +32,7 @@ from workloads.load import rescale_to_load
 MIXES = {
     "cpu-bound": [(0.70, 0.020, 0.200, "short"), (0.20, 0.250, 1.0, "medium"), (0.10, 1.0, 2.0, "long")],
     "bimodal": [(0.80, 0.010, 0.100, "short"), (0.20, 1.0, 2.0, "long")],
+    "demo": [(0.88, 0.020, 0.200, "short"), (0.10, 0.250, 1.0, "medium"), (0.02, 1.0, 2.0, "long")],
 }
 
 

@@ -34,6 +34,8 @@ _REGISTRY = {info.name: info for info in (
     PolicyInfo("fifo", "sfs.policies.fifo:FifoPolicy", True, "run to completion under SCHED_FIFO, FCFS"),
     PolicyInfo("srtf-oracle", "sfs.policies.srtf_oracle:simulate", False,
                "preemptive SRTF, simulated: the lower bound", simulated=True),
+    PolicyInfo("ps-sim", "sfs.policies.ps_sim:simulate", False,
+               "processor sharing, simulated: what a size-blind policy reaches", simulated=True),
 )}
 
 

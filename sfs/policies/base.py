@@ -16,7 +16,7 @@ the scheduler thread, one at a time, so a policy needs no locking):
 
 Operations a policy may call on ``self.engine``: ``free_core()``,
 ``promote(task, core, budget, now)``, ``to_cfs(task, now, aging_s, cpu)``,
-``yield_core(task, left, cpu)``, ``rearm(task, left, cpu, now)``,
+``yield_core(task, left, cpu)``, ``rearm(task, left, cpu, now, contended)``,
 ``requeue(task, now)``, ``arm_aging(task, delay)``, ``place(task, core)``
 (stack it on an occupied core at the next FIFO priority), ``unstack(task)``,
 ``restack(core)``, ``redispatch_at(t)``, and the attributes ``stacks``,

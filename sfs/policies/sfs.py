@@ -91,27 +91,54 @@ class SfsPolicy(Policy):
             self.queue = kept + self.queue  # nothing is queued meanwhile, but keep it safe
         self._steal()
 
+    def preempt_margin(self, newcomer: Task, running: Task, mine: float, attained: float) -> float | None:
+        """How much more CPU `running` (`attained`) must have than `newcomer` (`mine`) before
+        the newcomer takes its core; None: never.  sfs: least attained service, with
+        ``preempt_after_s`` of hysteresis so two young tasks do not swap every tick."""
+        return self.config.preempt_after_s
+
     def _preemptible_core(self, task: Task) -> int | None:
-        """The core whose running task has attained the most CPU, if that is more
-        than ``preempt_after_s`` beyond what `task` has."""
-        threshold = self.config.preempt_after_s
-        if threshold is None:
+        """The core whose running task is furthest past its preemption margin against `task`."""
+        if self.config.preempt_after_s is None:
             return None
         mine = procfs.cpu_seconds(task.pid) or 0.0
-        best, best_core = threshold, None
+        best, best_core = 0.0, None
         soonest = math.inf
         for core, stack in self.engine.stacks.items():
             top = stack[-1]
-            if top.prio >= self.config.max_function_priority or not self.may_preempt(task, top):
+            full = top.prio >= self.config.max_function_priority
+            if (full and len(stack) < 2) or not self.may_preempt(task, top):
                 continue
-            attained = (procfs.cpu_seconds(top.pid) or 0.0) - mine
-            if attained > best:
-                best, best_core = attained, core
-            soonest = min(soonest, threshold - attained)
+            attained = procfs.cpu_seconds(top.pid) or 0.0
+            margin = self.preempt_margin(task, top, mine, attained)
+            if margin is None:
+                continue
+            ahead = attained - mine - margin
+            if ahead > best:
+                best, best_core = ahead, core
+            soonest = min(soonest, -ahead)
         if best_core is None and math.isfinite(soonest):
             # Look again when the first running task will have attained enough.
             self.engine.redispatch_at(time.monotonic() + max(soonest, 0.001))
+        elif best_core is not None and self.engine.stacks[best_core][-1].prio >= self.config.max_function_priority:
+            self._make_room(best_core)
         return best_core
+
+    def _make_room(self, core: int) -> None:
+        """A full stack: the waiting task with the most attained CPU leaves FILTER for CFS.
+
+        Under LAS it is the one that would run last anyway; left in the stack it
+        would make every newcomer wait for a task to finish (with aging, a burst
+        of re-filtered long tasks filled stacks and held short calls up for
+        ~0.2 s).  It goes on under CFS, with the usual aging timer.
+        """
+        stack = self.engine.stacks[core]
+        victim = max(stack[:-1], key=lambda t: procfs.cpu_seconds(t.pid) or 0.0)
+        self.engine.stats["demotions"] += 1
+        victim.outcome.demoted = True
+        victim.remaining = None
+        self.engine.to_cfs(victim, time.monotonic(), self.config.aging_s)
+        self.engine.restack(core)
 
     def _steal(self) -> None:
         """A core with nothing to do takes a preempted task from a crowded core."""
@@ -144,7 +171,8 @@ class SfsPolicy(Policy):
             self.engine.stats["blocked_yields"] += 1
             self.engine.yield_core(task, left, cpu)
         else:
-            self.engine.rearm(task, left, cpu, now)
+            waiting = bool(self.queue) or len(self.engine.stacks.get(task.core, ())) > 1
+            self.engine.rearm(task, left, cpu, now, contended=waiting)
             self._reorder(task, cpu)
 
     def _reorder(self, task: Task, cpu: float) -> None:

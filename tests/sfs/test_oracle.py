@@ -71,3 +71,18 @@ def test_enough_cores_means_no_waiting(js):
     services = [s for _, s in js]
     finish = srtf_finish_times(arrivals, services, len(js))
     assert finish == pytest.approx([a + s for a, s in zip(arrivals, services)])
+
+
+def test_processor_sharing_splits_the_cores_evenly():
+    from sfs.policies.ps_sim import ps_finish_times
+    # three jobs on two cores: each at 2/3 until the 1 ends at 1.5, then the other two at full speed
+    assert ps_finish_times([0, 0, 0], [1, 2, 3], 2) == pytest.approx([1.5, 2.5, 3.5])
+    assert ps_finish_times([0, 5], [1, 1], 1) == pytest.approx([1, 6])     # idle gap
+    # a burst of ten equal jobs on one core: all end together, SRTF ends them one by one
+    assert ps_finish_times([0] * 10, [1] * 10, 1) == pytest.approx([10] * 10)
+    assert sorted(srtf_finish_times([0] * 10, [1] * 10, 1)) == list(range(1, 11))
+
+
+def test_ps_simulation_is_registered_as_simulated():
+    from sfs import policies
+    assert policies.info("ps-sim").simulated and "ps-sim" not in policies.names(runnable=True)

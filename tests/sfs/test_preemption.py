@@ -58,3 +58,85 @@ def test_plain_sfs_makes_the_newcomer_wait_for_the_slice():
     # never promoted over the old one: it waited for the core, or finished on the
     # kernel's small CFS share (the fair server) without ever being promoted
     assert new.start_s >= records["old"].end_s - 0.01 or new.fifo_s == 0
+
+
+def test_only_the_running_top_of_a_stack_gets_slice_checks():
+    """A preempted job uses no CPU, so it gets no slice checks until it is on top again;
+    then its checks resume and its budget (1 s) still holds it in FILTER to the end."""
+    from sfs.policies.sfs import SfsPolicy
+
+    class Watched(SfsPolicy):
+        name = "sfs"
+        ticks: list = []
+
+        def tick(self, task, now, cpu):
+            self.ticks.append((task.inv.id, self.engine.stacks[task.core][-1] is task))
+            super().tick(task, now, cpu)
+
+    policy = Watched()
+    records = {}
+    config = SchedulerConfig(slice=SliceConfig(initial_s=1.0, min_samples=10_000), preempt_after_s=0.01,
+                             block_check_s=0.01)
+    old, new = spawn(0.3), spawn(0.15)
+    with Scheduler(policy, [0], config, on_complete=lambda r: records.update({r.invocation_id: r})) as s:
+        s.admit(old.pid, Invocation("old", "f", "t", 0.0, 0.3))
+        go(old)
+        time.sleep(0.1)
+        s.admit(new.pid, Invocation("new", "f", "t", 0.0, 0.15))
+        go(new)
+        assert s.wait_idle(timeout=20)
+    old.wait()
+    new.wait()
+    assert records["new"].end_s < records["old"].end_s
+    assert all(on_top for _, on_top in policy.ticks), policy.ticks
+    ids = [i for i, _ in policy.ticks]
+    assert "new" in ids and ids.index("new") > 0 and ids[-1] == "old"   # old checked before and after
+    assert not records["old"].demoted and records["old"].fifo_s > 0.25
+
+
+def test_a_job_nobody_waits_for_is_checked_less_often():
+    from sfs.policies.sfs import SfsPolicy
+
+    class Counted(SfsPolicy):
+        name = "sfs"
+        ticks = 0
+
+        def tick(self, task, now, cpu):
+            type(self).ticks += 1
+            super().tick(task, now, cpu)
+
+    policy = Counted()
+    config = SchedulerConfig(slice=SliceConfig(initial_s=2.0, min_samples=10_000), block_check_s=0.02,
+                             idle_check_s=0.1)
+    job = spawn(0.4)
+    with Scheduler(policy, [0], config) as s:
+        s.admit(job.pid, Invocation("alone", "f", "t", 0.0, 0.4))
+        go(job)
+        assert s.wait_idle(timeout=20)
+    job.wait()
+    # every 20 ms that would be about 20 checks; every 100 ms at most 5 (a slow machine only stretches them)
+    assert 1 <= Counted.ticks <= 6
+
+
+def test_a_full_stack_makes_room_by_demoting_its_most_served_waiting_job():
+    # depth 1: priorities 10 and 11 only, so one job can wait below the running one
+    config = SchedulerConfig(slice=SliceConfig(initial_s=2.0, min_samples=10_000), preempt_after_s=0.01,
+                             max_preemption_depth=1)
+    records = {}
+    a, b, c = spawn(0.6), spawn(0.3), spawn(0.03)
+    with Scheduler("sfs", [0], config, on_complete=lambda r: records.update({r.invocation_id: r})) as s:
+        s.admit(a.pid, Invocation("a", "f", "t", 0.0, 0.6))
+        go(a)
+        time.sleep(0.15)
+        s.admit(b.pid, Invocation("b", "f", "t", 0.0, 0.3))   # preempts a: the stack is full
+        go(b)
+        time.sleep(0.08)
+        s.admit(c.pid, Invocation("c", "f", "t", 0.0, 0.03))  # a (most served, waiting) makes room
+        go(c)
+        assert s.wait_idle(timeout=20)
+        stats = dict(s.stats)
+    for p in (a, b, c):
+        p.wait()
+    assert records["c"].end_s < records["b"].end_s
+    assert records["a"].demoted and not records["b"].demoted and not records["c"].demoted
+    assert stats["preemptions"] >= 2

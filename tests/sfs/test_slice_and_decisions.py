@@ -6,7 +6,7 @@ from sharekit.stats import quantile
 
 
 def test_iat_rule_is_mean_gap_times_cores_without_ms_truncation():
-    s = AdaptiveSlice(SliceConfig(rule="iat", initial_s=0.02, window=10, min_samples=4), cores=2)
+    s = AdaptiveSlice(SliceConfig(rule="iat", initial_s=0.02, window=10, min_samples=4, min_span_s=0), cores=2)
     for k in range(3):
         s.on_arrival(k * 0.0375)
     assert s.value == 0.02  # start value until min_samples arrivals
@@ -15,7 +15,7 @@ def test_iat_rule_is_mean_gap_times_cores_without_ms_truncation():
 
 
 def test_iat_rule_window_slides():
-    s = AdaptiveSlice(SliceConfig(rule="iat", window=5, min_samples=2), cores=1)
+    s = AdaptiveSlice(SliceConfig(rule="iat", window=5, min_samples=2, min_span_s=0), cores=1)
     t = 0.0
     for _ in range(5):
         s.on_arrival(t)
@@ -28,12 +28,23 @@ def test_iat_rule_window_slides():
 
 
 def test_floor_and_ceiling():
-    s = AdaptiveSlice(SliceConfig(rule="iat", floor_s=0.006, ceiling_s=1.0, min_samples=2), cores=2)
+    s = AdaptiveSlice(SliceConfig(rule="iat", floor_s=0.006, ceiling_s=1.0, min_samples=2, min_span_s=0), cores=2)
     s.on_arrival(0.0)
     s.on_arrival(0.001)
     assert s.value == 0.006
     s.on_arrival(10.0)
     assert s.value == 1.0
+
+
+def test_iat_rule_ignores_a_burst_of_simultaneous_arrivals():
+    # The Azure 2021 sample opens with 21 calls in 17 ms: a mean gap of under 1 ms.
+    s = AdaptiveSlice(SliceConfig(rule="iat", initial_s=0.25, min_samples=8, min_span_s=0.5), cores=2)
+    for k in range(21):
+        s.on_arrival(k * 0.0008)
+    assert s.value == 0.25  # not the 6 ms floor
+    for k in range(1, 6):  # then the calls spread out: the rule follows them again
+        s.on_arrival(0.0168 + k * 0.2)
+    assert s.value == pytest.approx((0.0168 + 1.0) / 25 * 2)
 
 
 def test_percentile_rule_uses_recent_durations():
