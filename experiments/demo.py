@@ -8,7 +8,7 @@
 4. SCL follows them too: threads of two tenants contend for a u-SCL lock
    whose weight source is the thread's cgroup; then the agent applies a new
    decision and the lock shares follow it.
-5. SFS: a short replay of the bundled trace under CFS, SFS and the SRTF oracle.
+5. SFS: a 20 s synthetic replay under CFS and SFS beside the SRTF oracle, with a CDF plot.
 6. The link on a node, end to end (`fairshare e2e`): three tenants 1:2:3 on
    two nodes (node i on CPU i), each running FaaS invocations under SFS and
    a thread of a shared pthread lock program under the SCL interposer; the
@@ -139,7 +139,7 @@ def main() -> int:
         node_level(decision)
     else:
         print("\nsteps 2-4 skipped: creating cgroups needs root")
-    heading("5. SFS vs CFS: replay of the bundled trace")
+    heading("5. SFS vs CFS: replay of a synthetic 20 s trace at 80% load")
     from sfs import demo
     status = demo.main()
     if not root:
