@@ -106,8 +106,13 @@
 
 /* In-slice clock batching (see the unlock comment). */
 #define BATCH_TARGET_NS 10000ull  /* clock reads at most ~10 us apart in a slice */
-#define PRECISE_OP_NS 500ull      /* slower lock-to-lock periods: time every CS
-                                     (two clock reads cost <~10% of such an op) */
+#define PRECISE_OP_NS 5000ull     /* slower lock-to-lock periods: time every CS.
+                                     Two clock reads (rdtsc is 18-29 ns on a VM)
+                                     plus the accounted release cost 5-8% of a
+                                     1 us operation, lock time nobody holds:
+                                     batches of >= 2 amortise it (the batch
+                                     target is 10 us). */
+#define QUIET_TIMED_OP_NS 500ull  /* quiet mode: slower periods are timed each time */
 #define BATCH_MAX 32u            /* bounds how stale a batching thread's state gets */
 
 static inline uint64_t slice_pack(int slot, pid_t tid)
@@ -933,9 +938,10 @@ static void leave_quiet(struct scl_mutex *m, struct scl_slot *s, uint64_t now)
 }
 
 /* The quiet lock's half of a sample: the acquisition is timed. */
-static __attribute__((noinline)) void quiet_sample_start(struct scl_mutex *m)
+static __attribute__((noinline)) int quiet_sample_start(struct scl_mutex *m)
 {
     ST(&m->hold_start, scl_now());
+    return 0;
 }
 
 /* The quiet release's statistics sample; hold_start was set by the lock
@@ -959,7 +965,7 @@ static __attribute__((noinline)) void quiet_sample(struct scl_mutex *m)
     ST(&s->last_use, now);
     uint64_t op = ops ? period / ops : period;
     uint32_t k = 1;
-    if (op < PRECISE_OP_NS) {
+    if (op < QUIET_TIMED_OP_NS) {
         uint64_t want = LD(&m->batch_target_ns) / (op ? op : 1);
         while (k < QUIET_SAMPLE_MAX && 2ull * k <= want)
             k *= 2;
@@ -987,21 +993,21 @@ static inline __attribute__((always_inline)) int quiet_acquired(scl_mutex_t *m, 
     uint32_t left = LD(&m->quiet_left) - 1;
     ST(&m->quiet_left, left);
     if (unlikely(left == 0))
-        quiet_sample_start(m);
+        return quiet_sample_start(m);   /* tail call: no frame on the fast path */
     return 0;
 }
 
-static __attribute__((noinline)) int lock_general(scl_mutex_t *m, pid_t me, uint64_t deadline);
+static __attribute__((noinline)) int lock_general(scl_mutex_t *m, uint64_t deadline);
 static __attribute__((noinline)) int acquired_after_steal(scl_mutex_t *m, pid_t me);
 
 static inline __attribute__((always_inline)) int lock_common(scl_mutex_t *m, uint64_t deadline)
 {
     if (unlikely(!m))
         return EINVAL;
-    pid_t me = scl__tid();
+    pid_t me = scl__cached_tid;       /* 0 until cached: never quiet */
     /* Quiet path: no magic check either, quiet_tid is 0 in a lock that is
      * not initialised or destroyed (and lock_general checks). */
-    if (likely(LD(&m->quiet_tid) == me)) {
+    if (likely(LD(&m->quiet_tid) == me && me)) {
         uint32_t c = 0;
         if (likely(__atomic_compare_exchange_n(&m->word, &c, 1, 0, __ATOMIC_ACQUIRE,
                                                __ATOMIC_RELAXED))) {
@@ -1010,7 +1016,7 @@ static inline __attribute__((always_inline)) int lock_common(scl_mutex_t *m, uin
             return acquired_after_steal(m, me);
         }
     }
-    return lock_general(m, me, deadline);
+    return lock_general(m, deadline);
 }
 
 /* The word is ours, but the slice or quiet mode changed hands since we
@@ -1022,10 +1028,11 @@ static __attribute__((noinline)) int acquired_after_steal(scl_mutex_t *m, pid_t 
     return 0;
 }
 
-static __attribute__((noinline)) int lock_general(scl_mutex_t *m, pid_t me, uint64_t deadline)
+static __attribute__((noinline)) int lock_general(scl_mutex_t *m, uint64_t deadline)
 {
     if (unlikely(LD(&m->magic) != SCL_MUTEX_MAGIC))
         return EINVAL;
+    pid_t me = scl__tid();
     /* Fast path: the slice owner re-acquires with one CAS.  No clock read:
      * slice expiry is noticed at unlock (see there), and only threads in
      * precise mode (lock-to-lock period >= PRECISE_OP_NS) time the CS. */
@@ -1181,37 +1188,52 @@ static int unlock_full(struct scl_mutex *m, pid_t me, int slot, struct scl_slot 
 
 /* The release of the quiet and the batched unlock: the slice is the
  * releaser's and stays so, so only `word` sleepers need waking (D3, Q2). */
-static inline int release_in_own_slice(struct scl_mutex *m)
+static __attribute__((noinline)) int wake_word_sleepers(struct scl_mutex *m)
+{
+    futex_wake(&m->word, INT_MAX, m->pshared);
+    return 0;
+}
+
+/* The unlikely calls are tail calls, so the quiet fast paths need no stack
+ * frame. */
+static inline __attribute__((always_inline)) int release_in_own_slice(struct scl_mutex *m)
 {
     ST(&m->owner_slot, -1);
     ST(&m->owner, 0);
     uint32_t prev = __atomic_exchange_n(&m->word, 0, SEQ);
     if (unlikely(prev == 2))
-        futex_wake(&m->word, INT_MAX, m->pshared);
+        return wake_word_sleepers(m);
     return 0;
 }
 
-static __attribute__((noinline)) int unlock_general(scl_mutex_t *m, pid_t me);
+static __attribute__((noinline)) int quiet_release_sampled(struct scl_mutex *m)
+{
+    quiet_sample(m);
+    return release_in_own_slice(m);
+}
+
+static __attribute__((noinline)) int unlock_general(scl_mutex_t *m);
 
 SCL_API int scl_mutex_unlock(scl_mutex_t *m)
 {
     if (unlikely(!m))
         return EINVAL;
-    pid_t me = scl__tid();
+    pid_t me = scl__cached_tid;       /* 0 until cached: never equal below */
     /* Quiet release (Q1, Q2): no clock, no accounting, no magic check
      * (quiet_tid is 0 unless initialised). */
-    if (likely(LD(&m->quiet_tid) == me && LD(&m->owner) == me)) {
+    if (likely(LD(&m->quiet_tid) == me && LD(&m->owner) == me && me)) {
         if (unlikely(LD(&m->quiet_left) == 0))
-            quiet_sample(m);
+            return quiet_release_sampled(m);
         return release_in_own_slice(m);
     }
-    return unlock_general(m, me);
+    return unlock_general(m);
 }
 
-static __attribute__((noinline)) int unlock_general(scl_mutex_t *m, pid_t me)
+static __attribute__((noinline)) int unlock_general(scl_mutex_t *m)
 {
     if (unlikely(LD(&m->magic) != SCL_MUTEX_MAGIC))
         return EINVAL;
+    pid_t me = scl__tid();
     if (unlikely(LD(&m->owner) != me))
         return EPERM;
     int slot = LD(&m->owner_slot);
