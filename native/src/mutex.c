@@ -106,12 +106,15 @@
 
 /* In-slice clock batching (see the unlock comment). */
 #define BATCH_TARGET_NS 10000ull  /* clock reads at most ~10 us apart in a slice */
-#define PRECISE_OP_NS 5000ull     /* slower lock-to-lock periods: time every CS.
+#define PRECISE_OP_NS 1500ull     /* slower lock-to-lock periods: time every CS.
                                      Two clock reads (rdtsc is 18-29 ns on a VM)
                                      plus the accounted release cost 5-8% of a
-                                     1 us operation, lock time nobody holds:
-                                     batches of >= 2 amortise it (the batch
-                                     target is 10 us). */
+                                     1 us operation, lock time nobody holds, so
+                                     1 us sections batch; from 1.5 us on the
+                                     exact charge is worth its ~3%: a batch
+                                     charges a holder preempted inside it at
+                                     most its cap, which skews weighted
+                                     shares on a busy machine. */
 #define QUIET_TIMED_OP_NS 500ull  /* quiet mode: slower periods are timed each time */
 #define BATCH_MAX 32u            /* bounds how stale a batching thread's state gets */
 
