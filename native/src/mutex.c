@@ -106,16 +106,12 @@
 
 /* In-slice clock batching (see the unlock comment). */
 #define BATCH_TARGET_NS 10000ull  /* clock reads at most ~10 us apart in a slice */
-#define PRECISE_OP_NS 1500ull     /* slower lock-to-lock periods: time every CS.
-                                     Two clock reads (rdtsc is 18-29 ns on a VM)
-                                     plus the accounted release cost 5-8% of a
-                                     1 us operation, lock time nobody holds, so
-                                     1 us sections batch; from 1.5 us on the
-                                     exact charge is worth its ~3%: a batch
-                                     charges a holder preempted inside it at
-                                     most its cap, which skews weighted
-                                     shares on a busy machine. */
-#define QUIET_TIMED_OP_NS 500ull  /* quiet mode: slower periods are timed each time */
+#define PRECISE_OP_NS 500ull      /* slower lock-to-lock periods: time every CS
+                                     (two clock reads cost <~10% of such an op).
+                                     Batching longer ones would save that, but a
+                                     batch charges a holder preempted inside it
+                                     at most its cap, not the preemption; see
+                                     docs/native.md, "Utilisation". */
 #define BATCH_MAX 32u            /* bounds how stale a batching thread's state gets */
 
 static inline uint64_t slice_pack(int slot, pid_t tid)
@@ -968,7 +964,7 @@ static __attribute__((noinline)) void quiet_sample(struct scl_mutex *m)
     ST(&s->last_use, now);
     uint64_t op = ops ? period / ops : period;
     uint32_t k = 1;
-    if (op < QUIET_TIMED_OP_NS) {
+    if (op < PRECISE_OP_NS) {
         uint64_t want = LD(&m->batch_target_ns) / (op ? op : 1);
         while (k < QUIET_SAMPLE_MAX && 2ull * k <= want)
             k *= 2;
