@@ -852,8 +852,8 @@ out:
  * still need the time: when the countdown m->quiet_left reaches 0 the
  * acquisition is timed at both ends and stands for the batch_n acquisitions
  * since the previous sample (hold += its length * batch_n); the next
- * countdown makes samples about batch_target_ns apart: 1 for periods of
- * 10 us and more, up to QUIET_SAMPLE_MAX for short ones.  The slot's acquisitions count
+ * countdown is 1 while critical sections are long, up to QUIET_SAMPLE_MAX
+ * while lock-to-lock periods are short.  The slot's acquisitions count
  * takes the batch at each sample; scl_mutex_stats() adds the part of the
  * current batch already done (batch_n - quiet_left).
  *
@@ -962,15 +962,13 @@ static __attribute__((noinline)) void quiet_sample(struct scl_mutex *m)
     ST(&s->opp_ns, LD(&s->opp_ns) + (hold > period ? hold : period));
     ST(&m->total_hold, LD(&m->total_hold) + hold);
     ST(&s->last_use, now);
-    /* Samples about batch_target_ns apart (a power of two <= 64 of
-     * acquisitions): 1 us sections are sampled 1 in 8, not every time, which
-     * cost a lone thread two clock reads per section (~25 ns); sections
-     * of 10 us and more are each timed. */
     uint64_t op = ops ? period / ops : period;
-    uint64_t want = LD(&m->batch_target_ns) / (op ? op : 1);
     uint32_t k = 1;
-    while (k < QUIET_SAMPLE_MAX && 2ull * k <= want)
-        k *= 2;
+    if (op < PRECISE_OP_NS) {
+        uint64_t want = LD(&m->batch_target_ns) / (op ? op : 1);
+        while (k < QUIET_SAMPLE_MAX && 2ull * k <= want)
+            k *= 2;
+    }
     ST(&s->batch_k, k);
     ST(&s->batch_n, k);
     ST(&s->batch_start, now);
