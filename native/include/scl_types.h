@@ -54,6 +54,11 @@ struct scl_mutex {
     uint32_t reg;             /* spin lock guarding slot joins/leaves, W */
     uint64_t wtotal_bits;     /* double: sum of active participants' weights */
     int32_t owner_slot;       /* holder's slot, -1 for a guest */
+    /* quiet mode (one participant): what its lock and unlock touch */
+    int32_t quiet_tid;        /* the quiet thread's tid; 0: nobody is quiet */
+    uint32_t quiet_left;      /* acquisitions until the next timed sample */
+    int32_t quiet_slot;       /* the quiet thread's slot */
+    /* the above is the first 64 bytes */
     uint32_t magic;
     /* configuration */
     uint64_t slice_ns;
@@ -77,8 +82,6 @@ struct scl_mutex {
     uint64_t batch_target_ns; /* in-slice clock reads at most this far apart */
     uint32_t nslots;          /* slots ever used (scan bound) */
     uint32_t slice_fresh;     /* slice handed over, not yet used by its owner */
-    uint32_t rel_count;       /* releases (for idle detection) */
-    uint32_t pad0;
     struct scl_slot slots[SCL_MAX_THREADS];
 };
 

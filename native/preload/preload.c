@@ -3,10 +3,13 @@
  * mutexes, condition variables and rwlocks on SCL (LD_PRELOAD).
  *
  * Mapping pthread_mutex_t -> scl_mutex_t: a pointer stored inside the
- * pthread_mutex_t, in __data.__list.__prev.  glibc uses __list only for
- * robust mutexes, and those are never mapped (they fall back, below).  Why
- * a pointer and not a side table: one load finds the lock (no hash, no
- * global table to contend on or to lock during fork), and a statically
+ * pthread_mutex_t, in __data.__list.__prev, tagged with bit 0.  glibc uses
+ * __list only for robust mutexes, and those are never mapped (they fall
+ * back, below); its list pointers are 8-byte aligned, so a set bit 0 means
+ * "an SCL lock lives here" and nothing else.  Why a pointer and not a side
+ * table: one load finds the lock and says it is one (no hash, no kind
+ * check, no global table to contend on or to lock during fork; the kind
+ * is checked once, when the pointer is installed), and a statically
  * initialised mutex (PTHREAD_MUTEX_INITIALIZER is all zeros) needs no init
  * call: its first user allocates the scl_mutex_t and installs it with a CAS
  * (losers free theirs).  The scl_mutex_t objects come from an mmap-backed
@@ -380,6 +383,22 @@ static inline int scl_kind(const pthread_mutex_t *pm)
 
 static inline void **mutex_slot(pthread_mutex_t *pm) { return (void **)&pm->__data.__list.__prev; }
 
+#define SCL_TAG ((uintptr_t)1)   /* pool objects are 64-byte aligned */
+
+/* The SCL lock installed in pm, or NULL (never used, a fallback kind, or
+ * the interposer disabled).  ACQUIRE pairs with the RELEASE that published
+ * the initialised lock. */
+static inline uintptr_t slot_word(pthread_mutex_t *pm)
+{
+    return (uintptr_t)__atomic_load_n(mutex_slot(pm), __ATOMIC_ACQUIRE);
+}
+static inline scl_mutex_t *untag(uintptr_t p) { return (scl_mutex_t *)(p - SCL_TAG); }
+static inline scl_mutex_t *installed(pthread_mutex_t *pm)
+{
+    uintptr_t p = slot_word(pm);
+    return likely(p & SCL_TAG) ? untag(p) : NULL;
+}
+
 static scl_mutex_t *new_scl_mutex(void)
 {
     scl_mutex_t *m = pool_get(&mutex_pool);
@@ -399,11 +418,10 @@ static scl_mutex_t *install_mutex(void **slot);
 /* The SCL lock behind pm, created on first use.  NULL: out of memory. */
 static inline scl_mutex_t *get_mutex(pthread_mutex_t *pm)
 {
-    void **slot = mutex_slot(pm);
-    scl_mutex_t *m = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    scl_mutex_t *m = installed(pm);
     if (likely(m))
         return m;
-    return install_mutex(slot);
+    return install_mutex(mutex_slot(pm));
 }
 
 /* Out of line, so the lock and unlock fast paths spill no registers. */
@@ -414,14 +432,15 @@ static __attribute__((noinline)) scl_mutex_t *install_mutex(void **slot)
         return NULL;
     void *expect = NULL;
     /* RELEASE publishes the initialised lock to threads that load it with ACQUIRE */
-    if (__atomic_compare_exchange_n(slot, &expect, fresh, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    if (__atomic_compare_exchange_n(slot, &expect, (void *)((uintptr_t)fresh | SCL_TAG), 0,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
         report_lock(fresh);
         return fresh;
     }
     scl_mutex_destroy(fresh);
     pool_put(&mutex_pool, fresh);
     __atomic_sub_fetch(&counts.scl_mutexes, 1, __ATOMIC_RELAXED);   /* lost the race */
-    return expect;
+    return (scl_mutex_t *)((uintptr_t)expect - SCL_TAG);
 }
 
 static inline int use_scl(pthread_mutex_t *pm)
@@ -458,7 +477,7 @@ EXPORT int pthread_mutex_init(pthread_mutex_t *pm, const pthread_mutexattr_t *at
     scl_mutex_t *m = new_scl_mutex();
     if (!m)
         return ENOMEM;
-    __atomic_store_n(mutex_slot(pm), m, __ATOMIC_RELEASE);
+    __atomic_store_n(mutex_slot(pm), (void *)((uintptr_t)m | SCL_TAG), __ATOMIC_RELEASE);
     report_lock(m);
     return 0;
 }
@@ -468,7 +487,7 @@ EXPORT int pthread_mutex_destroy(pthread_mutex_t *pm)
     ensure_resolved();
     if (!use_scl(pm))
         return real.mutex_destroy(pm);
-    scl_mutex_t *m = __atomic_load_n(mutex_slot(pm), __ATOMIC_ACQUIRE);
+    scl_mutex_t *m = installed(pm);
     if (!m)
         return 0;
     int r = scl_mutex_destroy(m);
@@ -479,9 +498,11 @@ EXPORT int pthread_mutex_destroy(pthread_mutex_t *pm)
     return 0;
 }
 
-EXPORT int pthread_mutex_lock(pthread_mutex_t *pm)
+/* First lock of a mutex with nothing installed: a fallback kind, or an SCL
+ * kind that needs its lock created. */
+static __attribute__((noinline)) int mutex_lock_uninstalled(pthread_mutex_t *pm)
 {
-    if (unlikely(!use_scl(pm))) {
+    if (!use_scl(pm)) {
         ensure_resolved();
         if (unlikely(print_stats))
             COUNT(fallback_locks);
@@ -493,6 +514,16 @@ EXPORT int pthread_mutex_lock(pthread_mutex_t *pm)
     if (unlikely(print_stats))
         COUNT(scl_locks);
     return scl_mutex_lock(m);
+}
+
+EXPORT int pthread_mutex_lock(pthread_mutex_t *pm)
+{
+    uintptr_t p = slot_word(pm);         /* the common case: one load */
+    if (unlikely(!(p & SCL_TAG)))
+        return mutex_lock_uninstalled(pm);
+    if (unlikely(print_stats))
+        COUNT(scl_locks);
+    return scl_mutex_lock(untag(p));
 }
 
 EXPORT int pthread_mutex_trylock(pthread_mutex_t *pm)
@@ -539,16 +570,21 @@ EXPORT int pthread_mutex_clocklock(pthread_mutex_t *pm, clockid_t clock, const s
     return scl_mutex_clocklock(m, clock, abstime);
 }
 
-EXPORT int pthread_mutex_unlock(pthread_mutex_t *pm)
+static __attribute__((noinline)) int mutex_unlock_uninstalled(pthread_mutex_t *pm)
 {
-    if (unlikely(!use_scl(pm))) {
+    if (!use_scl(pm)) {
         ensure_resolved();
         return real.mutex_unlock(pm);
     }
-    scl_mutex_t *m = __atomic_load_n(mutex_slot(pm), __ATOMIC_ACQUIRE);
-    if (unlikely(!m))
-        return EPERM;             /* never locked */
-    return scl_mutex_unlock(m);
+    return EPERM;                 /* an SCL kind never locked */
+}
+
+EXPORT int pthread_mutex_unlock(pthread_mutex_t *pm)
+{
+    uintptr_t p = slot_word(pm);
+    if (unlikely(!(p & SCL_TAG)))
+        return mutex_unlock_uninstalled(pm);
+    return scl_mutex_unlock(untag(p));
 }
 
 EXPORT int pthread_mutex_consistent(pthread_mutex_t *pm)
@@ -596,7 +632,7 @@ static int cond_wait(pthread_cond_t *c, pthread_mutex_t *pm, clockid_t clock, co
     }
     if (use_scl(pm)) {
         /* ownership check before touching the condvar (EPERM, as errorcheck) */
-        scl_mutex_t *m = __atomic_load_n(mutex_slot(pm), __ATOMIC_ACQUIRE);
+        scl_mutex_t *m = installed(pm);
         if (!m || LD(&m->owner) != scl__tid())
             return EPERM;
     }

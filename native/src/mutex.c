@@ -107,7 +107,11 @@
 /* In-slice clock batching (see the unlock comment). */
 #define BATCH_TARGET_NS 10000ull  /* clock reads at most ~10 us apart in a slice */
 #define PRECISE_OP_NS 500ull      /* slower lock-to-lock periods: time every CS
-                                     (two clock reads cost <~10% of such an op) */
+                                     (two clock reads cost <~10% of such an op).
+                                     Batching longer ones would save that, but a
+                                     batch charges a holder preempted inside it
+                                     at most its cap, not the preemption; see
+                                     docs/native.md, "Utilisation". */
 #define BATCH_MAX 32u            /* bounds how stale a batching thread's state gets */
 
 static inline uint64_t slice_pack(int slot, pid_t tid)
@@ -198,6 +202,7 @@ SCL_API int scl_mutex_destroy(scl_mutex_t *m)
     if (!m->pshared)
         scl__registry_remove(m);
     scl__tls_forget(m);
+    ST(&m->quiet_tid, 0);
     ST(&m->magic, 0);
     return 0;
 }
@@ -218,6 +223,8 @@ SCL_API int scl_mutex_set_slice(scl_mutex_t *m, uint64_t slice_ns)
 /* participants                                                        */
 /* ------------------------------------------------------------------ */
 
+static void quiet_fold(struct scl_mutex *m, struct scl_slot *s);
+
 static void recompute_wtotal(struct scl_mutex *m)  /* under reg */
 {
     double w = 0;
@@ -226,6 +233,12 @@ static void recompute_wtotal(struct scl_mutex *m)  /* under reg */
         if (LD(&m->slots[i].flags) & SLOT_ACTIVE)
             w += slot_weight(&m->slots[i]);
     ST(&m->wtotal_bits, double_to_bits(w));
+    /* Q1, Q2: quiet only while alone in W_total */
+    if (LD(&m->quiet_tid)) {
+        struct scl_slot *q = &m->slots[LD(&m->quiet_slot)];
+        if (!(LD(&q->flags) & SLOT_ACTIVE) || LD(&q->weight_bits) != LD(&m->wtotal_bits))
+            ST(&m->quiet_tid, 0);
+    }
 }
 
 /* A departure shrinks W_total.  The survivors' outstanding bans were
@@ -266,6 +279,7 @@ static int rescale_bans(struct scl_mutex *m, double w_old, double w_new)
  * re-scales the survivors' bans.  Under reg.  Returns rescale_bans(). */
 static int leave_locked(struct scl_mutex *m, struct scl_slot *s, uint32_t extra_flags)
 {
+    quiet_fold(m, s);     /* Q1: by s's thread or the holder */
     uint32_t f = LD(&s->flags);
     double w_old = wtotal(m);
     if (f & SLOT_ACTIVE) {
@@ -491,6 +505,12 @@ static __attribute__((noinline)) void acquired(struct scl_mutex *m, int slot, pi
          * by the samples: it is not a free interval to hand out below. */
         leave_quiet(m, &m->slots[slot], t);
         ST(&m->last_release, t);
+    }
+    {
+        /* Q1: a second user; the quiet thread's next call leaves quiet mode */
+        int32_t q = LD(&m->quiet_tid);
+        if (unlikely(q && q != me))
+            ST(&m->quiet_tid, 0);
     }
     ST(&m->owner, me);
     ST(&m->owner_slot, slot);
@@ -824,29 +844,42 @@ out:
  * While a thread is the only member of W_total and owns the slice, nothing
  * it does can be unfair to anybody: a charge to its virtual clock would ban
  * it for nobody's sake, and there is nobody to hand the slice to.  So its
- * lock calls do no accounting at all: lock is one CAS plus the owner
- * stores, unlock the owner stores plus the releasing exchange, and neither
- * reads the clock.  Only the statistics still need the time: every
- * batch_k-th acquisition (batch_k a power of two, 1 while critical sections
- * are long, up to QUIET_SAMPLE_MAX while lock-to-lock periods are short) is
- * timed at both ends and stands for the unsampled ones since the previous
- * sample (hold += its length * acquisitions since then).
+ * lock calls do no accounting at all, and everything they touch is in the
+ * lock's first cache line: m->quiet_tid says who may take the quiet path
+ * (one load and compare decides it), lock is that check, one CAS, the
+ * owner stores and a countdown; unlock is the check, the owner stores and
+ * the releasing exchange.  Neither reads the clock.  Only the statistics
+ * still need the time: when the countdown m->quiet_left reaches 0 the
+ * acquisition is timed at both ends and stands for the batch_n acquisitions
+ * since the previous sample (hold += its length * batch_n); the next
+ * countdown is 1 while critical sections are long, up to QUIET_SAMPLE_MAX
+ * while lock-to-lock periods are short.  The slot's acquisitions count
+ * takes the batch at each sample; scl_mutex_stats() adds the part of the
+ * current batch already done (batch_n - quiet_left).
  *
- * Q1 SLOT_QUIET is set only by the slot's thread while it holds the lock in
- *    its own slice, with nobody waiting and W_total == its own weight (the
- *    full unlock, below).  It is cleared by the same thread (leave_quiet())
- *    on its first full unlock or slow-path call: the quiet release checks
- *    the conditions again on every unlock and falls back to the full path
- *    as soon as one fails.
- * Q2 A joiner makes W_total exceed the quiet thread's weight (ensure_active
- *    under `reg`) before it registers as a waiter (set_waiting).  The quiet
- *    release reads W_total relaxed, so it may miss a joiner for a while;
- *    that is the batched release of D3 again: it runs only while the
- *    releaser owns the slice, so the joiner sleeps with the slice end as its
- *    timeout or, the slice having expired (quiet mode does not renew it),
- *    on the word with value 2, which the releasing exchange returns and
- *    answers with a wake-up.  The next full unlock then finds the expired
- *    slice and a waiter and hands the slice over.
+ * Q1 SLOT_QUIET and m->quiet_tid are set only by the slot's thread while it
+ *    holds the lock in its own slice, with nobody waiting, under `reg` with
+ *    W_total == its own weight (enter_quiet(), from the full unlock).
+ *    quiet_tid == T implies T's slot has SLOT_QUIET and the slice is T's:
+ *    every other way the slice changes hands clears quiet_tid first (an
+ *    acquire by another thread in acquired(), which holds the word; a
+ *    departure or a join through recompute_wtotal() under `reg`; the owner's
+ *    own slow paths through leave_quiet()).  SLOT_QUIET is cleared, and the
+ *    batch folded into the statistics, by the thread itself (leave_quiet(),
+ *    on its first full unlock or slow-path call) or when its slot leaves
+ *    W_total (leave_locked(), by itself or by the holder of the word).
+ * Q2 A joiner raises W_total (ensure_active() under `reg`), which clears
+ *    quiet_tid, before it registers as a waiter (set_waiting).  The quiet
+ *    paths read quiet_tid relaxed and may miss that for a while; that is
+ *    the batched release of D3 again: it runs only while the releaser owns
+ *    the slice, so the joiner sleeps with the slice end as its timeout or,
+ *    the slice having expired (quiet mode does not renew it), on the word
+ *    with value 2, which the releasing exchange returns and answers with a
+ *    wake-up.  The next non-quiet unlock then finds the expired slice and a
+ *    waiter and hands the slice over.  A thief that took the free word in
+ *    between cleared quiet_tid while holding it, so the quiet lock's
+ *    re-check after its ACQUIRE CAS (which reads from the thief's release
+ *    or later) sees 0 and does the bookkeeping of a slow acquire instead.
  * Q3 On leaving, the quiet thread gets what a joining thread gets: at most
  *    credit_cap_ns of credit (vclock >= now - credit_cap_ns).  Its clock
  *    was not charged while alone, and lag gained alone is not a debt the
@@ -854,18 +887,44 @@ out:
  */
 #define QUIET_SAMPLE_MAX 64u
 
-static void enter_quiet(struct scl_mutex *m, struct scl_slot *s, uint64_t now)
+/* Called by the holder from the full unlock, its conditions checked there
+ * (own slice, nobody waiting, alone); re-checked under `reg` against a
+ * concurrent join (Q1). */
+static void enter_quiet(struct scl_mutex *m, int slot, pid_t me, uint64_t now)
 {
-    (void)m;
-    ST(&s->batch_k, 1);                      /* time the next section */
-    ST(&s->batch_n, (uint32_t)LD(&s->acquisitions));
-    ST(&s->batch_start, now);
-    __atomic_or_fetch(&s->flags, SLOT_QUIET, __ATOMIC_RELAXED);
+    struct scl_slot *s = &m->slots[slot];
+    spin_lock32(&m->reg);
+    if ((LD(&s->flags) & SLOT_ACTIVE) && LD(&m->wtotal_bits) == LD(&s->weight_bits)) {
+        ST(&s->batch_k, 1);                  /* time the next section */
+        ST(&s->batch_n, 1);
+        ST(&s->batch_start, now);
+        __atomic_or_fetch(&s->flags, SLOT_QUIET, __ATOMIC_RELAXED);
+        ST(&m->quiet_left, 1);
+        ST(&m->quiet_slot, slot);
+        ST(&m->quiet_tid, me);
+    }
+    spin_unlock32(&m->reg);
+}
+
+/* Ends s's quiet mode: counts the acquisitions of the current batch and
+ * clears quiet_tid if it is still s's.  By s's thread, or under `reg` by
+ * the holder of the word (Q1: never concurrently with s's quiet calls). */
+static void quiet_fold(struct scl_mutex *m, struct scl_slot *s)
+{
+    if (!(LD(&s->flags) & SLOT_QUIET))
+        return;
+    if (&m->slots[LD(&m->quiet_slot)] == s) {
+        uint32_t n = LD(&s->batch_n), left = LD(&m->quiet_left);
+        ST(&s->acquisitions, LD(&s->acquisitions) + (n > left ? n - left : 0));
+    }
+    __atomic_and_fetch(&s->flags, ~SLOT_QUIET, __ATOMIC_RELAXED);
+    int32_t t = LD(&s->tid);
+    __atomic_compare_exchange_n(&m->quiet_tid, &t, 0, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
 static void leave_quiet(struct scl_mutex *m, struct scl_slot *s, uint64_t now)
 {
-    __atomic_and_fetch(&s->flags, ~SLOT_QUIET, __ATOMIC_RELAXED);
+    quiet_fold(m, s);
     uint64_t floor = sat_sub(now, LD(&m->credit_cap_ns));   /* Q3 */
     if (LD(&s->vclock) < floor)
         ST(&s->vclock, floor);
@@ -877,22 +936,28 @@ static void leave_quiet(struct scl_mutex *m, struct scl_slot *s, uint64_t now)
     ST(&s->op_ns, 0);
 }
 
-/* The quiet release's statistics sample; hold_start was set by the lock
- * call of the same acquisition (same acquisitions count, same batch_k). */
-static __attribute__((noinline)) void quiet_sample(struct scl_mutex *m, struct scl_slot *s)
+/* The quiet lock's half of a sample: the acquisition is timed. */
+static __attribute__((noinline)) int quiet_sample_start(struct scl_mutex *m)
 {
+    ST(&m->hold_start, scl_now());
+    return 0;
+}
+
+/* The quiet release's statistics sample; hold_start was set by the lock
+ * call of the same acquisition (the one that took quiet_left to 0). */
+static __attribute__((noinline)) void quiet_sample(struct scl_mutex *m)
+{
+    struct scl_slot *s = &m->slots[LD(&m->quiet_slot)];
     uint64_t now = scl_now();
-    uint32_t acq = (uint32_t)LD(&s->acquisitions), last = LD(&s->batch_n);
-    /* scl_mutex_stats_reset() since the last sample zeroed the counters:
-     * count from the reset */
-    uint32_t ops = acq >= last ? acq - last : acq;
+    uint32_t ops = LD(&s->batch_n);
     uint64_t start = LD(&m->hold_start), since = LD(&s->batch_start);
+    /* scl_mutex_stats_reset() since the last sample: count from the reset
+     * (it set batch_n to the acquisitions left in this batch) */
     if (since < LD(&m->stats_start))
         since = LD(&m->stats_start);
     uint64_t period = sat_sub(now, since);
-    /* hold_start older than the previous sample was not set for this
-     * section (the statistics were reset in between): count nothing */
     uint64_t hold = start >= since ? sat_sub(now, start) * (ops ? ops : 1) : 0;
+    ST(&s->acquisitions, LD(&s->acquisitions) + ops);
     ST(&s->hold_ns, LD(&s->hold_ns) + hold);
     ST(&s->opp_ns, LD(&s->opp_ns) + (hold > period ? hold : period));
     ST(&m->total_hold, LD(&m->total_hold) + hold);
@@ -905,8 +970,9 @@ static __attribute__((noinline)) void quiet_sample(struct scl_mutex *m, struct s
             k *= 2;
     }
     ST(&s->batch_k, k);
-    ST(&s->batch_n, acq);
+    ST(&s->batch_n, k);
     ST(&s->batch_start, now);
+    ST(&m->quiet_left, k);
     /* A nice/cgroup change still shows in the statistics; W_total follows
      * (it stays equal to this weight, so the thread stays quiet). */
     double w = scl__thread_weight(LD(&m->weight_source), now);
@@ -918,15 +984,52 @@ static __attribute__((noinline)) void quiet_sample(struct scl_mutex *m, struct s
     }
 }
 
-static inline int quiet_ok(const struct scl_mutex *m, const struct scl_slot *s, uint32_t flags)
+/* The quiet acquire after the CAS won the word (Q1, Q2). */
+static inline __attribute__((always_inline)) int quiet_acquired(scl_mutex_t *m, pid_t me)
 {
-    return (flags & (SLOT_QUIET | SLOT_ACTIVE)) == (SLOT_QUIET | SLOT_ACTIVE) &&
-           LD(&m->wtotal_bits) == LD(&s->weight_bits);      /* sole participant */
+    ST(&m->owner, me);
+    ST(&m->owner_slot, LD(&m->quiet_slot));
+    uint32_t left = LD(&m->quiet_left) - 1;
+    ST(&m->quiet_left, left);
+    if (unlikely(left == 0))
+        return quiet_sample_start(m);   /* tail call: no frame on the fast path */
+    return 0;
 }
+
+static __attribute__((noinline)) int lock_general(scl_mutex_t *m, uint64_t deadline);
+static __attribute__((noinline)) int acquired_after_steal(scl_mutex_t *m, pid_t me);
 
 static inline __attribute__((always_inline)) int lock_common(scl_mutex_t *m, uint64_t deadline)
 {
-    if (unlikely(!m || LD(&m->magic) != SCL_MUTEX_MAGIC))
+    if (unlikely(!m))
+        return EINVAL;
+    pid_t me = scl__cached_tid;       /* 0 until cached: never quiet */
+    /* Quiet path: no magic check either, quiet_tid is 0 in a lock that is
+     * not initialised or destroyed (and lock_general checks). */
+    if (likely(LD(&m->quiet_tid) == me && me)) {
+        uint32_t c = 0;
+        if (likely(__atomic_compare_exchange_n(&m->word, &c, 1, 0, __ATOMIC_ACQUIRE,
+                                               __ATOMIC_RELAXED))) {
+            if (likely(LD(&m->quiet_tid) == me))   /* Q2: a thief came in between */
+                return quiet_acquired(m, me);
+            return acquired_after_steal(m, me);
+        }
+    }
+    return lock_general(m, deadline);
+}
+
+/* The word is ours, but the slice or quiet mode changed hands since we
+ * looked: a plain slow-path acquire's bookkeeping. */
+static __attribute__((noinline)) int acquired_after_steal(scl_mutex_t *m, pid_t me)
+{
+    uint64_t t = scl_now();
+    acquired(m, slot_for(m, me), me, t, t);
+    return 0;
+}
+
+static __attribute__((noinline)) int lock_general(scl_mutex_t *m, uint64_t deadline)
+{
+    if (unlikely(LD(&m->magic) != SCL_MUTEX_MAGIC))
         return EINVAL;
     pid_t me = scl__tid();
     /* Fast path: the slice owner re-acquires with one CAS.  No clock read:
@@ -938,19 +1041,12 @@ static inline __attribute__((always_inline)) int lock_common(scl_mutex_t *m, uin
         if (likely(__atomic_compare_exchange_n(&m->word, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))) {
             /* Re-check under the lock: a thief may have taken the slice over
              * between our read and the CAS (it released the word since). */
-            if (likely(LD(&m->slice) == sl)) {
-                int slot = slice_slot(sl);
-                struct scl_slot *s = &m->slots[slot];
+            int slot = slice_slot(sl);
+            struct scl_slot *s = &m->slots[slot];
+            if (likely(LD(&m->slice) == sl && !(LD(&s->flags) & SLOT_QUIET))) {
                 ST(&m->owner, me);
                 ST(&m->owner_slot, slot);
-                uint64_t n = LD(&s->acquisitions) + 1;
-                ST(&s->acquisitions, n);
-                if (likely(LD(&s->flags) & SLOT_QUIET)) {
-                    /* Q1: alone, no accounting; sampled for statistics */
-                    if (unlikely(((uint32_t)n & (LD(&s->batch_k) - 1)) == 0))
-                        ST(&m->hold_start, scl_now());
-                    return 0;
-                }
+                ST(&s->acquisitions, LD(&s->acquisitions) + 1);
                 if (LD(&s->batch_k) <= 1) {
                     uint64_t t = scl_now(), rel = LD(&m->last_release);
                     if (t > rel)      /* free inside our own slice: our opportunity */
@@ -959,9 +1055,8 @@ static inline __attribute__((always_inline)) int lock_common(scl_mutex_t *m, uin
                 }
                 return 0;
             }
-            uint64_t t = scl_now();
-            acquired(m, slot_for(m, me), me, t, t);
-            return 0;
+            /* stolen, or quiet mode ended by a joiner (acquired() leaves it) */
+            return acquired_after_steal(m, me);
         }
     }
     /* Checked here, not before the fast path: a relock by the holder or a
@@ -1015,9 +1110,16 @@ SCL_API int scl_mutex_timedlock(scl_mutex_t *m, const struct timespec *abstime)
 
 SCL_API int scl_mutex_trylock(scl_mutex_t *m)
 {
-    if (unlikely(!m || LD(&m->magic) != SCL_MUTEX_MAGIC))
+    if (unlikely(!m))
         return EINVAL;
     pid_t me = scl__tid();
+    if (LD(&m->quiet_tid) == me) {           /* as in lock_common() */
+        uint32_t c = 0;
+        if (__atomic_compare_exchange_n(&m->word, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            return LD(&m->quiet_tid) == me ? quiet_acquired(m, me) : acquired_after_steal(m, me);
+    }
+    if (unlikely(LD(&m->magic) != SCL_MUTEX_MAGIC))
+        return EINVAL;
     if (LD(&m->owner) == me)
         return EBUSY;
     if (LD(&m->state) & MSTATE_NOTRECOVERABLE)
@@ -1085,19 +1187,50 @@ static int unlock_full(struct scl_mutex *m, pid_t me, int slot, struct scl_slot 
 
 /* The release of the quiet and the batched unlock: the slice is the
  * releaser's and stays so, so only `word` sleepers need waking (D3, Q2). */
-static inline int release_in_own_slice(struct scl_mutex *m)
+static __attribute__((noinline)) int wake_word_sleepers(struct scl_mutex *m)
+{
+    futex_wake(&m->word, INT_MAX, m->pshared);
+    return 0;
+}
+
+/* The unlikely calls are tail calls, so the quiet fast paths need no stack
+ * frame. */
+static inline __attribute__((always_inline)) int release_in_own_slice(struct scl_mutex *m)
 {
     ST(&m->owner_slot, -1);
     ST(&m->owner, 0);
     uint32_t prev = __atomic_exchange_n(&m->word, 0, SEQ);
     if (unlikely(prev == 2))
-        futex_wake(&m->word, INT_MAX, m->pshared);
+        return wake_word_sleepers(m);
     return 0;
 }
 
+static __attribute__((noinline)) int quiet_release_sampled(struct scl_mutex *m)
+{
+    quiet_sample(m);
+    return release_in_own_slice(m);
+}
+
+static __attribute__((noinline)) int unlock_general(scl_mutex_t *m);
+
 SCL_API int scl_mutex_unlock(scl_mutex_t *m)
 {
-    if (unlikely(!m || LD(&m->magic) != SCL_MUTEX_MAGIC))
+    if (unlikely(!m))
+        return EINVAL;
+    pid_t me = scl__cached_tid;       /* 0 until cached: never equal below */
+    /* Quiet release (Q1, Q2): no clock, no accounting, no magic check
+     * (quiet_tid is 0 unless initialised). */
+    if (likely(LD(&m->quiet_tid) == me && LD(&m->owner) == me && me)) {
+        if (unlikely(LD(&m->quiet_left) == 0))
+            return quiet_release_sampled(m);
+        return release_in_own_slice(m);
+    }
+    return unlock_general(m);
+}
+
+static __attribute__((noinline)) int unlock_general(scl_mutex_t *m)
+{
+    if (unlikely(LD(&m->magic) != SCL_MUTEX_MAGIC))
         return EINVAL;
     pid_t me = scl__tid();
     if (unlikely(LD(&m->owner) != me))
@@ -1106,13 +1239,6 @@ SCL_API int scl_mutex_unlock(scl_mutex_t *m)
     struct scl_slot *s = slot >= 0 ? &m->slots[slot] : NULL;
     if (likely(s)) {
         uint32_t f = LD(&s->flags);
-        if (likely(quiet_ok(m, s, f) && slice_tid(LD(&m->slice)) == me &&
-                   !LD(&m->state))) {
-            /* Quiet release (Q1, Q2): no clock, no accounting. */
-            if (unlikely(((uint32_t)LD(&s->acquisitions) & (LD(&s->batch_k) - 1)) == 0))
-                quiet_sample(m, s);
-            return release_in_own_slice(m);
-        }
         uint32_t k = LD(&s->batch_k), n = LD(&s->batch_n) + 1;
         if (k > 1 && n < k && !(f & SLOT_QUIET) && slice_tid(LD(&m->slice)) == me &&
             !LD(&m->state)) {
@@ -1224,7 +1350,7 @@ static __attribute__((noinline)) int unlock_full(struct scl_mutex *m, pid_t me, 
     if (s && !poison && !changed && slice_tid(LD(&m->slice)) == me &&
         (LD(&s->flags) & SLOT_ACTIVE) && LD(&m->wtotal_bits) == LD(&s->weight_bits) &&
         __atomic_load_n(&m->nwaiters, SEQ) == 0)
-        enter_quiet(m, s, now);
+        enter_quiet(m, slot, me, now);
     ST(&m->owner_slot, -1);
     ST(&m->last_release, now);
     ST(&m->owner, 0);
@@ -1287,6 +1413,7 @@ void scl__mutex_after_fork(struct scl_mutex *m, pid_t old_tid, pid_t new_tid)
     m->nwaiters = 0;
     m->slice = 0;
     m->slice_fresh = 0;
+    m->quiet_tid = 0;
     if (m->owner && m->owner == old_tid) {
         m->owner = new_tid;
         m->word = 1;
@@ -1298,6 +1425,7 @@ void scl__mutex_after_fork(struct scl_mutex *m, pid_t old_tid, pid_t new_tid)
     for (uint32_t i = 0; i < m->nslots; i++) {
         struct scl_slot *s = &m->slots[i];
         if (s->tid == old_tid && old_tid && !(s->flags & SLOT_EXITED)) {
+            quiet_fold(m, s);
             s->tid = new_tid;
             s->flags &= SLOT_ACTIVE;
         } else if (s->flags & SLOT_ACTIVE) {
@@ -1331,6 +1459,11 @@ SCL_API int scl_mutex_stats(scl_mutex_t *m, scl_lock_stats_t *out,
         pid_t tid = LD(&s->tid);
         uint32_t f = LD(&s->flags);
         uint64_t acq = LD(&s->acquisitions);
+        if ((f & SLOT_QUIET) && LD(&m->quiet_slot) == (int32_t)i) {
+            /* the current quiet batch so far (approximate while it runs) */
+            uint32_t bn = LD(&s->batch_n), left = LD(&m->quiet_left);
+            acq += bn > left ? bn - left : 0;
+        }
         if (!tid || (!acq && !(f & SLOT_ACTIVE)))
             continue;
         scl_thread_stats_t *r = &rec[n];
@@ -1385,6 +1518,9 @@ SCL_API int scl_mutex_stats_reset(scl_mutex_t *m)
         ST(&s->opp_ns, 0);
         ST(&s->free_banked, 0);
         ST(&s->free_mark, free_now);
+        /* the quiet batch counts from here: what is left of it */
+        if ((LD(&s->flags) & SLOT_QUIET) && LD(&m->quiet_slot) == (int32_t)i)
+            ST(&s->batch_n, LD(&m->quiet_left));
     }
     ST(&m->total_hold, 0);
     ST(&m->slices, 0);

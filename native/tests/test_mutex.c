@@ -5,7 +5,9 @@
 #include <math.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "scl.h"
 
@@ -374,6 +376,52 @@ TEST(expired_slice_waiter_woken_by_release)
     CHECK_EQ(scl_mutex_destroy(&mx), 0);
 }
 
+static void *quiet_intruder(void *arg)
+{
+    int *n = arg;
+    for (int i = 0; i < *n; i++) {
+        if (scl_mutex_lock(&mx) != 0)
+            return (void *)1;
+        scl_mutex_unlock(&mx);
+    }
+    return NULL;
+}
+
+/* Quiet mode ends when a second thread uses the lock (Q1, Q2), and no
+ * acquisition is lost or counted twice across entering and leaving it. */
+TEST(quiet_mode_ends_when_a_second_thread_comes)
+{
+    CHECK_EQ(scl_mutex_init(&mx, NULL), 0);
+    pid_t me = (pid_t)syscall(SYS_gettid);
+    for (int i = 0; i < 1000; i++) {
+        CHECK_EQ(scl_mutex_lock(&mx), 0);
+        CHECK_EQ(scl_mutex_unlock(&mx), 0);
+    }
+    CHECK_EQ(__atomic_load_n(&mx.quiet_tid, __ATOMIC_RELAXED), me);   /* alone: quiet */
+    int n = 777;
+    pthread_t t;
+    void *r;
+    CHECK_EQ(pthread_create(&t, NULL, quiet_intruder, &n), 0);
+    CHECK_EQ(pthread_join(t, &r), 0);
+    CHECK(r == NULL);
+    CHECK(__atomic_load_n(&mx.quiet_tid, __ATOMIC_RELAXED) != me);
+    for (int i = 0; i < 1000; i++) {
+        CHECK_EQ(scl_mutex_lock(&mx), 0);
+        CHECK_EQ(scl_mutex_unlock(&mx), 0);
+    }
+    scl_thread_stats_t th[4];
+    int k = scl_mutex_stats(&mx, NULL, th, 4);
+    CHECK_EQ(k, 2);
+    uint64_t mine = 0, theirs = 0;
+    for (int i = 0; i < k; i++)
+        *(th[i].tid == me ? &mine : &theirs) += th[i].acquisitions;
+    printf("  acquisitions: %llu by the first thread, %llu by the second\n",
+           (unsigned long long)mine, (unsigned long long)theirs);
+    CHECK_EQ(mine, 2000);
+    CHECK_EQ(theirs, 777);
+    CHECK_EQ(scl_mutex_destroy(&mx), 0);
+}
+
 /* A lone thread runs in quiet mode (statistics sampled, not timed per
  * section); a reset in the middle must not make the samples count the
  * acquisitions before it. */
@@ -386,7 +434,7 @@ TEST(quiet_mode_stats_survive_reset)
     }
     CHECK_EQ(scl_mutex_stats_reset(&mx), 0);
     for (int i = 0; i < 300; i++) {
-        /* trylock takes the slow path's bookkeeping inside quiet mode */
+        /* trylock takes the quiet path too */
         CHECK_EQ(i % 7 ? scl_mutex_lock(&mx) : scl_mutex_trylock(&mx), 0);
         CHECK_EQ(scl_mutex_unlock(&mx), 0);
     }
