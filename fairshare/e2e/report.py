@@ -81,6 +81,13 @@ def churn_convergence(node, run) -> list[tuple[float, float | None]]:
     return out
 
 
+def convergence_marks(node, run) -> list[tuple[float, str]]:
+    """(x, label) for the plot: where the shares over a one-cycle window came within the
+    tolerance after each re-allocation and stayed there (at the end of the run: never)."""
+    return [(run.config.seconds, "never converged") if took is None else (at + took, f"converged +{took:.1f} s")
+            for at, took in churn_convergence(node, run)]
+
+
 def to_json(run) -> dict:
     nodes = []
     for node in run.nodes:
@@ -149,6 +156,10 @@ def plot(run, path: Path) -> Path:
         for event in run.events:
             ax.axvline(event.at, color="grey", lw=0.8)
             ax.text(event.at, 0.98, f" {event.tenant} {event.kind}s", fontsize=8, va="top",
+                    transform=ax.get_xaxis_transform())
+        for x, label in convergence_marks(node, run):
+            ax.axvline(x, color="green", lw=0.8, ls="--")
+            ax.text(x, 0.88, f" {label}", fontsize=8, va="top", color="green",
                     transform=ax.get_xaxis_transform())
         ax.set_ylabel(f"{node.name} share")
         ax.set_ylim(0, 1)

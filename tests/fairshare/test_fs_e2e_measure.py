@@ -78,3 +78,19 @@ def test_the_node_scheduler_policy_is_looked_up_by_name(capsys):
     assert "'no-such-policy' is not available" in capsys.readouterr().err
     choose_policy("no-such-policy", None, quiet=True)
     assert capsys.readouterr().err == ""
+
+
+def test_the_plot_marks_where_each_node_converged_or_that_it_never_did():
+    from types import SimpleNamespace
+
+    from fairshare.e2e.report import convergence_marks
+
+    samples, a = [], 0.0
+    for k in range(11):                      # a: 0.5 until t=4, 0.75 after
+        samples.append((float(k), {"a": a, "b": k - a}))
+        a += 0.5 if k < 4 else 0.75
+    run = SimpleNamespace(config=SimpleNamespace(cycle_s=1.0, seconds=10.0))
+    settled = SimpleNamespace(samples_cpu=samples, targets=[(0.0, {"a": 0.5, "b": 0.5}), (4.0, {"a": 0.75, "b": 0.25})])
+    assert convergence_marks(settled, run) == [(5.0, "converged +1.0 s")]
+    never = SimpleNamespace(samples_cpu=samples, targets=[(0.0, {"a": 0.5, "b": 0.5}), (4.0, {"a": 0.9, "b": 0.1})])
+    assert convergence_marks(never, run) == [(10.0, "never converged")]
