@@ -33,8 +33,11 @@ split is enforced by this order and never by RT throttling.
   virtual time among the busy tenants.  So no tenant banks credit for having
   been idle, and none carries a lead built up under the old shares into the
   new ones: the split follows a new decision at once.
-- Preemption inside FILTER crosses tenants only towards the tenant that is
-  behind (smaller or equal virtual time).
+- Preemption inside FILTER (least attained service) crosses tenants unless
+  the newcomer's tenant is more than its hold window ahead of the running
+  task's: within that window the rule bounds FILTER time anyway, and a short
+  arrival of a tenant that happens to be slightly ahead should not wait for
+  another tenant's long slice.
 - A tenant with a fraction f of the busy tenants' shares sees its queue
   served about 1/f times slower than if it were alone, so the overload bypass
   waits ``bypass_factor / f`` x T for it, not ``bypass_factor`` x T.
@@ -150,9 +153,9 @@ def held_tenants(vtimes: Mapping[str, float], busy: Iterable[str], shares: Mappi
     return {b for b in busy if vtimes.get(b, 0.0) > floor + hold_window(share_of(b, shares), slice_s)}
 
 
-def may_preempt(newcomer_vtime: float, running_vtime: float) -> bool:
-    """Preemption across tenants only towards the tenant that is behind."""
-    return newcomer_vtime <= running_vtime
+def may_preempt(newcomer_vtime: float, running_vtime: float, window: float = 0.0) -> bool:
+    """Preemption across tenants unless the newcomer's tenant is more than `window` ahead."""
+    return newcomer_vtime <= running_vtime + window
 
 
 def bypass_factor(factor: float, share: float, busy_shares: Iterable[float]) -> float:
@@ -308,7 +311,8 @@ class SfsTenantPolicy(SfsPolicy):
                              (share_of(b, shares) for b in self._round_busy | {task.tenant}))
 
     def may_preempt(self, newcomer: Task, running: Task) -> bool:
-        return may_preempt(self.vtime.get(newcomer.tenant, 0.0), self.vtime.get(running.tenant, 0.0))
+        window = hold_window(share_of(newcomer.tenant, self.shares()), self.slice.value)
+        return may_preempt(self.vtime.get(newcomer.tenant, 0.0), self.vtime.get(running.tenant, 0.0), window)
 
     # charging FILTER time as it is used
 

@@ -72,10 +72,12 @@ def test_interleave_starts_with_the_tenant_that_is_behind():
     assert rule.interleave({"a": [], "b": ["b1"]}, {}, {"a": 1, "b": 1}, lambda t: 1) == ["b1"]
 
 
-def test_preemption_crosses_tenants_only_towards_the_one_behind():
+def test_preemption_crosses_tenants_except_from_a_tenant_beyond_its_window():
     assert rule.may_preempt(1.0, 2.0)
     assert rule.may_preempt(2.0, 2.0)                   # same tenant: plain LAS
     assert not rule.may_preempt(2.5, 2.0)
+    assert rule.may_preempt(2.5, 2.0, window=0.5)       # slightly ahead: within its hold window
+    assert not rule.may_preempt(2.6, 2.0, window=0.5)
 
 
 def test_bypass_waits_longer_for_a_small_share():
