@@ -118,9 +118,13 @@ def print_report(result, leftovers, plot_path, problem_name) -> None:
                      "-" if r.short_p50 is None else r.short_p50] for r in phase.rows]
             text = table(["tenant", "allocated", "cpu share", "lock share", "short p50 slowdown"], rows)
             print("\n".join("  " + line for line in text.splitlines()))
-        for at, conv in report.churn_convergence(node, result):
+        convergence = report.churn_convergence(node, result)
+        for at, conv in convergence:
             print(f"  re-allocation at {at:.1f} s: converged "
                   + ("never" if conv is None else f"after {conv:.2f} s"))
+        noise = report.steady_window_noise(node, result) if convergence else None
+        if noise is not None:
+            print(f"  (before it, steady {config.cycle_s:g} s windows strayed up to {noise:.3f} from the allocation)")
     print()
     checks = report.targets(result, leftovers)
     for name, met, detail in checks:

@@ -94,3 +94,22 @@ def test_the_plot_marks_where_each_node_converged_or_that_it_never_did():
     assert convergence_marks(settled, run) == [(5.0, "converged +1.0 s")]
     never = SimpleNamespace(samples_cpu=samples, targets=[(0.0, {"a": 0.5, "b": 0.5}), (4.0, {"a": 0.9, "b": 0.1})])
     assert convergence_marks(never, run) == [(10.0, "never converged")]
+
+
+def test_steady_window_noise_is_the_worst_single_cycle_error_before_the_change():
+    from types import SimpleNamespace
+
+    from fairshare.e2e.report import steady_window_noise
+
+    samples, a = [], 0.0
+    per_second = [0.5, 0.5, 0.5, 0.6, 0.5, 0.45, 0.5, 0.8, 0.8, 0.8]   # a's share in each second
+    for k, share in enumerate(per_second):
+        samples.append((float(k), {"a": a, "b": k - a}))
+        a += share
+    samples.append((10.0, {"a": a, "b": 10 - a}))
+    config = SimpleNamespace(cycle_s=1.0, seconds=10.0, warmup_s=2.0, load=SimpleNamespace(short_s=0.01))
+    run = SimpleNamespace(config=config)
+    node = SimpleNamespace(samples_cpu=samples, samples_lock=[], records=[],
+                           targets=[(0.0, {"a": 0.5, "b": 0.5}), (7.0, {"a": 0.8, "b": 0.2})])
+    # steady 2-7 s: the windows ending at 3..7 s hold 0.5, 0.6, 0.5, 0.45, 0.5 -> worst 0.1
+    assert steady_window_noise(node, run) == pytest.approx(0.1)
