@@ -58,13 +58,13 @@ def add_node_load_arguments(parser) -> None:
     parser.add_argument("--sfs-policy", default="sfs-tenant",
                         help="node scheduler policy (default sfs-tenant; plain sfs when it is not available)")
     parser.add_argument("--overload", type=float, default=1.5,
-                        help="each tenant offers this many times its share of its node's cores (the largest "
-                             "share when the allocation changes during the run; default 1.5)")
+                        help="each tenant offers this many times its share of its node's cores (its largest "
+                             "share over the run when the allocation changes; default 1.5)")
     parser.add_argument("--no-locks", action="store_true", help="skip the shared lock program")
 
 
 def load_config(overload: float, changing: bool = False):
-    """`changing`: the allocation changes during the run, so plan every tenant's load at the largest share."""
+    """`changing`: the allocation changes during the run, so plan every tenant's load at its largest share."""
     from ..e2e.workload import LoadConfig
     if not 0.1 <= overload <= 10:
         raise UsageError(f"--overload {overload:g}: use 0.1 to 10")
