@@ -1,10 +1,12 @@
 """Promoting a task that exited before its turn (a zombie not yet reaped) is not an error.
 
-On cgroup v1 with RT group scheduling, a zombie stays in its cpu group (moving
-it to the root is a silent no-op) and sched_setscheduler(SCHED_FIFO) then
-fails with EPERM.  A short invocation that finished under CFS while it was
-queued looked exactly like that, and the scheduler loop died of it.
+On cgroup v1 with RT group scheduling, an exiting or exited task stays in its
+cpu group (the kernel skips it when moving, silently) and
+sched_setscheduler(SCHED_FIFO) then fails with EPERM.  A short invocation that
+finished under CFS while it was queued looked exactly like that, and the
+scheduler loop died of it.
 """
+import contextlib
 import os
 import time
 
@@ -18,41 +20,36 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not (CPU / "cpu.rt_runtime_
                                 reason="needs root and cgroup v1 with RT group scheduling")
 
 
-def test_setting_fifo_on_an_exited_task_in_a_group_without_rt_budget_reports_it_gone():
-    group = CPU / f"sfs-test-zombie-{os.getpid()}"
+@contextlib.contextmanager
+def child_in_group_without_rt_budget(lives_s: float):
+    """A child that sleeps `lives_s` then exits, in a fresh cpu group (RT runtime 0)."""
+    group = CPU / f"sfs-test-promote-{os.getpid()}"
     group.mkdir()
-    pid = None
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(lives_s)
+        os._exit(0)
     try:
-        pid = os.fork()
-        if pid == 0:
-            time.sleep(0.1)
-            os._exit(0)
         (group / "cgroup.procs").write_text(str(pid))
+        yield pid
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        group.rmdir()
+
+
+def test_setting_fifo_on_an_exited_task_in_a_group_without_rt_budget_reports_it_gone():
+    with child_in_group_without_rt_budget(0.1) as pid:
         deadline = time.monotonic() + 5
         while procfs.state(pid) != "Z" and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert procfs.state(pid) == "Z"
+        assert procfs.state(pid) == "Z" and procfs.exiting(pid)
         assert procfs.set_policy(pid, os.SCHED_FIFO, 1, {0}) is False
-    finally:
-        if pid:
-            os.waitpid(pid, 0)
-        group.rmdir()
 
 
 def test_a_live_task_in_a_group_without_rt_budget_still_fails_loudly():
-    group = CPU / f"sfs-test-live-{os.getpid()}"
-    group.mkdir()
-    pid = None
-    try:
-        pid = os.fork()
-        if pid == 0:
-            time.sleep(5)
-            os._exit(0)
-        (group / "cgroup.procs").write_text(str(pid))
+    with child_in_group_without_rt_budget(5.0) as pid:
+        assert not procfs.exiting(pid)
         with pytest.raises(PermissionError):
             procfs.set_policy(pid, os.SCHED_FIFO, 1, {0})
-    finally:
-        if pid:
-            os.kill(pid, 9)
-            os.waitpid(pid, 0)
-        group.rmdir()
