@@ -44,6 +44,20 @@ def state(pid: int) -> str | None:
     return raw[raw.rfind(b")") + 2:][:1].decode()
 
 
+_PF_EXITING = 0x4
+
+
+def exiting(pid: int) -> bool:
+    """Gone, a zombie, or in the middle of exiting (PF_EXITING in /proc/<pid>/stat flags)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            raw = f.read()
+    except OSError:
+        return True
+    fields = raw[raw.rfind(b")") + 2:].split()
+    return fields[0] in (b"Z", b"X") or bool(int(fields[6]) & _PF_EXITING)
+
+
 def is_blocked(pid: int) -> bool:
     """Asleep (S, D) or stopped (T, t): not using the core it holds."""
     return state(pid) in ("S", "D", "T", "t")
@@ -76,6 +90,13 @@ def set_policy(pid: int, policy: int, priority: int, cpus: set[int] | None) -> b
             alive = True
         except ProcessLookupError:
             continue
+        except PermissionError:
+            # An exiting or exited (not yet reaped) task keeps its cgroup: the kernel skips
+            # PF_EXITING tasks when moving, silently, so on v1 with RT group scheduling
+            # SCHED_FIFO then fails with EPERM.  It is gone.
+            if exiting(tid):
+                continue
+            raise
         except OSError as exc:
             if exc.errno == 3:  # ESRCH from a thread that just exited
                 continue

@@ -58,13 +58,13 @@ def add_node_load_arguments(parser) -> None:
     parser.add_argument("--sfs-policy", default="sfs-tenant",
                         help="node scheduler policy (default sfs-tenant; plain sfs when it is not available)")
     parser.add_argument("--overload", type=float, default=1.5,
-                        help="each tenant offers this many times its share of its node's cores (the largest "
-                             "share when the allocation changes during the run; default 1.5)")
+                        help="each tenant offers this many times its share of its node's cores (its largest "
+                             "share over the run when the allocation changes; default 1.5)")
     parser.add_argument("--no-locks", action="store_true", help="skip the shared lock program")
 
 
 def load_config(overload: float, changing: bool = False):
-    """`changing`: the allocation changes during the run, so plan every tenant's load at the largest share."""
+    """`changing`: the allocation changes during the run, so plan every tenant's load at its largest share."""
     from ..e2e.workload import LoadConfig
     if not 0.1 <= overload <= 10:
         raise UsageError(f"--overload {overload:g}: use 0.1 to 10")
@@ -118,9 +118,13 @@ def print_report(result, leftovers, plot_path, problem_name) -> None:
                      "-" if r.short_p50 is None else r.short_p50] for r in phase.rows]
             text = table(["tenant", "allocated", "cpu share", "lock share", "short p50 slowdown"], rows)
             print("\n".join("  " + line for line in text.splitlines()))
-        for at, conv in report.churn_convergence(node, result):
+        convergence = report.churn_convergence(node, result)
+        for at, conv in convergence:
             print(f"  re-allocation at {at:.1f} s: converged "
                   + ("never" if conv is None else f"after {conv:.2f} s"))
+        noise = report.steady_window_noise(node, result) if convergence else None
+        if noise is not None:
+            print(f"  (before it, steady {config.cycle_s:g} s windows strayed up to {noise:.3f} from the allocation)")
     print()
     checks = report.targets(result, leftovers)
     for name, met, detail in checks:

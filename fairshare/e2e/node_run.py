@@ -59,6 +59,7 @@ class NodeRun:
         self.samples_cpu: list = []
         self.samples_lock: list = []
         self.targets: list[tuple[float, dict[str, float]]] = []   # (time, shares) per applied decision
+        self.largest_shares: dict[str, float] = {}   # each tenant's largest share here over the run
         self.records: list = []
         self.seen: dict[str, dict[int, str]] = {}   # tenant -> {pid: start time} of every process seen
         self.policy_used = ""
@@ -105,7 +106,7 @@ class NodeRun:
     def _tenant_spec(self, tenant: str, shares: dict[str, float], since: float) -> dict:
         group = self.agent.group(tenant)
         procs = [str(d / "cgroup.procs") for d in dict.fromkeys(group.dirs.values())]
-        offered = offered_cores(tenant, shares, len(self.cpus), self.load)
+        offered = offered_cores(tenant, shares, len(self.cpus), self.load, self.largest_shares)
         jobs = tenant_jobs(self.name, tenant, offered, self.seconds - since, self.load)
         for job in jobs:
             job["at"] = round(job["at"] + since, 6)

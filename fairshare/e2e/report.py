@@ -13,7 +13,7 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from .measure import convergence_time, share_series, window_shares
+from .measure import convergence_time, max_error, share_series, window_shares
 
 TOLERANCE = 0.05
 MAX_SHORT_SLOWDOWN = 1.2
@@ -81,6 +81,29 @@ def churn_convergence(node, run) -> list[tuple[float, float | None]]:
     return out
 
 
+def steady_window_noise(node, run) -> float | None:
+    """The worst error of the one-cycle window shares inside the first phase's steady window:
+    how far single cycles stray with no change at all, the floor under which the
+    convergence test cannot tell convergence from noise.  None without such a window."""
+    node_phases = phases(node, run)
+    if not node_phases:
+        return None
+    first = node_phases[0]
+    width = run.config.cycle_s
+    targets = {row.tenant: row.allocated for row in first.rows}
+    errors = [max_error(shares, targets) for t, shares in share_series(node.samples_cpu, width)
+              if t - width >= first.steady_from - 1e-9 and t <= first.end + 1e-9
+              and all(name in shares for name in targets)]
+    return max(errors, default=None)
+
+
+def convergence_marks(node, run) -> list[tuple[float, str]]:
+    """(x, label) for the plot: where the shares over a one-cycle window came within the
+    tolerance after each re-allocation and stayed there (at the end of the run: never)."""
+    return [(run.config.seconds, "never converged") if took is None else (at + took, f"converged +{took:.1f} s")
+            for at, took in churn_convergence(node, run)]
+
+
 def to_json(run) -> dict:
     nodes = []
     for node in run.nodes:
@@ -91,6 +114,8 @@ def to_json(run) -> dict:
             entry["earlier_phases"] = [{"start_s": round(p.start, 2), "end_s": round(p.end, 2),
                                         "tenants": [row.to_json() for row in p.rows]} for p in node_phases[:-1]]
             entry["convergence_s"] = [None if c is None else round(c, 2) for _, c in churn_convergence(node, run)]
+            noise = steady_window_noise(node, run)
+            entry["steady_cycle_window_worst_error"] = None if noise is None else round(noise, 4)
         nodes.append(entry)
     return {"nodes": nodes}
 
@@ -149,6 +174,10 @@ def plot(run, path: Path) -> Path:
         for event in run.events:
             ax.axvline(event.at, color="grey", lw=0.8)
             ax.text(event.at, 0.98, f" {event.tenant} {event.kind}s", fontsize=8, va="top",
+                    transform=ax.get_xaxis_transform())
+        for x, label in convergence_marks(node, run):
+            ax.axvline(x, color="green", lw=0.8, ls="--")
+            ax.text(x, 0.88, f" {label}", fontsize=8, va="top", color="green",
                     transform=ax.get_xaxis_transform())
         ax.set_ylabel(f"{node.name} share")
         ax.set_ylim(0, 1)

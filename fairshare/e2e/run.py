@@ -79,6 +79,23 @@ def check_events(problem: Problem, events: list[Event], seconds: float) -> None:
             raise ValueError(f"event {event.kind} {event.tenant}@{event.at:g}: time must be inside (0, {seconds:g}) s")
 
 
+def largest_shares(problem: Problem, present: set[str], events: list[Event], policy: str) -> dict[str, dict[str, float]]:
+    """node -> tenant -> the largest share the tenant will hold there, over every phase of the
+    run (the events are known in advance and the allocation is deterministic)."""
+    from .node_run import node_shares
+    present = set(present)
+    decisions = [allocate_present(problem, present, policy)]
+    for event in events:
+        (present.add if event.kind == "arrive" else present.discard)(event.tenant)
+        decisions.append(allocate_present(problem, present, policy))
+    out: dict[str, dict[str, float]] = {s.name: {} for s in problem.servers}
+    for decision in decisions:
+        for node, largest in out.items():
+            for tenant, share in node_shares(decision, node).items():
+                largest[tenant] = max(largest.get(tenant, 0.0), share)
+    return out
+
+
 def sweep_stale() -> int:
     """Remove the groups of earlier runs whose process is gone (SIGKILL); returns how many."""
     from sharekit.cgroups import CGROUP_ROOT, CgroupError, detect_version, remove_empty_parent
@@ -103,6 +120,7 @@ def run_local(problem: Problem, config: RunConfig, events: list[Event] = (),
     sweep_stale()
     present = {f.name for f in problem.frameworks} - set(initial_absent)
     decision = allocate_present(problem, present, config.policy)
+    largest = largest_shares(problem, present, events, config.policy)
     all_tenants = [f.name for f in problem.frameworks]
     run_id = str(os.getpid())
     nodes: list[NodeRun] = []
@@ -114,6 +132,7 @@ def run_local(problem: Problem, config: RunConfig, events: list[Event] = (),
             for server, cpus in zip(problem.servers, node_cpus(len(problem.servers))):
                 node = NodeRun(server.name, cpus, run_id, all_tenants, config.seconds, config.load,
                                config.sfs_policy, config.locks, Path(tmp))
+                node.largest_shares = largest[server.name]
                 nodes.append(node)
                 node.start(decision, quiet=len(nodes) > 1)     # notes once, not once per node
             for node in nodes:

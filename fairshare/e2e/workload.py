@@ -8,11 +8,15 @@ an even split the smallest tenant would get all it asks for, more than its
 share.
 
 When the allocation changes during the run (a tenant leaves or arrives),
-shares move and a tenant must stay backlogged at its largest share, so then
-(``per_share=False``) every tenant offers ``overload x cores x the largest
-share on the node``.  That overloads the small tenants many times over:
-their short invocations then wait behind their own long ones, since SFS
-cannot tell a short invocation from a long one when it arrives.
+shares move, and a tenant must stay backlogged at the largest share it
+will hold, so then (``per_share=False``) each tenant offers ``overload x
+cores x the largest share it holds on the node in any phase of the run``
+(the run knows its events, so it allocates every phase up front).  Offering
+the node's largest share instead, as every tenant once did, made the
+tenants' arrival rates equal: a small tenant then asked for several times
+its share of FILTER time, so most of its short invocations waited under
+CFS behind its own long ones, since SFS cannot tell a short invocation from
+a long one when it arrives.
 
 Invocations are CPU-bound (each burns its service time on its own CPU
 clock), a fraction ``short_fraction`` of them ``short_s`` long and the rest
@@ -44,9 +48,14 @@ class LoadConfig:
         return self.short_fraction * self.short_s + (1 - self.short_fraction) * self.long_s
 
 
-def offered_cores(tenant: str, shares: dict[str, float], cores: int, config: LoadConfig) -> float:
-    """Load (in cores) `tenant` offers on a node whose tenants have `shares`."""
-    planned = shares.get(tenant, 0.0) if config.per_share else max(shares.values(), default=0.0)
+def offered_cores(tenant: str, shares: dict[str, float], cores: int, config: LoadConfig,
+                  largest: dict[str, float] | None = None) -> float:
+    """Load (in cores) `tenant` offers on a node whose tenants have `shares` now; `largest`: each
+    tenant's largest share on the node over the run (used when shares change; default: now)."""
+    if config.per_share:
+        planned = shares.get(tenant, 0.0)
+    else:
+        planned = max(shares.get(tenant, 0.0), (largest or {}).get(tenant, 0.0))
     return config.overload * cores * planned
 
 

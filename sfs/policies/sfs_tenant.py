@@ -9,20 +9,35 @@ ones; least attained service preemption).  Nothing idles for fairness: a
 free core always takes the next queued task, whatever its tenant, so the
 split is enforced by this order and never by RT throttling.
 
-- Virtual time counts all the CPU a tenant's tasks use, not only FILTER
-  time: a task's CFS time is charged when it ends.  A tenant more than
-  ``HOLD_SLICES`` of its own slices ahead of the busy tenant that is furthest
-  behind (busy: a task queued, in FILTER or runnable under CFS) gets no
-  FILTER time until the others catch up; its arrivals wait under CFS in its
-  own cpu group, weighed by its share.  Without this, every arrival gets its
-  slice whenever FILTER is not saturated, and FILTER time splits by arrival
-  rate rather than by share (measured: 1:2:3 tenants with equal arrival
-  rates got 0.27 / 0.33 / 0.40 of a core).
-- A tenant that had nothing queued or running does not bank credit: when it
-  comes back its virtual time is raised to the smallest one among the
-  tenants that are busy (as CFS does with min_vruntime).
-- Preemption inside FILTER crosses tenants only towards the tenant that is
-  behind (smaller or equal virtual time).
+- Virtual time counts FILTER time only.  CFS time needs no charging: the
+  demoted tasks run in their tenant's cpu group, so CFS already splits what
+  FILTER leaves by the same shares, and FILTER time in proportion to the
+  shares plus CFS time in proportion to the shares is CPU in proportion to
+  the shares.  (Charging a task's CFS time when it ends, as this policy once
+  did, charges CPU used seconds earlier under a backlog all at once: a
+  tenant's virtual time then jumped by a whole long invocation at a time,
+  and after a re-allocation it reflected the old shares for as long as the
+  backlog took to drain, ~9 s in the churn run.)
+- A tenant more than ``HOLD_SLICES`` of its own slices ahead of the busy
+  tenant that is furthest behind (busy: a task queued, in FILTER or
+  runnable under CFS) gets no FILTER time until the others catch up; its
+  arrivals wait under CFS in its own cpu group, weighed by its share.
+  Without this, every arrival gets its slice whenever FILTER is not
+  saturated, and FILTER time splits by arrival rate rather than by share
+  (measured: 1:2:3 tenants with equal arrival rates got 0.27 / 0.33 / 0.40
+  of a core).
+- Virtual times are *placed* like a waking entity's vruntime in CFS: a
+  tenant that becomes busy again, and every busy tenant when the shares
+  change (a tenant arrived or left, or the allocator moved weights), is
+  clamped into [floor, floor + its hold window], floor being the smallest
+  virtual time among the busy tenants.  So no tenant banks credit for having
+  been idle, and none carries a lead built up under the old shares into the
+  new ones: the split follows a new decision at once.
+- Preemption inside FILTER (least attained service) crosses tenants unless
+  the newcomer's tenant is more than its hold window ahead of the running
+  task's: within that window the rule bounds FILTER time anyway, and a short
+  arrival of a tenant that happens to be slightly ahead should not wait for
+  another tenant's long slice.
 - A tenant with a fraction f of the busy tenants' shares sees its queue
   served about 1/f times slower than if it were alone, so the overload bypass
   waits ``bypass_factor / f`` x T for it, not ``bypass_factor`` x T.
@@ -76,10 +91,34 @@ def charge(vtime: float, used_s: float, share: float) -> float:
     return vtime + used_s / share
 
 
-def catch_up(vtime: float, busy_vtimes: Iterable[float]) -> float:
-    """Virtual time of a tenant that becomes busy again: no credit for having been idle."""
-    floor = min(busy_vtimes, default=-math.inf)
-    return max(vtime, floor)
+def hold_window(share: float, slice_s: float) -> float:
+    """How far (in virtual time) a tenant may run ahead of the floor before FILTER skips it."""
+    return HOLD_SLICES * slice_s / share
+
+
+def place(vtime: float, floor: float, window: float) -> float:
+    """`vtime` clamped into [floor, floor + window]: neither credit nor a lead carried over."""
+    return min(max(vtime, floor), floor + window)
+
+
+def catch_up(vtime: float, busy_vtimes: Iterable[float], window: float = math.inf) -> float:
+    """Virtual time of a tenant that becomes busy again: no credit for having been idle, and
+    (with `window`) no more than `window` ahead of the busy tenant furthest behind."""
+    floor = min(busy_vtimes, default=None)
+    return vtime if floor is None else place(vtime, floor, window)
+
+
+def rebase(vtimes: Mapping[str, float], busy: Iterable[str], windows: Mapping[str, float]) -> dict[str, float]:
+    """Virtual times after the shares changed: every busy tenant placed within its window of the
+    floor (the smallest busy virtual time); tenants not busy keep theirs (placed when they return)."""
+    busy = [b for b in busy if b in vtimes]
+    out = dict(vtimes)
+    if not busy:
+        return out
+    floor = min(vtimes[b] for b in busy)
+    for b in busy:
+        out[b] = place(vtimes[b], floor, windows[b])
+    return out
 
 
 def interleave(queues: Mapping[str, Sequence[T]], vtimes: Mapping[str, float],
@@ -111,12 +150,12 @@ def held_tenants(vtimes: Mapping[str, float], busy: Iterable[str], shares: Mappi
     """Busy tenants too far ahead of the one furthest behind to be offered FILTER now."""
     busy = list(busy)
     floor = min((vtimes.get(b, 0.0) for b in busy), default=0.0)
-    return {b for b in busy if vtimes.get(b, 0.0) > floor + HOLD_SLICES * slice_s / share_of(b, shares)}
+    return {b for b in busy if vtimes.get(b, 0.0) > floor + hold_window(share_of(b, shares), slice_s)}
 
 
-def may_preempt(newcomer_vtime: float, running_vtime: float) -> bool:
-    """Preemption across tenants only towards the tenant that is behind."""
-    return newcomer_vtime <= running_vtime
+def may_preempt(newcomer_vtime: float, running_vtime: float, window: float = 0.0) -> bool:
+    """Preemption across tenants unless the newcomer's tenant is more than `window` ahead."""
+    return newcomer_vtime <= running_vtime + window
 
 
 def bypass_factor(factor: float, share: float, busy_shares: Iterable[float]) -> float:
@@ -204,11 +243,19 @@ class SfsTenantPolicy(SfsPolicy):
         self.source = shares or FixedShares({})
         self.vtime: dict[str, float] = {}
         self._charged: dict[int, float] = {}   # pid -> CPU time charged up to, while on a core
-        self._filter_charged: dict[int, float] = {}  # pid -> FILTER CPU charged so far
         self._round_busy: set[str] | None = None  # the busy tenants, once per dispatch round
+        self._placed_for: Mapping[str, float] | None = None  # the shares the vtimes were placed for
 
     def shares(self) -> Mapping[str, float]:
-        return self.source.current()
+        """The current shares; on a change, every busy tenant's virtual time is placed anew."""
+        shares = self.source.current()
+        if shares is not self._placed_for and shares != self._placed_for:
+            if self._placed_for is not None and self.engine is not None:
+                t = self.slice.value
+                busy = self._busy()
+                self.vtime = rebase(self.vtime, busy, {b: hold_window(share_of(b, shares), t) for b in busy})
+            self._placed_for = shares
+        return shares
 
     def _busy(self) -> set[str]:
         busy = {t.tenant for t in self.queue if t.state is State.QUEUED}
@@ -221,8 +268,9 @@ class SfsTenantPolicy(SfsPolicy):
     def enqueue(self, task: Task, now: float) -> None:
         busy = self._busy()
         if task.tenant not in busy:
+            window = hold_window(share_of(task.tenant, self.shares()), self.slice.value)
             self.vtime[task.tenant] = catch_up(self.vtime.get(task.tenant, 0.0),
-                                               (self.vtime.get(b, 0.0) for b in busy))
+                                               (self.vtime.get(b, 0.0) for b in busy), window)
         super().enqueue(task, now)
 
     def order(self, queued: list[Task]) -> list[Task]:
@@ -263,7 +311,8 @@ class SfsTenantPolicy(SfsPolicy):
                              (share_of(b, shares) for b in self._round_busy | {task.tenant}))
 
     def may_preempt(self, newcomer: Task, running: Task) -> bool:
-        return may_preempt(self.vtime.get(newcomer.tenant, 0.0), self.vtime.get(running.tenant, 0.0))
+        window = hold_window(share_of(newcomer.tenant, self.shares()), self.slice.value)
+        return may_preempt(self.vtime.get(newcomer.tenant, 0.0), self.vtime.get(running.tenant, 0.0), window)
 
     # charging FILTER time as it is used
 
@@ -274,7 +323,6 @@ class SfsTenantPolicy(SfsPolicy):
         if used > 0:
             self.vtime[task.tenant] = charge(self.vtime.get(task.tenant, 0.0), used,
                                              share_of(task.tenant, self.shares()))
-            self._filter_charged[task.pid] = self._filter_charged.get(task.pid, 0.0) + used
         self._charged[task.pid] = cpu
 
     def running(self, task: Task) -> None:
@@ -287,11 +335,3 @@ class SfsTenantPolicy(SfsPolicy):
     def stopping(self, task: Task, cpu: float | None) -> None:
         self._charge(task, cpu)
         self._charged.pop(task.pid, None)
-
-    def exited(self, task: Task, cpu: float) -> None:
-        self._charged.pop(task.pid, None)
-        cfs = cpu - self._filter_charged.pop(task.pid, 0.0)   # what it used outside FILTER
-        if cfs > 0:
-            self.vtime[task.tenant] = charge(self.vtime.get(task.tenant, 0.0), cfs,
-                                             share_of(task.tenant, self.shares()))
-        super().exited(task, cpu)

@@ -81,3 +81,33 @@ def test_an_unlisted_tenant_gets_the_smallest_listed_share():
     for _ in range(20):
         engine.run_one()
     assert engine.order.count("b") == 10, engine.order
+
+
+class Switchable:
+    """A share source whose decision can be changed, like the agent's published file."""
+
+    def __init__(self, weights) -> None:
+        self.source = FixedShares(weights)
+
+    def current(self):
+        return self.source.current()
+
+
+def test_a_lead_built_under_old_shares_is_not_carried_into_new_ones():
+    shares = Switchable({"a": 1, "b": 1})
+    engine = StandInEngine(SfsTenantPolicy(shares))
+    submit(engine, "a", 30)
+    submit(engine, "b", 30)
+    engine.run_one()
+    engine.policy.vtime["b"] = 5.0          # b ran far ahead (e.g. before a re-allocation)
+    engine.order.clear()
+    for _ in range(4):
+        engine.run_one()
+    assert engine.order == ["a"] * 4        # same shares: b waits until a catches up
+    shares.source = FixedShares({"a": 1, "b": 3})
+    engine.order.clear()
+    for _ in range(8):
+        engine.run_one()
+    # a is at 0.1; b is placed at 0.1 + 2 x 0.01 / 0.75 = 0.127 and then charged 0.013 per task,
+    # a 0.04: a .14 | b .14 | a (tie, name) .18 | b .153 | b .167 | b .18 | a (tie) .22 | b .193
+    assert engine.order == ["a", "b", "a", "b", "b", "b", "a", "b"], engine.order

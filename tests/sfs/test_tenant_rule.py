@@ -29,6 +29,34 @@ def test_a_returning_tenant_banks_no_credit():
     assert rule.catch_up(2.0, []) == 2.0                # nobody busy: keeps its own
 
 
+def test_a_returning_tenant_carries_no_lead_beyond_its_window():
+    assert rule.catch_up(9.0, [5.0, 7.0], window=1.5) == 6.5   # 5 + 1.5
+    assert rule.catch_up(5.9, [5.0], window=1.5) == 5.9         # within the window: kept
+
+
+def test_hold_window_is_in_the_tenants_own_slices():
+    # 2 slices of 30 ms at a share of 0.25: 0.06 s of FILTER time = 0.24 s of virtual time
+    assert rule.hold_window(0.25, 0.03) == pytest.approx(rule.HOLD_SLICES * 0.03 / 0.25)
+
+
+def test_place_clamps_into_the_window_above_the_floor():
+    assert rule.place(1.0, 2.0, 0.5) == 2.0     # lagging: raised to the floor
+    assert rule.place(2.3, 2.0, 0.5) == 2.3     # inside: kept
+    assert rule.place(4.0, 2.0, 0.5) == 2.5     # leading: lowered to floor + window
+
+
+def test_rebase_after_a_share_change_keeps_order_within_the_windows():
+    # b built a lead of 9 s under the old shares; c is the floor; a is not busy (left).
+    vtimes = {"a": 0.5, "b": 12.0, "c": 3.0, "d": 3.2}
+    out = rule.rebase(vtimes, ["b", "c", "d"], {"b": 0.4, "c": 0.4, "d": 0.4})
+    assert out == {"a": 0.5, "b": pytest.approx(3.4), "c": 3.0, "d": 3.2}
+    assert rule.rebase(vtimes, [], {}) == vtimes
+    # right after the change nobody is held back
+    shares = {"b": 0.5, "c": 0.25, "d": 0.25}
+    assert rule.held_tenants(out, ["b", "c", "d"], shares, 0.1) == set()
+    assert rule.held_tenants(vtimes, ["b", "c", "d"], shares, 0.1) == {"b"}
+
+
 def test_interleave_follows_the_shares_and_keeps_each_tenants_order():
     queues = {"a": ["a1", "a2", "a3", "a4"], "b": ["b1", "b2"]}
     order = rule.interleave(queues, {"a": 0.0, "b": 0.0}, {"a": 0.75, "b": 0.25}, lambda t: 0.1)
@@ -44,10 +72,12 @@ def test_interleave_starts_with_the_tenant_that_is_behind():
     assert rule.interleave({"a": [], "b": ["b1"]}, {}, {"a": 1, "b": 1}, lambda t: 1) == ["b1"]
 
 
-def test_preemption_crosses_tenants_only_towards_the_one_behind():
+def test_preemption_crosses_tenants_except_from_a_tenant_beyond_its_window():
     assert rule.may_preempt(1.0, 2.0)
     assert rule.may_preempt(2.0, 2.0)                   # same tenant: plain LAS
     assert not rule.may_preempt(2.5, 2.0)
+    assert rule.may_preempt(2.5, 2.0, window=0.5)       # slightly ahead: within its hold window
+    assert not rule.may_preempt(2.6, 2.0, window=0.5)
 
 
 def test_bypass_waits_longer_for_a_small_share():
