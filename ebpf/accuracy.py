@@ -49,10 +49,11 @@ def _run_gated(argv):
     return child
 
 
-def lock_share_run(workload: str, library: str | None, seconds: float = 2.0) -> dict:
+def lock_share_run(workload: str, library: str | None, seconds: float = 2.0, sample: bool = False) -> dict:
     """One gated run of `workload`, traced from its first lock the way `scl
     trace` traces it: libscl locks through the lock directory (the lock's
-    own statistics, no probes), glibc through calibrated uprobes."""
+    own statistics, no probes), glibc through calibrated uprobes, or with
+    `sample` as `scl trace --sample` (owner-field sampling)."""
     from ebpf.lockreport import LockReport   # the same figures as `scl trace`
     from workloads.locks import binary
     child = _run_gated([str(binary(workload)), "--cs", "1000,3000", "--seconds", str(seconds), "--gate"])
@@ -60,6 +61,9 @@ def lock_share_run(workload: str, library: str | None, seconds: float = 2.0) -> 
         if library is not None:
             corrected, raw, overhead = _trace_lock_directory(child, library)
             source = "lock directory"
+        elif sample:
+            corrected, raw, overhead = _trace_owner_sampling(child)
+            source = "owner sampling"
         else:
             corrected, raw, overhead = _trace_uprobes(child)
             source = "uprobes"
@@ -105,6 +109,21 @@ def _trace_uprobes(child):
         tracer.close()
     return (LockReport(tracer.overhead_ns, 0.1).figures(snap, None), LockReport(0, 0.1).figures(snap, None),
             tracer.overhead_ns)
+
+
+def _trace_owner_sampling(child):
+    from ebpf.lockreport import LockReport
+    from ebpf.ownersample import OwnerSampler
+    sampler = OwnerSampler(child.pid)
+    try:
+        _start(child)
+        _finish(child)
+        child.stdin.close()
+        child.wait(timeout=60)
+        snap = sampler.sample()
+    finally:
+        sampler.close()
+    return LockReport(0, 0.1).figures(snap, None), None, 0
 
 
 def _trace_lock_directory(child, library: str):
@@ -268,15 +287,16 @@ def main(argv=None) -> int:
     report = {"lock_shares": [], "oncpu": []}
 
     from workloads.locks import NativeLibraryMissing, binary, scl_native_dirs
-    variants = [("subversion", None)]
+    variants = [("subversion", None, False), ("subversion", None, True)]
     try:
         binary("subversion_scl")
-        variants.append(("subversion_scl", str(scl_native_dirs()[1] / "libscl.so")))
+        variants.append(("subversion_scl", str(scl_native_dirs()[1] / "libscl.so"), False))
     except NativeLibraryMissing as exc:
         report["libscl"] = f"skipped: {exc}"
-    for workload, library in variants if "locks" in parts else []:
-        for _ in tqdm(range(args.runs), desc=f"lock shares ({workload})", unit="run"):
-            report["lock_shares"].append(lock_share_run(workload, library))
+    for workload, library, sample in variants if "locks" in parts else []:
+        for _ in tqdm(range(args.runs), desc=f"lock shares ({workload}{', sampled' if sample else ''})",
+                      unit="run"):
+            report["lock_shares"].append(lock_share_run(workload, library, sample=sample))
 
     if "oncpu" in parts:
         from ebpf.sched import SchedTracer
@@ -325,10 +345,10 @@ def _print_locks(report: dict) -> None:
               f"{r['traced_share_1us']:>8.3f} {r['error_pp']:>9.2f} {raw:>6} {raw_err:>8} {r['overhead_ns']:>9} "
               f"{r['acquisitions_program']:>9} {r['acquisitions_traced']:>10}  "
               f"{_verdict(r['error_pp'] <= LOCK_TARGET_PP)}")
-    for workload in sorted({r["workload"] for r in report["lock_shares"]}):
-        errs = [r["error_pp"] for r in report["lock_shares"] if r["workload"] == workload]
+    for workload, source in sorted({(r["workload"], r["source"]) for r in report["lock_shares"]}):
+        errs = [r["error_pp"] for r in report["lock_shares"] if (r["workload"], r["source"]) == (workload, source)]
         within = sum(e <= LOCK_TARGET_PP for e in errs)
-        print(f"   {workload}: error median {statistics.median(errs):.2f} pp, max {max(errs):.2f} pp, within "
+        print(f"   {workload} ({source}): error median {statistics.median(errs):.2f} pp, max {max(errs):.2f} pp, within "
               f"{LOCK_TARGET_PP:g} pp in {within}/{len(errs)} runs: {_verdict(within == len(errs))}")
     if "libscl" in report:
         print(f"   libscl: {report['libscl']}")

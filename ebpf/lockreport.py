@@ -62,7 +62,7 @@ class LockReport:
             own_free = t.own_slice_free_ns - (b.own_slice_free_ns if b else 0)
             if acq < 0 or hold < 0:   # the lock's slot was reset (stats reset, thread re-joined)
                 b, acq, hold, wait, own_free = None, t.acquisitions, t.hold_ns, t.wait_ns, t.own_slice_free_ns
-            if acq <= 0 and hold <= 0:
+            if acq <= 0 and hold <= 0 and wait <= 0:
                 continue
             nice, weight = self._weight(t.tid)
             if t.lock_weight:
@@ -76,7 +76,8 @@ class LockReport:
                 "lock": f"{t.lock:#x}", "acquisitions": acq,
                 "hold_ns": max(0, hold - c * acq), "wait_ns": max(0, wait - c * acq),
                 "own_slice_free_ns": own_free, "nice": nice, "weight": weight,
-                "slices": t.slices - (b.slices if b else 0), "opportunity_ns": opportunity})
+                "slices": t.slices - (b.slices if b else 0), "opportunity_ns": opportunity,
+                "samples": None if t.samples is None else t.samples - (b.samples if b and b.samples else 0)})
         threads, locks = [], []
         for lock, rows in per_lock.items():
             ls = now_snap.locks.get(lock)

@@ -329,6 +329,7 @@ class LockThreadSample:
     probe_preempt_ns: int = 0     # cut out of hold_ns: preempted on the probe's return path
     opportunity_ns: int | None = None   # when the source computes it (libscl's own statistics)
     lock_weight: float | None = None    # the weight the lock itself uses, when known
+    samples: int | None = None          # owner samples naming this thread (sampled sources)
 
 
 @dataclass

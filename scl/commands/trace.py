@@ -25,6 +25,7 @@ examples:
   scl trace -p 1234 1 5 -j           # five 1 s reports as JSON lines
   scl trace --glibc -p 1234 --threshold 0.05
   scl trace --uprobes -p 1234 1 3    # libscl through per-call probes
+  scl trace --sample -p 1234 1 3     # glibc mutexes without probes (owner sampling)
   scl trace --lib ./libscl.so 2      # every process using that library
   scl trace --kernel -p 1234 1 3     # kernel lock contention of process 1234
   scl trace --kernel                 # all processes, until Ctrl-C
@@ -59,6 +60,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--uprobes", action="store_true",
                         help="libscl: probe every lock call instead of reading the statistics each lock keeps "
                              "(slower, perturbs 1-3 us sections; shows slice hand-overs per thread)")
+    parser.add_argument("--sample", action="store_true",
+                        help="glibc, with -p: no probes on the lock path; hold from sampling each contended "
+                             "mutex's owner field (futex tracepoints find the locks; no acquisition counts)")
     parser.add_argument("--no-compensate", action="store_true",
                         help="report raw probe-to-probe times (no probe-overhead correction)")
     parser.add_argument("--top", type=int, default=5, metavar="N",
@@ -148,7 +152,10 @@ def _run_user(args) -> int:
     tracer = _lock_directory_reader(args, library)
     method = "lock statistics" if tracer else "uprobes"
     try:
-        if tracer is None:
+        if args.sample:
+            from ebpf.ownersample import OwnerSampler
+            tracer, method = OwnerSampler(args.pid), "owner sampling"
+        elif tracer is None:
             tracer = LockTracer(bcc_name, symbols, pid=args.pid, calibrate=not args.no_compensate)
     except RuntimeError as exc:
         if args.pid is not None and not os.path.exists(f"/proc/{args.pid}"):
@@ -157,13 +164,17 @@ def _run_user(args) -> int:
             print(f"{TOOL}: {exc}", file=sys.stderr)
         return 1
     report = LockReport(tracer.overhead_ns, args.threshold)
-    source = tracer.source if method == "lock statistics" else library or "glibc pthread_mutex_*"
+    source = tracer.source if method != "uprobes" else library or "glibc pthread_mutex_*"
     if args.pid is None and library is None:
         print(f"{TOOL}: note: without -p every pthread_mutex call on the machine traps into the probes",
               file=sys.stderr)
     who = f" of pid {args.pid}" if args.pid else " (all processes)"
     if args.json:
         pass
+    elif method == "owner sampling":
+        print(f"Sampling the owner of contended pthread mutexes of pid {args.pid} (futex tracepoints, "
+              f"cpu-clock samples; no probes). " + ("Hit Ctrl-C to end." if args.interval is None else ""),
+              file=sys.stderr, flush=True)
     elif method == "uprobes":
         print(f"Tracing {', '.join(tracer.attached)} in {source}{who}; probe overhead "
               f"{tracer.overhead_ns} ns per hold {'subtracted' if tracer.overhead_ns else '(not corrected)'}. "
@@ -321,9 +332,15 @@ def run(args) -> int:
         raise UsageError(f"--top must be >= 1 (got {args.top})")
     if args.lib and not os.path.isfile(args.lib):
         raise UsageError(f"--lib {args.lib}: no such file")
+    if args.sample and (args.pid is None or args.lib or args.kernel or args.uprobes):
+        raise UsageError("--sample samples glibc mutexes of one process: it needs -p PID and no --lib, "
+                         "--kernel or --uprobes")
     if args.kernel:
         from ebpf.klocks import EVENTS
         status = prereq.report(TOOL, EVENTS)
         return status or _run_kernel(args)
+    if args.sample:
+        from ebpf.ownersample import EVENTS
+        return prereq.report(TOOL, EVENTS) or _run_user(args)
     status = prereq.report(TOOL)
     return status or _run_user(args)
