@@ -43,7 +43,7 @@ import time
 from ebpf.bpfload import compile_text
 from ebpf.ulocks import LockSample, LockThreadSample, Snapshot
 
-EVENTS = ("syscalls:sys_enter_futex", "syscalls:sys_exit_futex", "sched:sched_switch")
+EVENTS = ("syscalls/sys_enter_futex", "syscalls/sys_exit_futex", "sched/sched_switch")
 OWNER_OFFSET = 8            # pthread_mutex_t.__data.__owner (x86-64, aarch64 glibc)
 MAX_LOCKS = 16              # contended locks followed per run (the first ones seen)
 SAMPLE_PERIOD_NS = 99_991   # ~10 kHz per CPU; not a round number, so it does not beat with periodic work
