@@ -113,10 +113,13 @@ def test_hold_shares_match_the_program_untraced(gated, nice):
     for t in own["threads"]:
         r = rows[t["tid"]]
         assert r["acquisitions"] == t["acquisitions"]
-        # Both clocks time the same sections; the library's also includes the
-        # lock's own few tens of ns per acquisition.  Measured: within 0.6
-        # points.  5 points would already be a wrong attribution.
-        assert abs(r["share"] - t["share"]) < 0.05, (rows, own)
+        # Both clocks time the same sections; the library's window also
+        # holds the lock's own work around them (a few tens of ns, and a
+        # futex wake-up at each slice start).  Measured: within 0.7 points
+        # when the cores were not saturated, 6.5 while a CPU-bound replay
+        # saturated both (preemptions inside the library's window).  A
+        # thread mix-up is tens of points.
+        assert abs(r["share"] - t["share"]) < 0.1, (rows, own)
     weight_shares = sorted(r["weight_share"] for r in rows.values())
     w = [nice_to_weight(int(n)) for n in nice.split(",")]
     expected = sorted(x / sum(w) for x in w)
