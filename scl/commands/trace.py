@@ -9,16 +9,21 @@ pthread_mutex_lock/unlock).  Per thread and lock: acquisitions, hold time,
 wait time, lock opportunity (hold + time the lock was free, or free inside
 the thread's own slice), hold share vs CPU-weight share (weights from nice
 values), weighted Jain indices, and a SUBVERSION verdict when a hold share
-and the weight share differ by more than --threshold.  Hold and wait times
-are corrected for the probes' own cost, measured at start, and a holder
-preempted on the probe's own return path does not count that time as hold
-(--no-compensate shows the probe-overhead-uncorrected numbers).
+and the weight share differ by more than --threshold.  Under uprobes, hold
+and wait times are corrected for the probes' own cost, measured at start,
+and a holder preempted on the probe's own return path does not count that
+time as hold (--no-compensate shows the uncorrected numbers).  --sample
+(glibc, one process) uses no probe on the lock path either: futex
+tracepoints find the contended mutexes, cpu-clock samples of their owner
+field and sched_switch give each thread's hold (no acquisition counts).
 
 Kernel locks (--kernel): lock:contention_begin/end per task: waits, total
 and max wait time, log2 histogram, the lock address and its kind.
 
-Without --lib/--glibc, a -p process that maps libscl(-preload).so is traced
-there, anything else through glibc.  Needs root.
+Without --lib/--glibc, a -p process with libscl (libscl.so, or linked in)
+is read through its lock directory; one with the interposer
+(libscl-preload.so) is probed there; anything else through glibc.  Needs
+root.
 
 examples:
   scl trace -p 1234                  # one report at Ctrl-C
