@@ -162,7 +162,8 @@ def test_owner_sampling_attributes_holds_without_probes(gated):
         # a thread mix-up would be tens of points.
         assert abs(r["share"] - t["share"]) < SHARE_TOLERANCE, (r, t)
     short, long_ = sorted(own["threads"], key=lambda t: t["cs_ns"])
-    assert rows[long_["tid"]]["share"] > rows[short["tid"]]["share"]
+    if abs(long_["share"] - short["share"]) > 2 * SHARE_TOLERANCE:   # a clear winner (the usual case)
+        assert (rows[long_["tid"]]["share"] > rows[short["tid"]]["share"]) == (long_["share"] > short["share"])
     # the waiter slept on the futex of this very lock
     assert sum(r["wait_ns"] for r in rows.values()) > 0
 
