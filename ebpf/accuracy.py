@@ -99,19 +99,25 @@ def _finish(child) -> None:
     child.own = json.loads(child.stdout.readline())
 
 
-def _trace_uprobes(child):
-    from ebpf.lockreport import LockReport
-    from ebpf.ulocks import LockTracer, resolve_library
-    name, symbols = resolve_library(None)
-    tracer = LockTracer(name, symbols, pid=child.pid, calibrate=True)
+def _run_to_exit(child, tracer):
+    """Start the gated program, let it finish and exit, then read the tracer
+    (whose maps outlive the program); the tracer is closed either way."""
     try:
         _start(child)
         _finish(child)
         child.stdin.close()
         child.wait(timeout=60)
-        snap = tracer.sample()
+        return tracer.sample()
     finally:
         tracer.close()
+
+
+def _trace_uprobes(child):
+    from ebpf.lockreport import LockReport
+    from ebpf.ulocks import LockTracer, resolve_library
+    name, symbols = resolve_library(None)
+    tracer = LockTracer(name, symbols, pid=child.pid, calibrate=True)
+    snap = _run_to_exit(child, tracer)
     return (LockReport(tracer.overhead_ns, 0.1).figures(snap, None), LockReport(0, 0.1).figures(snap, None),
             tracer.overhead_ns)
 
@@ -119,15 +125,7 @@ def _trace_uprobes(child):
 def _trace_owner_sampling(child):
     from ebpf.lockreport import LockReport
     from ebpf.ownersample import OwnerSampler
-    sampler = OwnerSampler(child.pid)
-    try:
-        _start(child)
-        _finish(child)
-        child.stdin.close()
-        child.wait(timeout=60)
-        snap = sampler.sample()
-    finally:
-        sampler.close()
+    snap = _run_to_exit(child, OwnerSampler(child.pid))
     return LockReport(0, 0.1).figures(snap, None), None, 0
 
 
