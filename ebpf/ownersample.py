@@ -61,6 +61,7 @@ struct key {
 
 struct per_thread {
     u64 oncpu_samples;   /* perf samples that found it running and owning the lock */
+    u64 owned_ns;        /* the time those samples stand for (see on_sample) */
     u64 offcpu_hold_ns;  /* switched out while owning it: exact */
     u64 futex_sleeps;
     u64 futex_ns;
@@ -82,8 +83,10 @@ struct cpu_time {
     u64 on_since;        /* switch-in time, 0 while off-CPU */
     u64 oncpu_ns;        /* exact, from sched_switch */
     u64 samples;         /* perf samples that found it current */
+    u64 sampled_ns;      /* the time they stand for */
 };
 BPF_HASH(cpu, u32, struct cpu_time, 65536);   /* traced threads, keyed by tid */
+BPF_PERCPU_ARRAY(last_sample, u64, 1);        /* this CPU's previous sample */
 
 static __always_inline int traced(u32 tgid)
 {
@@ -205,13 +208,27 @@ TRACEPOINT_PROBE(sched, sched_switch)
     return 0;
 }
 
+/* A sample stands for the time since this CPU's previous sample or the
+ * thread's switch-in, whichever is later: the period normally, more when
+ * the sample comes late.  Samples do come late after stretches the guest
+ * cannot interrupt (a VM exit, e.g. the IPI of a futex wake-up, or the
+ * host running another vCPU); the state did not change meanwhile, so the
+ * late sample's state is the stretch's.  Counting samples instead would
+ * under-weight exactly the kernel paths of lock hand-overs. */
 int on_sample(struct bpf_perf_event_data *ctx)
 {
+    u64 now = bpf_ktime_get_ns();
+    int zero = 0;
+    u64 *last = last_sample.lookup(&zero);
+    u64 prev = 0;
+    if (last) {
+        prev = *last;
+        *last = now;
+    }
     u64 id = bpf_get_current_pid_tgid();
     if (!traced(id >> 32))
         return 0;
     u32 tid = (u32)id;
-    int zero = 0;
     totals.increment(zero);
     struct cpu_time zero_cpu = {};
     struct cpu_time *c = cpu.lookup_or_try_init(&tid, &zero_cpu);
@@ -220,10 +237,13 @@ int on_sample(struct bpf_perf_event_data *ctx)
     if (c->on_since == 0) {
         /* running since before it was known (tracing began, or a new
          * thread): its on-CPU time counts from now, and so do its samples */
-        c->on_since = bpf_ktime_get_ns();
+        c->on_since = now;
         return 0;
     }
+    u64 from = prev > c->on_since ? prev : c->on_since;
+    u64 span = now > from ? now - from : 0;
     c->samples++;
+    c->sampled_ns += span;
     #pragma unroll
     for (int i = 0; i < MAX_LOCKS; i++) {
         u64 lock = 0;
@@ -232,8 +252,10 @@ int on_sample(struct bpf_perf_event_data *ctx)
             break;
         if (owner == tid) {
             struct per_thread *s = stats_of(lock, tid);
-            if (s)
+            if (s) {
                 s->oncpu_samples++;
+                s->owned_ns += span;
+            }
         } else if (owner == 0) {
             int idx = i;
             lock_free_samples.increment(idx);
@@ -278,11 +300,11 @@ class OwnerSampler:
             if k.lock not in followed:
                 continue
             c = cpu.get(k.tid)
-            # ratio estimator: exact on-CPU time x the fraction of its samples
-            # that found it owning the lock (the timer's real rate drops out);
+            # ratio estimator: exact on-CPU time x the fraction of its sampled
+            # time that found it owning the lock (the timer's real rate drops out);
             # a thread running right now has its current stretch added
             running = max(0, now - c.on_since) if c and c.on_since else 0
-            oncpu = (c.oncpu_ns + running) * v.oncpu_samples / c.samples if c and c.samples else 0
+            oncpu = (c.oncpu_ns + running) * v.owned_ns / c.sampled_ns if c and c.sampled_ns else 0
             hold = round(oncpu) + v.offcpu_hold_ns
             snap.threads[(k.lock, k.tid)] = LockThreadSample(
                 k.lock, k.tid, self.pid, 0, 0, hold, v.futex_ns, 0, 0, 0, 0, samples=v.oncpu_samples)
