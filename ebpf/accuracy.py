@@ -5,9 +5,9 @@
 1. Lock hold shares: the `subversion` workload (threads with 1 us and 3 us
    critical sections under one pthread mutex) measures each thread's hold
    time itself; `scl trace` must give the same shares within 3 points in
-   every run.  glibc: calibrated uprobes (the default) and owner-field
-   sampling (`--sample`); libscl (`subversion_scl`, when built): the
-   statistics each lock keeps, read through the lock directory.
+   every run.  glibc: owner-field sampling (`scl trace -p`'s default) and
+   calibrated uprobes (`--uprobes`); libscl (`subversion_scl`, when built):
+   the statistics each lock keeps, read through the lock directory.
 2. On-CPU time: `sfs trace`'s tracer against /proc/<pid>/task/*/schedstat
    (the kernel's own accounting) for a spinner, a half-duty process and a
    mostly sleeping one: within 5%.
@@ -56,9 +56,9 @@ def _run_gated(argv):
 
 def lock_share_run(workload: str, library: str | None, seconds: float = 2.0, sample: bool = False) -> dict:
     """One gated run of `workload`, traced from its first lock the way `scl
-    trace` traces it: libscl locks through the lock directory (the lock's
-    own statistics, no probes), glibc through calibrated uprobes, or with
-    `sample` as `scl trace --sample` (owner-field sampling)."""
+    trace -p` traces it: libscl locks through the lock directory (the lock's
+    own statistics, no probes), glibc by owner-field sampling, or with
+    sample=False as `scl trace --uprobes` (calibrated uprobes)."""
     from ebpf.lockreport import LockReport   # the same figures as `scl trace`
     from workloads.locks import binary
     child = _run_gated([str(binary(workload)), "--cs", "1000,3000", "--seconds", str(seconds), "--gate"])
@@ -335,7 +335,7 @@ def main(argv=None) -> int:
     report = {"lock_shares": [], "oncpu": []}
 
     from workloads.locks import NativeLibraryMissing, binary, scl_native_dirs
-    variants = [("subversion", None, False), ("subversion", None, True)]
+    variants = [("subversion", None, True), ("subversion", None, False)]
     try:
         binary("subversion_scl")
         variants.append(("subversion_scl", str(scl_native_dirs()[1] / "libscl.so"), False))

@@ -19,22 +19,25 @@ probe cost holds for every thread.  This tracer never touches the lock path:
     every SAMPLE_PERIOD_NS; a sample that finds a traced thread current
     counts for it, and as owned when it is the owner of a lock.  Its on-CPU
     hold is its exact on-CPU time (from `sched_switch`) times the fraction of
-    its samples that were owned: with n samples the fraction's standard
+    its sampled time that was owned: with n samples the fraction's standard
     error is at most 0.5/sqrt(n) (0.16 points at 10,000 samples).
   * **off-CPU hold, exact**: at `sched_switch`, a traced thread switched out
     while it owns a lock holds it until it runs again; that stretch is added
     to its hold exactly (a preempted holder, or one sleeping on another lock).
 
 Hold = on-CPU hold + off-CPU hold, the wall-clock interval a clock read
-inside the critical section would see.  The sampling costs one short BPF run
-per CPU per period (10 kHz per CPU by default) on whatever runs; traced
-threads are slowed uniformly, which leaves their shares unchanged.  The
-statistical error is small; on the shared VM this was measured on, samples
-were not independent of the lock state (errors of 0.3-8 points, see
-docs/ebpf.md), which is why this is `scl trace --sample`, not the default.
-Acquisition counts are not observed (futex sleep time is the wait).  Futex
-words that are not glibc mutexes (condition variables, semaphores) are
-never charged: their "owner" field does not hold the reading thread's tid.
+inside the critical section would see.  Each sample stands for the time
+since its CPU's previous sample (or the thread's switch-in): on a VM,
+samples come late after VM exits (the IPI of a futex wake-up, the host
+running another vCPU), and counting samples instead of time under-weighted
+the kernel paths of lock hand-overs by up to 10 points of share.  The
+sampling costs one short BPF run per CPU per period (10 kHz per CPU by
+default) on whatever runs; traced threads are slowed uniformly, which
+leaves their shares unchanged.  Measured against the program's own clock:
+within 1.1 points (docs/ebpf.md).  Acquisition counts are not observed
+(futex sleep time is the wait).  Futex words that are not glibc mutexes
+(condition variables, semaphores) are never charged: their "owner" field
+does not hold the reading thread's tid.
 """
 from __future__ import annotations
 

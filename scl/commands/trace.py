@@ -1,36 +1,34 @@
-"""Trace lock hold, wait and opportunity per thread: libscl's own figures, or uprobes.
+"""Trace lock hold, wait and opportunity per thread, without slowing the locks down.
 
-User-space locks of the kit's libscl.so: the statistics every lock keeps
-(read from the process's memory through the library's lock directory; no
-probe on the lock path, so the figures are the untraced program's).  With
---uprobes, or for unmodified programs, uprobes on the lock calls (libscl's
-scl_mutex_lock/unlock and slice hand-over hook, or glibc's
-pthread_mutex_lock/unlock).  Per thread and lock: acquisitions, hold time,
-wait time, lock opportunity (hold + time the lock was free, or free inside
-the thread's own slice), hold share vs CPU-weight share (weights from nice
-values), weighted Jain indices, and a SUBVERSION verdict when a hold share
-and the weight share differ by more than --threshold.  Under uprobes, hold
-and wait times are corrected for the probes' own cost, measured at start,
-and a holder preempted on the probe's own return path does not count that
-time as hold (--no-compensate shows the uncorrected numbers).  --sample
-(glibc, one process) uses no probe on the lock path either: futex
-tracepoints find the contended mutexes, cpu-clock samples of their owner
-field and sched_switch give each thread's hold (no acquisition counts).
+User-space locks, per process (-p) or machine-wide:
+- the kit's libscl: the statistics every lock keeps, read from the
+  process's memory through the library's lock directory (no probe on the
+  lock path: the figures are the untraced program's, counts exact);
+- glibc mutexes of one process (-p): futex tracepoints find the contended
+  mutexes; cpu-clock samples of their owner field and sched_switch give
+  each thread's hold (no probe on the lock path; no acquisition counts);
+- --uprobes (and glibc machine-wide, and the interposer libscl-preload.so):
+  uprobes on every lock call, exact counts, hold and wait corrected for
+  the probes' cost measured at start (--no-compensate: uncorrected), but
+  1-3 us critical sections run about ten times slower.
+Per thread and lock: acquisitions, hold time, wait time, lock opportunity
+(hold + time the lock was free, or free inside the thread's own slice),
+hold share vs CPU-weight share (weights from nice values), weighted Jain
+indices, and a SUBVERSION verdict when a hold share and the weight share
+differ by more than --threshold.
 
 Kernel locks (--kernel): lock:contention_begin/end per task: waits, total
 and max wait time, log2 histogram, the lock address and its kind.
 
 Without --lib/--glibc, a -p process with libscl (libscl.so, or linked in)
-is read through its lock directory; one with the interposer
-(libscl-preload.so) is probed there; anything else through glibc.  Needs
-root.
+is read through its lock directory; one with the interposer is probed
+there; anything else is glibc.  Needs root.
 
 examples:
   scl trace -p 1234                  # one report at Ctrl-C
   scl trace -p 1234 1 5 -j           # five 1 s reports as JSON lines
   scl trace --glibc -p 1234 --threshold 0.05
-  scl trace --uprobes -p 1234 1 3    # libscl through per-call probes
-  scl trace --sample -p 1234 1 3     # glibc mutexes without probes (owner sampling)
+  scl trace --uprobes -p 1234 1 3    # every lock call probed: exact counts, slower locks
   scl trace --lib ./libscl.so 2      # every process using that library
   scl trace --kernel -p 1234 1 3     # kernel lock contention of process 1234
   scl trace --kernel                 # all processes, until Ctrl-C
@@ -63,11 +61,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--threshold", type=float, default=0.1, metavar="GAP",
                         help="SUBVERSION when |hold share - weight share| of a thread exceeds GAP (default 0.1)")
     parser.add_argument("--uprobes", action="store_true",
-                        help="libscl: probe every lock call instead of reading the statistics each lock keeps "
-                             "(slower, perturbs 1-3 us sections; shows slice hand-overs per thread)")
-    parser.add_argument("--sample", action="store_true",
-                        help="glibc, with -p: no probes on the lock path; hold from sampling each contended "
-                             "mutex's owner field (futex tracepoints find the locks; no acquisition counts)")
+                        help="probe every lock call (exact acquisition counts; slows 1-3 us sections about "
+                             "tenfold) instead of reading libscl's lock statistics or sampling glibc mutex owners")
     parser.add_argument("--no-compensate", action="store_true",
                         help="report raw probe-to-probe times (no probe-overhead correction)")
     parser.add_argument("--top", type=int, default=5, metavar="N",
@@ -147,6 +142,11 @@ def _lock_directory_reader(args, library: str | None):
         return None   # a program without libscl: glibc
 
 
+def _samples_owners(args, library: str | None) -> bool:
+    """glibc mutexes of one process are sampled, not probed (unless --uprobes)."""
+    return library is None and args.pid is not None and not args.uprobes
+
+
 def _run_user(args) -> int:
     from ebpf.ulocks import LockTracer, resolve_library
     library = choose_library(args)
@@ -157,7 +157,7 @@ def _run_user(args) -> int:
     tracer = _lock_directory_reader(args, library)
     method = "lock statistics" if tracer else "uprobes"
     try:
-        if args.sample:
+        if tracer is None and _samples_owners(args, library):
             from ebpf.ownersample import OwnerSampler
             tracer, method = OwnerSampler(args.pid), "owner sampling"
         elif tracer is None:
@@ -337,14 +337,11 @@ def run(args) -> int:
         raise UsageError(f"--top must be >= 1 (got {args.top})")
     if args.lib and not os.path.isfile(args.lib):
         raise UsageError(f"--lib {args.lib}: no such file")
-    if args.sample and (args.pid is None or args.lib or args.kernel or args.uprobes):
-        raise UsageError("--sample samples glibc mutexes of one process: it needs -p PID and no --lib, "
-                         "--kernel or --uprobes")
     if args.kernel:
         from ebpf.klocks import EVENTS
         status = prereq.report(TOOL, EVENTS)
         return status or _run_kernel(args)
-    if args.sample:
+    if args.pid is not None and not args.uprobes:   # glibc mutexes may be sampled
         from ebpf.ownersample import EVENTS
         return prereq.report(TOOL, EVENTS) or _run_user(args)
     status = prereq.report(TOOL)
