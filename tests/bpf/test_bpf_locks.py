@@ -97,7 +97,9 @@ def test_kit_libscl_probes(gated):
     rows = workers(own, figures)
     for t in own["threads"]:
         assert rows[t["tid"]]["acquisitions"] == t["acquisitions"]
-        assert abs(rows[t["tid"]]["share"] - t["share"]) < 0.1, (rows, own)
+        # the same probes and correction as for glibc (see SHARE_TOLERANCE;
+        # 10.3 points seen once with a calibration from a busy machine)
+        assert abs(rows[t["tid"]]["share"] - t["share"]) < SHARE_TOLERANCE, (rows, own)
     lock = int(next(iter(rows.values()))["lock"], 16)
     # Lock slices change hands between the two threads: the hook fires.
     assert snap.locks[lock].handovers > 0
