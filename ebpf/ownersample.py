@@ -183,17 +183,33 @@ TRACEPOINT_PROBE(sched, sched_switch)
     if (traced(id >> 32) && (u32)id == prev) {
         struct cpu_time zero_cpu = {};
         struct cpu_time *c = cpu.lookup_or_try_init(&prev, &zero_cpu);
+        /* The stretch since this CPU's last sample ends here: it is
+         * credited like a sample, with the state at switch-out.  Left out,
+         * the tails of stretches (a waiter's way into futex_wait, never
+         * owned) would go missing from the sampled time and over-state
+         * the owned fraction of threads that sleep often. */
+        int zero = 0;
+        u64 *last = last_sample.lookup(&zero);
+        u64 span = 0;
         if (c && c->on_since) {
+            u64 from = last && *last > c->on_since ? *last : c->on_since;
+            span = now > from ? now - from : 0;
             c->oncpu_ns += now - c->on_since;
+            c->sampled_ns += span;
             c->on_since = 0;
         }
+        if (last)
+            *last = now;
         #pragma unroll
         for (int i = 0; i < MAX_LOCKS; i++) {
             u64 lock = 0;
             if (owner_of(i, &lock) == prev) {
+                struct per_thread *s = stats_of(lock, prev);
+                if (s)
+                    s->owned_ns += span;
                 struct pending p = {};
                 p.lock = lock;
-                p.since = bpf_ktime_get_ns();
+                p.since = now;
                 off_holding.update(&prev, &p);
                 break;   /* nested holds: the first lock in slot order is charged */
             }
