@@ -33,11 +33,12 @@ running another vCPU), and counting samples instead of time under-weighted
 the kernel paths of lock hand-overs by up to 10 points of share.  The
 sampling costs one short BPF run per CPU per period (10 kHz per CPU by
 default) on whatever runs; traced threads are slowed uniformly, which
-leaves their shares unchanged.  Measured against the program's own clock
-(docs/ebpf.md): within 1.0 point in 6 runs on a saturated machine (holds
-mostly off-CPU, hence exact), 1.4-7.4 points in 5 runs on a quieter one,
-where the sampled on-CPU part still favours the thread with more, shorter
-sections for a reason not yet found.  Acquisition counts are not observed
+leaves their shares unchanged.  The stretch from a CPU's last sample to a
+traced thread's switch-out is credited the same way, with the state at
+switch-out: without it the tails of stretches (a waiter's way into
+futex_wait, never owned) went missing and the owned fraction of threads
+that sleep often was over-stated.  Measured against the program's own
+clock: see docs/ebpf.md, Accuracy.  Acquisition counts are not observed
 (futex sleep time is the wait).  Futex words that are not glibc mutexes
 (condition variables, semaphores) are never charged: their "owner" field
 does not hold the reading thread's tid.
