@@ -60,15 +60,24 @@ class LockReport:
             hold = t.hold_ns - (b.hold_ns if b else 0)
             wait = t.wait_ns - (b.wait_ns if b else 0)
             own_free = t.own_slice_free_ns - (b.own_slice_free_ns if b else 0)
-            if acq <= 0 and hold <= 0:
+            if acq < 0 or hold < 0:   # the lock's slot was reset (stats reset, thread re-joined)
+                b, acq, hold, wait, own_free = None, t.acquisitions, t.hold_ns, t.wait_ns, t.own_slice_free_ns
+            if acq <= 0 and hold <= 0 and wait <= 0:
                 continue
             nice, weight = self._weight(t.tid)
+            if t.lock_weight:
+                weight = t.lock_weight
+            opportunity = None
+            if t.opportunity_ns is not None:
+                opportunity = max(0, t.opportunity_ns - (b.opportunity_ns if b and b.opportunity_ns is not None
+                                                         else 0))
             per_lock[t.lock].append({
                 "tid": t.tid, "pid": t.tgid, "comm": self.comms.get(t.tid, "?"),
                 "lock": f"{t.lock:#x}", "acquisitions": acq,
                 "hold_ns": max(0, hold - c * acq), "wait_ns": max(0, wait - c * acq),
                 "own_slice_free_ns": own_free, "nice": nice, "weight": weight,
-                "slices": t.slices - (b.slices if b else 0)})
+                "slices": t.slices - (b.slices if b else 0), "opportunity_ns": opportunity,
+                "samples": None if t.samples is None else t.samples - (b.samples if b and b.samples else 0)})
         threads, locks = [], []
         for lock, rows in per_lock.items():
             ls = now_snap.locks.get(lock)
@@ -81,7 +90,8 @@ class LockReport:
             total_hold = sum(r["hold_ns"] for r in rows)
             total_weight = sum(r["weight"] for r in rows)
             for r in rows:
-                r["opportunity_ns"] = r["hold_ns"] + r["own_slice_free_ns"] + free
+                if r["opportunity_ns"] is None:
+                    r["opportunity_ns"] = r["hold_ns"] + r["own_slice_free_ns"] + free
                 r["share"] = r["hold_ns"] / total_hold if total_hold else 0.0
                 r["weight_share"] = r["weight"] / total_weight if total_weight else 0.0
             gap = max(abs(r["share"] - r["weight_share"]) for r in rows) if len(rows) > 1 else 0.0

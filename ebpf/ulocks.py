@@ -21,7 +21,7 @@ Probe cost: each uprobe is a trap into the kernel (order of a microsecond),
 three per critical section.  Every measured hold (lock-return probe to
 unlock-entry probe) contains a fixed part of that cost, which would skew
 shares toward threads with many short sections.  `calibrate()` measures it
-on an empty critical section in a helper process, and the reports subtract
+on 1 us critical sections in a helper process, and the reports subtract
 it once per acquisition (see docs/ebpf.md, Accuracy).
 """
 from __future__ import annotations
@@ -42,6 +42,9 @@ SCL_SYMBOLS = {"lock": "scl_mutex_lock", "unlock": "scl_mutex_unlock", "trylock"
 EOWNERDEAD = 130
 CALIB_BIN_NS = 25
 CALIB_BINS = 1024
+CALIB_CS_NS = 0      # the helper's critical section: empty, so its own clock (which counts
+                     # preemptions the traced mean leaves out) adds next to nothing; with
+                     # 1 us sections preempted holds pulled the figure down to 636-913 ns
 
 _PROGRAM = r"""
 #include <uapi/linux/ptrace.h>
@@ -327,6 +330,9 @@ class LockThreadSample:
     own_slice_free_ns: int
     slices: int
     probe_preempt_ns: int = 0     # cut out of hold_ns: preempted on the probe's return path
+    opportunity_ns: int | None = None   # when the source computes it (libscl's own statistics)
+    lock_weight: float | None = None    # the weight the lock itself uses, when known
+    samples: int | None = None          # owner samples naming this thread (sampled sources)
 
 
 @dataclass
@@ -381,10 +387,19 @@ class LockTracer:
         self.overhead_ns = 0
         if calibrate:
             try:
-                # the median of three short runs: one run on a busy machine
-                # can be starved (no samples) or slowed as a whole
-                runs = sorted(self._calibrate(0.15) for _ in range(3))
-                self.overhead_ns = runs[1] or runs[2]
+                # the median of five short runs: one run on a busy machine
+                # can be starved (no hold measured: 0, retried, at most ten
+                # runs) or slowed as a whole (measured: 902 ns once among
+                # runs of 1450-1600)
+                threads = _concurrency(pid)
+                runs = []
+                for _ in range(10):
+                    cost = self._calibrate(0.15, threads)
+                    if cost:
+                        runs.append(cost)
+                    if len(runs) == 5:
+                        break
+                self.overhead_ns = sorted(runs)[len(runs) // 2] if runs else 0
             except Exception:
                 self.bpf.cleanup()
                 raise
@@ -425,9 +440,9 @@ class LockTracer:
         if fn_return:
             self.bpf.attach_uretprobe(name=library, sym=sym, fn_name=fn_return, pid=pid)
 
-    def _calibrate(self, seconds: float) -> int:
+    def _calibrate(self, seconds: float, threads: int = 1) -> int:
         """Probe cost inside one measured hold, in ns: the mean traced hold of
-        an empty critical section minus the helper's own mean measurement.
+        CALIB_CS_NS critical sections minus the helper's own mean measurement.
         Holds over CALIB_BINS * CALIB_BIN_NS (25.6 us: the helper was
         preempted, which programs see too) are left out of the mean; the
         occasional slow trap is not, since traced programs pay it as well."""
@@ -435,7 +450,8 @@ class LockTracer:
         import subprocess
 
         from workloads.locks import binary
-        helper = subprocess.Popen([str(binary("subversion")), "--cs", "0", "--seconds", str(seconds), "--gate"],
+        helper = subprocess.Popen([str(binary("subversion")), "--cs", ",".join([str(CALIB_CS_NS)] * threads),
+                                   "--seconds", str(seconds), "--gate"],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             helper.stderr.readline()   # "ready PID": its threads exist, nothing locked yet
@@ -448,7 +464,8 @@ class LockTracer:
                 attach(name=LIBC, sym=sym, fn_name=fn, pid=helper.pid)
             helper.stdin.write("go\n")
             helper.stdin.flush()
-            own = json.loads(helper.stdout.read())
+            own = json.loads(helper.stdout.readline())
+            helper.stdin.close()   # lets it exit
             helper.wait(timeout=30)
         finally:
             if helper.poll() is None:
@@ -462,12 +479,12 @@ class LockTracer:
         self.bpf["calib_hist"].clear()   # an array: zeroes every bin
         for name in ("stats", "locks", "holding", "in_lock", "hold_hist", "wait_hist", "fresh_holds"):
             _clear(self.bpf[name])
-        worker = own["threads"][0]
+        acquisitions = sum(t["acquisitions"] for t in own["threads"])
         counted = bins[:-1]   # the last bin collects preempted holds: left out
-        if not sum(counted) or not worker["acquisitions"]:
+        if not sum(counted) or not acquisitions:
             return 0
         mean = sum((index + 0.5) * CALIB_BIN_NS * count for index, count in enumerate(counted)) / sum(counted)
-        return max(0, round(mean - worker["hold_ns"] / worker["acquisitions"]))
+        return max(0, round(mean - sum(t["hold_ns"] for t in own["threads"]) / acquisitions))
 
     def sample(self) -> Snapshot:
         snap = Snapshot()
@@ -484,6 +501,21 @@ class LockTracer:
 
     def close(self) -> None:
         self.bpf.cleanup()
+
+
+def _concurrency(pid: int | None) -> int:
+    """Threads the calibration helper runs: as many as the target's threads
+    that can be on a CPU at once.  A trap costs more while other CPUs trap
+    into probes of the same process (shared uprobe and mm state bounce
+    between caches), so an idle single-thread calibration under-estimates
+    the cost inside a contended lock."""
+    cpus = len(os.sched_getaffinity(0)) or 1
+    if pid is None:
+        return cpus
+    try:
+        return max(1, min(len(os.listdir(f"/proc/{pid}/task")), cpus))
+    except OSError:
+        return 1
 
 
 def _clear(table) -> None:

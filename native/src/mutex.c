@@ -190,6 +190,7 @@ SCL_API int scl_mutex_init(scl_mutex_t *m, const scl_mutexattr_t *attr)
         m->id = scl__registry_add(m);
     /* Publish: a thread that sees the magic sees the initialised fields. */
     __atomic_store_n(&m->magic, SCL_MUTEX_MAGIC, __ATOMIC_RELEASE);
+    scl__trace_register(m);
     return 0;
 }
 
@@ -201,6 +202,7 @@ SCL_API int scl_mutex_destroy(scl_mutex_t *m)
         return EBUSY;
     if (!m->pshared)
         scl__registry_remove(m);
+    scl__trace_unregister(m);
     scl__tls_forget(m);
     ST(&m->quiet_tid, 0);
     ST(&m->magic, 0);

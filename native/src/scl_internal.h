@@ -156,6 +156,9 @@ SCL_HIDDEN struct scl_tls_entry *scl__tls_add(struct scl_mutex *m, int slot);
  * thread-exit destructor and the fork handler only touch live locks. */
 SCL_HIDDEN uint64_t scl__registry_add(struct scl_mutex *m);
 SCL_HIDDEN void scl__registry_remove(struct scl_mutex *m);
+/* trace.c: the directory of live mutexes read by `scl trace` */
+SCL_HIDDEN void scl__trace_register(struct scl_mutex *m);
+SCL_HIDDEN void scl__trace_unregister(struct scl_mutex *m);
 
 /* mutex.c hooks used by thread.c */
 SCL_HIDDEN void scl__mutex_thread_exit(struct scl_mutex *m, int slot, pid_t tid);

@@ -1,26 +1,34 @@
-"""Trace lock hold, wait and opportunity per thread, with eBPF (bcc) uprobes.
+"""Trace lock hold, wait and opportunity per thread, without slowing the locks down.
 
-User-space locks: uprobes on the kit's libscl.so (scl_mutex_lock/unlock and
-the slice hand-over hook) or, for unmodified programs, on glibc's
-pthread_mutex_lock/unlock.  Per thread and lock: acquisitions, hold time,
-wait time, lock opportunity (hold + time the lock was free, or free inside
-the thread's own slice), hold share vs CPU-weight share (weights from nice
-values), weighted Jain indices, and a SUBVERSION verdict when a hold share
-and the weight share differ by more than --threshold.  Hold and wait times
-are corrected for the probes' own cost, measured at start, and a holder
-preempted on the probe's own return path does not count that time as hold
-(--no-compensate shows the probe-overhead-uncorrected numbers).
+User-space locks, per process (-p) or machine-wide:
+- the kit's libscl: the statistics every lock keeps, read from the
+  process's memory through the library's lock directory (no probe on the
+  lock path: the figures are the untraced program's, counts exact);
+- glibc mutexes of one process (-p): futex tracepoints find the contended
+  mutexes; cpu-clock samples of their owner field and sched_switch give
+  each thread's hold (no probe on the lock path; no acquisition counts);
+- --uprobes (and glibc machine-wide, and the interposer libscl-preload.so):
+  uprobes on every lock call, exact counts, hold and wait corrected for
+  the probes' cost measured at start (--no-compensate: uncorrected), but
+  1-3 us critical sections run about ten times slower.
+Per thread and lock: acquisitions, hold time, wait time, lock opportunity
+(hold + time the lock was free, or free inside the thread's own slice),
+hold share vs CPU-weight share (weights from nice values), weighted Jain
+indices, and a SUBVERSION verdict when a hold share and the weight share
+differ by more than --threshold.
 
 Kernel locks (--kernel): lock:contention_begin/end per task: waits, total
 and max wait time, log2 histogram, the lock address and its kind.
 
-Without --lib/--glibc, a -p process that maps libscl(-preload).so is traced
-there, anything else through glibc.  Needs root.
+Without --lib/--glibc, a -p process with libscl (libscl.so, or linked in)
+is read through its lock directory; one with the interposer is probed
+there; anything else is glibc.  Needs root.
 
 examples:
   scl trace -p 1234                  # one report at Ctrl-C
   scl trace -p 1234 1 5 -j           # five 1 s reports as JSON lines
   scl trace --glibc -p 1234 --threshold 0.05
+  scl trace --uprobes -p 1234 1 3    # every lock call probed: exact counts, slower locks
   scl trace --lib ./libscl.so 2      # every process using that library
   scl trace --kernel -p 1234 1 3     # kernel lock contention of process 1234
   scl trace --kernel                 # all processes, until Ctrl-C
@@ -52,6 +60,9 @@ def add_arguments(parser) -> None:
                         help="kernel lock contention (lock:contention_begin/end) instead of user locks")
     parser.add_argument("--threshold", type=float, default=0.1, metavar="GAP",
                         help="SUBVERSION when |hold share - weight share| of a thread exceeds GAP (default 0.1)")
+    parser.add_argument("--uprobes", action="store_true",
+                        help="probe every lock call (exact acquisition counts; slows 1-3 us sections about "
+                             "tenfold) instead of reading libscl's lock statistics or sampling glibc mutex owners")
     parser.add_argument("--no-compensate", action="store_true",
                         help="report raw probe-to-probe times (no probe-overhead correction)")
     parser.add_argument("--top", type=int, default=5, metavar="N",
@@ -114,6 +125,28 @@ def _print_user(fig: dict, title: str, top: int, span_s: float) -> None:
     print("\n".join(out) + "\n", flush=True)
 
 
+def _lock_directory_reader(args, library: str | None):
+    """A LockStatsReader when the traced libscl publishes its lock directory, else None."""
+    from ebpf.sclstats import LockStatsReader, NotTraceable, directory_symbol
+    if args.uprobes or args.glibc:
+        return None
+    if library is None and args.pid is None:
+        return None   # glibc, machine-wide
+    if library is not None and directory_symbol(library) is None:
+        return None   # the interposer, or a library of pthread_mutex_* only
+    try:
+        return LockStatsReader(library, pid=args.pid)
+    except (OSError, NotTraceable) as exc:
+        if library is not None:
+            print(f"{TOOL}: note: {exc}; probing every lock call instead", file=sys.stderr)
+        return None   # a program without libscl: glibc
+
+
+def _samples_owners(args, library: str | None) -> bool:
+    """glibc mutexes of one process are sampled, not probed (unless --uprobes)."""
+    return library is None and args.pid is not None and not args.uprobes
+
+
 def _run_user(args) -> int:
     from ebpf.ulocks import LockTracer, resolve_library
     library = choose_library(args)
@@ -121,8 +154,14 @@ def _run_user(args) -> int:
         bcc_name, symbols = resolve_library(library)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    tracer = _lock_directory_reader(args, library)
+    method = "lock statistics" if tracer else "uprobes"
     try:
-        tracer = LockTracer(bcc_name, symbols, pid=args.pid, calibrate=not args.no_compensate)
+        if tracer is None and _samples_owners(args, library):
+            from ebpf.ownersample import OwnerSampler
+            tracer, method = OwnerSampler(args.pid), "owner sampling"
+        elif tracer is None:
+            tracer = LockTracer(bcc_name, symbols, pid=args.pid, calibrate=not args.no_compensate)
     except RuntimeError as exc:
         if args.pid is not None and not os.path.exists(f"/proc/{args.pid}"):
             print(f"{TOOL}: process {args.pid} exited before the probes were attached", file=sys.stderr)
@@ -130,14 +169,23 @@ def _run_user(args) -> int:
             print(f"{TOOL}: {exc}", file=sys.stderr)
         return 1
     report = LockReport(tracer.overhead_ns, args.threshold)
-    source = "glibc pthread_mutex_*" if library is None else library
+    source = tracer.source if method != "uprobes" else library or "glibc pthread_mutex_*"
     if args.pid is None and library is None:
         print(f"{TOOL}: note: without -p every pthread_mutex call on the machine traps into the probes",
               file=sys.stderr)
-    if not args.json:
-        print(f"Tracing {', '.join(tracer.attached)} in {source}"
-              f"{f' of pid {args.pid}' if args.pid else ' (all processes)'}; probe overhead "
+    who = f" of pid {args.pid}" if args.pid else " (all processes)"
+    if args.json:
+        pass
+    elif method == "owner sampling":
+        print(f"Sampling the owner of contended pthread mutexes of pid {args.pid} (futex tracepoints, "
+              f"cpu-clock samples; no probes). " + ("Hit Ctrl-C to end." if args.interval is None else ""),
+              file=sys.stderr, flush=True)
+    elif method == "uprobes":
+        print(f"Tracing {', '.join(tracer.attached)} in {source}{who}; probe overhead "
               f"{tracer.overhead_ns} ns per hold {'subtracted' if tracer.overhead_ns else '(not corrected)'}. "
+              + ("Hit Ctrl-C to end." if args.interval is None else ""), file=sys.stderr, flush=True)
+    else:
+        print(f"Reading the statistics each lock of {source} keeps{who} (no probes). "
               + ("Hit Ctrl-C to end." if args.interval is None else ""), file=sys.stderr, flush=True)
     first = tracer.sample()
     state = {"before": first, "at": time.monotonic()}
@@ -146,7 +194,8 @@ def _run_user(args) -> int:
     def emit(fig, kind, span):
         if args.json:
             loop.emit_json({"kind": kind, "time": time.time(), "span_s": round(span, 6),
-                            "library": source, "probe_overhead_ns": tracer.overhead_ns, **fig})
+                            "library": source, "method": method, "probe_overhead_ns": tracer.overhead_ns,
+                            **fig})
         else:
             _print_user(fig, f"{kind} {span:.2f} s", args.top, span)
 
@@ -292,5 +341,8 @@ def run(args) -> int:
         from ebpf.klocks import EVENTS
         status = prereq.report(TOOL, EVENTS)
         return status or _run_kernel(args)
+    if args.pid is not None and not args.uprobes:   # glibc mutexes may be sampled
+        from ebpf.ownersample import EVENTS
+        return prereq.report(TOOL, EVENTS) or _run_user(args)
     status = prereq.report(TOOL)
     return status or _run_user(args)

