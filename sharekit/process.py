@@ -23,9 +23,30 @@ def prctl(option: int, value: int) -> None:
         raise OSError(err, f"prctl({option}): {os.strerror(err)}")
 
 
+# The pid of the process that last forked, as the child sees it.  A parent
+# that dies between fork() and the child's prctl() sends no death signal:
+# the child has already been re-parented.  Comparing getppid() with the pid
+# recorded just before the fork closes that window (Python's fork paths,
+# including subprocess with a preexec_fn, run the at-fork hooks).
+_forked_by: int | None = None
+
+
+def _record_forker() -> None:
+    global _forked_by
+    _forked_by = os.getpid()
+
+
+os.register_at_fork(before=_record_forker)
+
+
 def die_with_parent() -> None:
-    """SIGKILL this process when its parent dies (call in the child, before exec if any)."""
+    """SIGKILL this process when its parent dies (call in the child, before exec if any).
+
+    Also when the parent died before this call: then the kernel will send
+    nothing, so the child kills itself now."""
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if _forked_by is not None and os.getppid() != _forked_by:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 __all__ = ["PR_SET_PDEATHSIG", "prctl", "die_with_parent"]
