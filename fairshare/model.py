@@ -248,12 +248,17 @@ class Problem:
         unclamped, not masked by eligibility); inf marks overflow."""
         d = self.demand[fidx]
         g = np.full((d.shape[0], free.shape[0]), np.inf)
-        with np.errstate(over="ignore"):
+        ratio = np.empty_like(g)
+        # One whole-block division per resource; a resource n does not need
+        # divides by 0 into inf or nan (0/0), and fmin ignores nan while inf
+        # never wins, so such a resource cannot lower g.  The quotients are
+        # the same per-element divisions as free / need[pos], bit for bit.
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             for r in range(d.shape[1]):
                 need = d[:, r]
-                pos = need > 0
-                if pos.any():
-                    g[pos] = np.minimum(g[pos], free[None, :, r] / need[pos, None])
+                if need.any():
+                    np.divide(np.ascontiguousarray(free[:, r])[None, :], need[:, None], out=ratio)
+                    np.fmin(g, ratio, out=g)
         return g
 
     def fit_counts(self, free: np.ndarray, frameworks: np.ndarray | slice | None = None,
@@ -271,7 +276,9 @@ class Problem:
         chunk = max(1, 2_000_000 // max(1, fr.shape[0] * fr.shape[1]))
         for a in range(0, len(fidx), chunk):
             g = self._ratios(fr, fidx[a:a + chunk])
-            g = np.floor(np.maximum(g, 0) + 1e-9)
+            np.maximum(g, 0, out=g)
+            g += 1e-9
+            np.floor(g, out=g)
             np.minimum(g, TASK_LIMIT, out=g)
             out[a:a + chunk] = g
         out[~elig] = 0
@@ -296,9 +303,12 @@ class Problem:
         chunk = max(1, 2_000_000 // max(1, free.size))
         for a in range(0, len(frameworks), chunk):
             idx = frameworks[a:a + chunk]
-            ok = (free[None, :, :] >= self.demand[idx][:, None, :] - 1e-9).all(axis=2)
-            elig = self.eligible[idx] if servers is None else self.eligible[idx][:, servers]
-            out[a:a + chunk] = (ok & elig).any(axis=1)
+            # Resource by resource into one 2-D mask: no 3-D temporary.
+            ok = self.eligible[idx] if servers is None else self.eligible[idx][:, servers]
+            low = self.demand[idx] - 1e-9
+            for r in range(free.shape[1]):
+                ok &= np.ascontiguousarray(free[:, r])[None, :] >= low[:, r, None]
+            out[a:a + chunk] = ok.any(axis=1)
         return out
 
     def restricted(self, servers: np.ndarray) -> "Problem":
