@@ -99,19 +99,13 @@ class Problem:
         self.units = dict(units or {})
         self._check_names()
         check_size(len(self.frameworks), len(self.servers))
-        self.resources = self._collect_resources()
-        r_index = {r: k for k, r in enumerate(self.resources)}
-        self.capacity = np.zeros((len(self.servers), len(self.resources)))
-        for i, s in enumerate(self.servers):
-            for r, v in s.capacity.items():
-                self.capacity[i, r_index[r]] = v
-        self.demand = np.zeros((len(self.frameworks), len(self.resources)))
-        for n, f in enumerate(self.frameworks):
-            for r, v in f.demand.items():
-                if r not in r_index:
-                    raise UnknownResourceError(
-                        f"framework {f.name!r}: unknown resource {r!r} (servers declare {', '.join(self.resources)})")
-                self.demand[n, r_index[r]] = v
+        tables = self._bulk_tables()
+        if tables is None:
+            # Something is off (or merely unusual): the per-field pass names
+            # the first offending field, in file order.
+            self.resources = self._collect_resources()
+            tables = self.resources, *self._tables_by_field()
+        self.resources, self.capacity, self.demand = tables
         self.weight = np.array([f.weight for f in self.frameworks], dtype=float)
         self.max_tasks = np.array([UNLIMITED if f.max_tasks is None else f.max_tasks
                                    for f in self.frameworks], dtype=np.int64)
@@ -138,6 +132,46 @@ class Problem:
             raise ProblemError("problem has no servers")
         if not self.frameworks:
             raise ProblemError("problem has no frameworks")
+
+    def _bulk_tables(self) -> tuple[list[str], np.ndarray, np.ndarray] | None:
+        """Resources, capacity and demand tables with every check of
+        `_collect_resources` done over whole arrays; None when any check
+        fails or a value is not a plain int/float (the caller then runs the
+        per-field checks, which raise the one-line error)."""
+        resources = list(dict.fromkeys(r for s in self.servers for r in s.capacity))
+        col = {r: k for k, r in enumerate(resources)}
+        capacity = _table(self.servers, "capacity", col)
+        demand = _table(self.frameworks, "demand", col)
+        if capacity is None or demand is None:
+            return None
+        weights = [f.weight for f in self.frameworks]
+        if not all(type(w) is float or type(w) is int for w in weights):
+            return None
+        if not all(m is None or (type(m) is int and m >= 0) for m in (f.max_tasks for f in self.frameworks)):
+            return None
+        with np.errstate(over="ignore", invalid="ignore"):
+            w = np.array(weights, dtype=float)
+            ok = (np.isfinite(capacity).all() and np.isfinite(demand).all() and np.isfinite(w).all()
+                  and (capacity >= 0).all() and (demand >= 0).all() and (w > 0).all()
+                  and (capacity > 0).any(axis=1).all()      # no server without capacity
+                  and (capacity > 0).any(axis=0).all()      # no resource with zero total
+                  and (demand > 0).any(axis=1).all())       # every framework needs something
+        return (resources, capacity, demand) if ok else None
+
+    def _tables_by_field(self) -> tuple[np.ndarray, np.ndarray]:
+        r_index = {r: k for k, r in enumerate(self.resources)}
+        capacity = np.zeros((len(self.servers), len(self.resources)))
+        for i, s in enumerate(self.servers):
+            for r, v in s.capacity.items():
+                capacity[i, r_index[r]] = v
+        demand = np.zeros((len(self.frameworks), len(self.resources)))
+        for n, f in enumerate(self.frameworks):
+            for r, v in f.demand.items():
+                if r not in r_index:
+                    raise UnknownResourceError(
+                        f"framework {f.name!r}: unknown resource {r!r} (servers declare {', '.join(self.resources)})")
+                demand[n, r_index[r]] = v
+        return capacity, demand
 
     def _collect_resources(self) -> list[str]:
         resources: list[str] = []
@@ -352,11 +386,34 @@ class Problem:
         return {"servers": out_s, "frameworks": out_f}
 
 
+def _table(items: list, attr: str, col: Mapping[str, int]) -> np.ndarray | None:
+    """items x resources array of the `attr` mappings (0 where absent), built
+    per group of items declaring the same resources in the same order (a
+    handful of groups: server shapes, demand kinds); None on an unknown
+    resource or a value that is not a plain int/float."""
+    groups: dict[tuple, list[int]] = {}
+    for i, it in enumerate(items):
+        groups.setdefault(tuple(getattr(it, attr)), []).append(i)
+    out = np.zeros((len(items), len(col)))
+    for keys, rows in groups.items():
+        if not all(k in col for k in keys):
+            return None
+        values = [tuple(getattr(items[i], attr).values()) for i in rows]
+        if not all(type(v) is float or type(v) is int for row in values for v in row):
+            return None
+        try:
+            block = np.array(values, dtype=float).reshape(len(rows), len(keys))
+        except OverflowError:  # an int beyond the float range
+            return None
+        out[np.ix_(rows, [col[k] for k in keys])] = block
+    return out
+
+
 # -- parsing ------------------------------------------------------------------------
 def _labels(value: Any, where: str) -> dict[str, str]:
     if value is None:
         return {}
-    if not isinstance(value, Mapping):
+    if not _is_mapping(value):
         raise ProblemError(f"{where}: labels must be a mapping, got {type(value).__name__}")
     return {str(k): str(v) for k, v in value.items()}
 
@@ -364,7 +421,7 @@ def _labels(value: Any, where: str) -> dict[str, str]:
 def _constraints(value: Any, where: str) -> Constraints:
     if value is None:
         return Constraints()
-    if not isinstance(value, Mapping):
+    if not _is_mapping(value):
         raise ConstraintError(f"{where}: constraints must be a mapping")
     extra = set(value) - {"servers", "labels"}
     if extra:
@@ -383,9 +440,22 @@ def _constraints(value: Any, where: str) -> Constraints:
     return Constraints(servers=servers, labels=labels)
 
 
+def _is_mapping(value: Any) -> bool:
+    # dict first: the abstract-class check costs about a microsecond a call.
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def _mapping(value: Any, where: str, exc: type[ProblemError]) -> dict[str, float]:
-    if not isinstance(value, Mapping):
+    if not _is_mapping(value):
         raise exc(f"{where}: expected a mapping resource -> amount, got {value!r}")
+    try:
+        amounts = {str(k): float(v) for k, v in value.items() if type(v) is float or type(v) is int}
+    except OverflowError:  # an int beyond the float range: named below
+        amounts = {}
+    # All plain numbers, none lost to a key collision, and a finite sum
+    # (an inf or nan anywhere makes the sum inf or nan): valid as they are.
+    if len(amounts) == len(value) and math.isfinite(sum(amounts.values())):
+        return amounts
     return {str(k): _number(v, f"{where} {k!r}", exc) for k, v in value.items()}
 
 
@@ -398,7 +468,7 @@ def problem_from_dict(data: Any, source: str = "problem") -> Problem:
     servers, frameworks = [], []
     for k, s in enumerate(data.get("servers") or []):
         where = f"{source}: servers[{k}]"
-        if not isinstance(s, Mapping) or "name" not in s or "capacity" not in s:
+        if not _is_mapping(s) or "name" not in s or "capacity" not in s:
             raise ProblemError(f"{where}: needs 'name' and 'capacity'")
         where = f"{source}: server {s['name']!r}"
         bad = set(s) - {"name", "capacity", "labels"}
@@ -408,7 +478,7 @@ def problem_from_dict(data: Any, source: str = "problem") -> Problem:
                               _labels(s.get("labels"), where)))
     for k, f in enumerate(data.get("frameworks") or []):
         where = f"{source}: frameworks[{k}]"
-        if not isinstance(f, Mapping) or "name" not in f or "demand" not in f:
+        if not _is_mapping(f) or "name" not in f or "demand" not in f:
             raise ProblemError(f"{where}: needs 'name' and 'demand'")
         where = f"{source}: framework {f['name']!r}"
         bad = set(f) - {"name", "demand", "weight", "max_tasks", "constraints"}
