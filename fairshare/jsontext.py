@@ -49,6 +49,13 @@ def _scalar(v: Any) -> str:
     raise _Unsupported
 
 
+def _scalars(values: list) -> Any:
+    # All ints (a placement, a tasks table) is the common case: one map.
+    if all(type(v) is int for v in values):
+        return map(int.__repr__, values)
+    return map(_scalar, values)
+
+
 def _key(k: Any) -> str:
     if type(k) is not str:
         raise _Unsupported
@@ -67,10 +74,13 @@ def _write(obj: Any, nl: str, out: list[str]) -> None:
         items = obj.items() if t is dict else None
         values = obj.values() if t is dict else obj
         if not any(type(v) is dict or type(v) is list for v in values):
+            scalars = _scalars(list(values))
             if t is dict:
-                body = sep.join([f"{_key(k)}: {_scalar(v)}" for k, v in items])
+                if not all(type(k) is str for k in obj):
+                    raise _Unsupported
+                body = sep.join(map("{}: {}".format, map(_string, obj), scalars))
             else:
-                body = sep.join([_scalar(v) for v in obj])
+                body = sep.join(scalars)
             out.append(f"{open_}{inner}{body}{nl}{close}")
             return
         out.append(open_)

@@ -296,9 +296,10 @@ class Problem:
         return g
 
     def fit_counts(self, free: np.ndarray, frameworks: np.ndarray | slice | None = None,
-                   servers: np.ndarray | slice | None = None) -> np.ndarray:
+                   servers: np.ndarray | slice | None = None, dtype=np.int64) -> np.ndarray:
         """gamma[n, i] = tasks of n that fit in free[i] (0 where ineligible),
-        at most TASK_LIMIT.
+        at most TASK_LIMIT, as `dtype` (the caller checked that a narrower
+        type holds every count).
 
         Works in framework chunks so a 1,000 x 10,000 x 4 problem never builds
         a dense 3-D temporary bigger than a few tens of MB."""
@@ -306,7 +307,7 @@ class Problem:
         fidx = np.atleast_1d(fidx)
         fr = free if servers is None else free[servers]
         elig = self.eligible[fidx] if servers is None else self.eligible[fidx][:, servers]
-        out = np.zeros((len(fidx), fr.shape[0]), dtype=np.int64)
+        out = np.zeros((len(fidx), fr.shape[0]), dtype=dtype)
         chunk = max(1, 2_000_000 // max(1, fr.shape[0] * fr.shape[1]))
         for a in range(0, len(fidx), chunk):
             g = self._ratios(fr, fidx[a:a + chunk])
