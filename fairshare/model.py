@@ -319,14 +319,17 @@ class Problem:
         out[~elig] = 0
         return out
 
-    def fit_row(self, free: np.ndarray, n: int) -> np.ndarray:
-        """fit_counts for one framework, without the chunking overhead."""
+    def fit_row(self, free: np.ndarray, n: int, servers: np.ndarray | None = None) -> np.ndarray:
+        """fit_counts for one framework (on `servers`, default all), without
+        the chunking overhead.  Element-wise arithmetic, so a server's count
+        does not depend on which other servers are asked about."""
         d = self.demand[n]
         pos = d > 0
+        fr = free if servers is None else free[servers]
         with np.errstate(over="ignore"):
-            g = np.floor((free[:, pos] / d[pos]).min(axis=1) + 1e-9)
+            g = np.floor((fr[:, pos] / d[pos]).min(axis=1) + 1e-9)
         g = np.clip(g, 0, TASK_LIMIT).astype(np.int64)
-        g[~self.eligible[n]] = 0
+        g[~(self.eligible[n] if servers is None else self.eligible[n, servers])] = 0
         return g
 
     def fits_any(self, free: np.ndarray, frameworks: np.ndarray, servers: np.ndarray | None = None) -> np.ndarray:

@@ -23,6 +23,12 @@ class RandomFit(Selection):
         super().__init__(problem, rng)
         self.py_rng = random.Random(seed)
         self._cand: dict[int, list] = {}
+        # Sorted servers outside which no framework of this fill fits one
+        # task (None: unknown).  A caller that knows it (the re-allocator:
+        # after a fill everyone fits nowhere, and an event frees or offers
+        # only these servers) sets it so candidate lists are rebuilt from
+        # those servers alone; the lists, and so the draws, are the same.
+        self.within: np.ndarray | None = None
 
     def pick_one_state(self, n, state) -> int:
         """One task by rejection sampling (large clusters).
@@ -48,10 +54,17 @@ class RandomFit(Selection):
             arr[k] = arr[size]
             misses += 1
             if misses >= 32:
-                arr = np.flatnonzero(self.problem.fit_row(state.free, n) > 0).astype(np.int32)
+                arr = self._fitting(n, state)
                 entry[0], size, misses = arr, len(arr), 0
         entry[1] = 0
         return -1
+
+    def _fitting(self, n, state) -> np.ndarray:
+        """n's fitting servers in index order (the rebuilt candidate list)."""
+        if self.within is None:
+            return np.flatnonzero(self.problem.fit_row(state.free, n) > 0).astype(np.int32)
+        w = self.within
+        return w[self.problem.fit_row(state.free, n, w) > 0].astype(np.int32)
 
     def pick_one(self, n, fit, free=None) -> int:
         """One task: the same draw `place(n, 1, ...)` would make."""
