@@ -152,8 +152,8 @@ class Reallocator:
             self.state.absorb(sub, servers)
         else:
             sel = self.selection_for_next_fill()
-            if servers is not None and hasattr(sel, "within"):
-                sel.within = np.asarray(servers)  # sorted (flatnonzero)
+            if servers is not None and hasattr(sel, "fits_only_on"):
+                sel.fits_only_on(servers)
             fill(self.problem, self.crit, self.state, mask, sel, self.unit, all_fit=servers is not None)
         self.events += 1
 

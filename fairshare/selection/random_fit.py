@@ -24,11 +24,19 @@ class RandomFit(Selection):
         self.py_rng = random.Random(seed)
         self._cand: dict[int, list] = {}
         # Sorted servers outside which no framework of this fill fits one
-        # task (None: unknown).  A caller that knows it (the re-allocator:
-        # after a fill everyone fits nowhere, and an event frees or offers
-        # only these servers) sets it so candidate lists are rebuilt from
-        # those servers alone; the lists, and so the draws, are the same.
+        # task, and the same as a set (None: unknown); see `fits_only_on`.
         self.within: np.ndarray | None = None
+        self._within_set: set[int] | None = None
+
+    def fits_only_on(self, servers: np.ndarray) -> None:
+        """Tell the rule that during this fill no framework fits one task
+        outside `servers` (sorted), as after a fill in which everyone ended
+        fitting nowhere and an event that freed or offers only these servers
+        (the re-allocator).  Draws elsewhere then miss without a capacity
+        check and candidate lists are rebuilt from these servers alone: the
+        same misses, lists and draws, at a cost independent of cluster size."""
+        self.within = np.asarray(servers)
+        self._within_set = set(self.within.tolist())
 
     def pick_one_state(self, n, state) -> int:
         """One task by rejection sampling (large clusters).
@@ -43,11 +51,12 @@ class RandomFit(Selection):
             entry[1] = len(entry[0])
         arr, size = entry
         below = self.py_rng._randbelow
+        may_fit = self._within_set
         misses = 0
         while size > 0:
             k = below(size)
             i = int(arr[k])
-            if state.fits_one(n, i):
+            if (may_fit is None or i in may_fit) and state.fits_one(n, i):
                 entry[1] = size
                 return i
             size -= 1
