@@ -393,6 +393,8 @@ def _fill_pooled(problem, unit, sel, state, act) -> None:
     pick_state = getattr(sel, "pick_one_state", None)
     if pick_state is not None and problem.n_servers < getattr(sel, "state_pick_min_servers", 0):
         pick_state = None
+    # Servers outside which nobody fits (a rule told so by the re-allocator).
+    within = getattr(sel, "within", None)
     begin = getattr(sel, "begin_fill", None)
     if begin is not None:
         begin(state)
@@ -417,7 +419,13 @@ def _fill_pooled(problem, unit, sel, state, act) -> None:
         else:
             # Without the room matrix (rules that pick from their own caches)
             # one fresh row is cheaper than building and maintaining it.
-            fit = state.row(n) if state.has_rows else state.room_row(n)
+            if state.has_rows:
+                fit = state.row(n)
+            elif within is None:
+                fit = state.room_row(n)
+            else:
+                fit = np.zeros(problem.n_servers, dtype=np.int64)
+                fit[within] = state.room_row(n, within)
             count = min(count, int(fit.sum()))
             if count <= 0:
                 continue
