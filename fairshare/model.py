@@ -323,13 +323,25 @@ class Problem:
         """fit_counts for one framework (on `servers`, default all), without
         the chunking overhead.  Element-wise arithmetic, so a server's count
         does not depend on which other servers are asked about."""
+        g = np.floor(self._ratio_row(free, n, servers))
+        g = np.clip(g, 0, TASK_LIMIT).astype(np.int64)
+        g[~(self.eligible[n] if servers is None else self.eligible[n, servers])] = 0
+        return g
+
+    def fits_row(self, free: np.ndarray, n: int, servers: np.ndarray | None = None) -> np.ndarray:
+        """fit_row(free, n, servers) > 0, without the rounding: floor(v) > 0
+        exactly when v >= 1, so the answer is the same bit for bit."""
+        ok = self._ratio_row(free, n, servers) >= 1.0
+        ok &= self.eligible[n] if servers is None else self.eligible[n, servers]
+        return ok
+
+    def _ratio_row(self, free: np.ndarray, n: int, servers: np.ndarray | None) -> np.ndarray:
         d = self.demand[n]
         pos = d > 0
         fr = free if servers is None else free[servers]
         with np.errstate(over="ignore"):
-            g = np.floor((fr[:, pos] / d[pos]).min(axis=1) + 1e-9)
-        g = np.clip(g, 0, TASK_LIMIT).astype(np.int64)
-        g[~(self.eligible[n] if servers is None else self.eligible[n, servers])] = 0
+            g = (fr[:, pos] / d[pos]).min(axis=1)
+        g += 1e-9
         return g
 
     def fits_any(self, free: np.ndarray, frameworks: np.ndarray, servers: np.ndarray | None = None) -> np.ndarray:

@@ -73,7 +73,7 @@ class RandomFit(Selection):
         if self.within is None:
             return np.flatnonzero(self.problem.fit_row(state.free, n) > 0).astype(np.int32)
         w = self.within
-        return w[self.problem.fit_row(state.free, n, w) > 0].astype(np.int32)
+        return w[self.problem.fits_row(state.free, n, w)].astype(np.int32)
 
     def pick_one(self, n, fit, free=None) -> int:
         """One task: the same draw `place(n, 1, ...)` would make."""

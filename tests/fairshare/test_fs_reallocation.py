@@ -69,6 +69,14 @@ def test_fit_row_on_some_servers_is_the_whole_row_there():
     servers = np.array([0, 3, 17, 120, 299])
     for n in range(p.n_frameworks):
         assert np.array_equal(p.fit_row(free, n, servers), p.fit_row(free, n)[servers])
+        assert np.array_equal(p.fits_row(free, n, servers), p.fit_row(free, n)[servers] > 0)
+    # On the edge: free exactly one task's demand, and a hair below it.
+    d = p.demand[0]
+    edge = np.vstack([d, d * (1 - 2e-9), d * (1 - 5e-10), np.zeros_like(d)])
+    q = p.restricted(np.arange(4))
+    q.eligible = np.ones((p.n_frameworks, 4), dtype=bool)
+    assert np.array_equal(q.fits_row(edge, 0), q.fit_row(edge, 0) > 0)
+    assert q.fits_row(edge, 0).tolist() == [True, False, True, False]
 
 
 def test_fill_from_nothing_equals_progressive_fill():
