@@ -34,7 +34,12 @@ class RandomFit(Selection):
         fitting nowhere and an event that freed or offers only these servers
         (the re-allocator).  Draws elsewhere then miss without a capacity
         check and candidate lists are rebuilt from these servers alone: the
-        same misses, lists and draws, at a cost independent of cluster size."""
+        same misses, lists and draws, at a cost independent of cluster size.
+        The claim rests on "fits" meaning one thing; the fit tests differ in
+        their 1e-9 tolerance (absolute in `fits_one` and `fits_any`, relative
+        in `fit_row`), so a server whose free amount lies in that sliver can
+        count as full for one and fitting for another: the same assumption
+        the re-allocator's candidate filter already makes."""
         self.within = np.asarray(servers)
         self._within_set = set(self.within.tolist())
 
