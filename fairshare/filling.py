@@ -59,9 +59,14 @@ class FillState:
     def __init__(self, problem: Problem, initial: np.ndarray | None = None, limit: np.ndarray | None = None,
                  log: list | None = None):
         self.problem = problem
-        self.x_server = (np.zeros((problem.n_frameworks, problem.n_servers), dtype=np.int64)
-                         if initial is None else np.array(initial, dtype=np.int64))
-        self.free = problem.capacity - self.x_server.T @ problem.demand
+        if initial is None:
+            # Nothing placed: free is capacity itself (capacity - 0.0 is
+            # capacity bit for bit), without a frameworks x servers product.
+            self.x_server = np.zeros((problem.n_frameworks, problem.n_servers), dtype=np.int64)
+            self.free = problem.capacity.copy()
+        else:
+            self.x_server = np.array(initial, dtype=np.int64)
+            self.free = problem.capacity - self.x_server.T @ problem.demand
         self.x = self.x_server.sum(axis=1)
         self.limit = problem.max_tasks.copy() if limit is None else np.asarray(limit, dtype=np.int64)
         self.log = log
@@ -112,7 +117,7 @@ class FillState:
     def _build(self) -> None:
         dtype = self._room_dtype()
         self._room_max = self.room_max
-        self._rows = self.problem.fit_counts(self.free).astype(dtype)
+        self._rows = self.problem.fit_counts(self.free, dtype=dtype)
         self._cols = np.ascontiguousarray(self._rows.T)
         self._eligT = np.ascontiguousarray(self.problem.eligible.T).astype(float)
         self._buf = np.empty_like(self._invT)
@@ -183,7 +188,7 @@ class FillState:
     @property
     def gamma_full(self) -> np.ndarray:
         if self._gamma_full is None:
-            self._gamma_full = self.problem.fit_counts(self.problem.capacity).astype(self._room_dtype())
+            self._gamma_full = self.problem.fit_counts(self.problem.capacity, dtype=self._room_dtype())
         return self._gamma_full
 
     def _refresh(self, i: int) -> None:
@@ -388,6 +393,8 @@ def _fill_pooled(problem, unit, sel, state, act) -> None:
     pick_state = getattr(sel, "pick_one_state", None)
     if pick_state is not None and problem.n_servers < getattr(sel, "state_pick_min_servers", 0):
         pick_state = None
+    # Servers outside which nobody fits (a rule told so by the re-allocator).
+    within = getattr(sel, "within", None)
     begin = getattr(sel, "begin_fill", None)
     if begin is not None:
         begin(state)
@@ -412,7 +419,13 @@ def _fill_pooled(problem, unit, sel, state, act) -> None:
         else:
             # Without the room matrix (rules that pick from their own caches)
             # one fresh row is cheaper than building and maintaining it.
-            fit = state.row(n) if state.has_rows else state.room_row(n)
+            if state.has_rows:
+                fit = state.row(n)
+            elif within is None:
+                fit = state.room_row(n)
+            else:
+                fit = np.zeros(problem.n_servers, dtype=np.int64)
+                fit[within] = state.room_row(n, within)
             count = min(count, int(fit.sum()))
             if count <= 0:
                 continue

@@ -99,19 +99,13 @@ class Problem:
         self.units = dict(units or {})
         self._check_names()
         check_size(len(self.frameworks), len(self.servers))
-        self.resources = self._collect_resources()
-        r_index = {r: k for k, r in enumerate(self.resources)}
-        self.capacity = np.zeros((len(self.servers), len(self.resources)))
-        for i, s in enumerate(self.servers):
-            for r, v in s.capacity.items():
-                self.capacity[i, r_index[r]] = v
-        self.demand = np.zeros((len(self.frameworks), len(self.resources)))
-        for n, f in enumerate(self.frameworks):
-            for r, v in f.demand.items():
-                if r not in r_index:
-                    raise UnknownResourceError(
-                        f"framework {f.name!r}: unknown resource {r!r} (servers declare {', '.join(self.resources)})")
-                self.demand[n, r_index[r]] = v
+        tables = self._bulk_tables()
+        if tables is None:
+            # Something is off (or merely unusual): the per-field pass names
+            # the first offending field, in file order.
+            self.resources = self._collect_resources()
+            tables = self.resources, *self._tables_by_field()
+        self.resources, self.capacity, self.demand = tables
         self.weight = np.array([f.weight for f in self.frameworks], dtype=float)
         self.max_tasks = np.array([UNLIMITED if f.max_tasks is None else f.max_tasks
                                    for f in self.frameworks], dtype=np.int64)
@@ -138,6 +132,46 @@ class Problem:
             raise ProblemError("problem has no servers")
         if not self.frameworks:
             raise ProblemError("problem has no frameworks")
+
+    def _bulk_tables(self) -> tuple[list[str], np.ndarray, np.ndarray] | None:
+        """Resources, capacity and demand tables with every check of
+        `_collect_resources` done over whole arrays; None when any check
+        fails or a value is not a plain int/float (the caller then runs the
+        per-field checks, which raise the one-line error)."""
+        resources = list(dict.fromkeys(r for s in self.servers for r in s.capacity))
+        col = {r: k for k, r in enumerate(resources)}
+        capacity = _table(self.servers, "capacity", col)
+        demand = _table(self.frameworks, "demand", col)
+        if capacity is None or demand is None:
+            return None
+        weights = [f.weight for f in self.frameworks]
+        if not all(type(w) is float or type(w) is int for w in weights):
+            return None
+        if not all(m is None or (type(m) is int and m >= 0) for m in (f.max_tasks for f in self.frameworks)):
+            return None
+        with np.errstate(over="ignore", invalid="ignore"):
+            w = np.array(weights, dtype=float)
+            ok = (np.isfinite(capacity).all() and np.isfinite(demand).all() and np.isfinite(w).all()
+                  and (capacity >= 0).all() and (demand >= 0).all() and (w > 0).all()
+                  and (capacity > 0).any(axis=1).all()      # no server without capacity
+                  and (capacity > 0).any(axis=0).all()      # no resource with zero total
+                  and (demand > 0).any(axis=1).all())       # every framework needs something
+        return (resources, capacity, demand) if ok else None
+
+    def _tables_by_field(self) -> tuple[np.ndarray, np.ndarray]:
+        r_index = {r: k for k, r in enumerate(self.resources)}
+        capacity = np.zeros((len(self.servers), len(self.resources)))
+        for i, s in enumerate(self.servers):
+            for r, v in s.capacity.items():
+                capacity[i, r_index[r]] = v
+        demand = np.zeros((len(self.frameworks), len(self.resources)))
+        for n, f in enumerate(self.frameworks):
+            for r, v in f.demand.items():
+                if r not in r_index:
+                    raise UnknownResourceError(
+                        f"framework {f.name!r}: unknown resource {r!r} (servers declare {', '.join(self.resources)})")
+                demand[n, r_index[r]] = v
+        return capacity, demand
 
     def _collect_resources(self) -> list[str]:
         resources: list[str] = []
@@ -248,18 +282,24 @@ class Problem:
         unclamped, not masked by eligibility); inf marks overflow."""
         d = self.demand[fidx]
         g = np.full((d.shape[0], free.shape[0]), np.inf)
-        with np.errstate(over="ignore"):
+        ratio = np.empty_like(g)
+        # One whole-block division per resource; a resource n does not need
+        # divides by 0 into inf or nan (0/0), and fmin ignores nan while inf
+        # never wins, so such a resource cannot lower g.  The quotients are
+        # the same per-element divisions as free / need[pos], bit for bit.
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             for r in range(d.shape[1]):
                 need = d[:, r]
-                pos = need > 0
-                if pos.any():
-                    g[pos] = np.minimum(g[pos], free[None, :, r] / need[pos, None])
+                if need.any():
+                    np.divide(np.ascontiguousarray(free[:, r])[None, :], need[:, None], out=ratio)
+                    np.fmin(g, ratio, out=g)
         return g
 
     def fit_counts(self, free: np.ndarray, frameworks: np.ndarray | slice | None = None,
-                   servers: np.ndarray | slice | None = None) -> np.ndarray:
+                   servers: np.ndarray | slice | None = None, dtype=np.int64) -> np.ndarray:
         """gamma[n, i] = tasks of n that fit in free[i] (0 where ineligible),
-        at most TASK_LIMIT.
+        at most TASK_LIMIT, as `dtype` (the caller checked that a narrower
+        type holds every count).
 
         Works in framework chunks so a 1,000 x 10,000 x 4 problem never builds
         a dense 3-D temporary bigger than a few tens of MB."""
@@ -267,24 +307,41 @@ class Problem:
         fidx = np.atleast_1d(fidx)
         fr = free if servers is None else free[servers]
         elig = self.eligible[fidx] if servers is None else self.eligible[fidx][:, servers]
-        out = np.zeros((len(fidx), fr.shape[0]), dtype=np.int64)
+        out = np.zeros((len(fidx), fr.shape[0]), dtype=dtype)
         chunk = max(1, 2_000_000 // max(1, fr.shape[0] * fr.shape[1]))
         for a in range(0, len(fidx), chunk):
             g = self._ratios(fr, fidx[a:a + chunk])
-            g = np.floor(np.maximum(g, 0) + 1e-9)
+            np.maximum(g, 0, out=g)
+            g += 1e-9
+            np.floor(g, out=g)
             np.minimum(g, TASK_LIMIT, out=g)
             out[a:a + chunk] = g
         out[~elig] = 0
         return out
 
-    def fit_row(self, free: np.ndarray, n: int) -> np.ndarray:
-        """fit_counts for one framework, without the chunking overhead."""
+    def fit_row(self, free: np.ndarray, n: int, servers: np.ndarray | None = None) -> np.ndarray:
+        """fit_counts for one framework (on `servers`, default all), without
+        the chunking overhead.  Element-wise arithmetic, so a server's count
+        does not depend on which other servers are asked about."""
+        g = np.floor(self._ratio_row(free, n, servers))
+        g = np.clip(g, 0, TASK_LIMIT).astype(np.int64)
+        g[~(self.eligible[n] if servers is None else self.eligible[n, servers])] = 0
+        return g
+
+    def fits_row(self, free: np.ndarray, n: int, servers: np.ndarray | None = None) -> np.ndarray:
+        """fit_row(free, n, servers) > 0, without the rounding: floor(v) > 0
+        exactly when v >= 1, so the answer is the same bit for bit."""
+        ok = self._ratio_row(free, n, servers) >= 1.0
+        ok &= self.eligible[n] if servers is None else self.eligible[n, servers]
+        return ok
+
+    def _ratio_row(self, free: np.ndarray, n: int, servers: np.ndarray | None) -> np.ndarray:
         d = self.demand[n]
         pos = d > 0
+        fr = free if servers is None else free[servers]
         with np.errstate(over="ignore"):
-            g = np.floor((free[:, pos] / d[pos]).min(axis=1) + 1e-9)
-        g = np.clip(g, 0, TASK_LIMIT).astype(np.int64)
-        g[~self.eligible[n]] = 0
+            g = (fr[:, pos] / d[pos]).min(axis=1)
+        g += 1e-9
         return g
 
     def fits_any(self, free: np.ndarray, frameworks: np.ndarray, servers: np.ndarray | None = None) -> np.ndarray:
@@ -296,9 +353,12 @@ class Problem:
         chunk = max(1, 2_000_000 // max(1, free.size))
         for a in range(0, len(frameworks), chunk):
             idx = frameworks[a:a + chunk]
-            ok = (free[None, :, :] >= self.demand[idx][:, None, :] - 1e-9).all(axis=2)
-            elig = self.eligible[idx] if servers is None else self.eligible[idx][:, servers]
-            out[a:a + chunk] = (ok & elig).any(axis=1)
+            # Resource by resource into one 2-D mask: no 3-D temporary.
+            ok = self.eligible[idx] if servers is None else self.eligible[idx][:, servers]
+            low = self.demand[idx] - 1e-9
+            for r in range(free.shape[1]):
+                ok &= np.ascontiguousarray(free[:, r])[None, :] >= low[:, r, None]
+            out[a:a + chunk] = ok.any(axis=1)
         return out
 
     def restricted(self, servers: np.ndarray) -> "Problem":
@@ -342,11 +402,34 @@ class Problem:
         return {"servers": out_s, "frameworks": out_f}
 
 
+def _table(items: list, attr: str, col: Mapping[str, int]) -> np.ndarray | None:
+    """items x resources array of the `attr` mappings (0 where absent), built
+    per group of items declaring the same resources in the same order (a
+    handful of groups: server shapes, demand kinds); None on an unknown
+    resource or a value that is not a plain int/float."""
+    groups: dict[tuple, list[int]] = {}
+    for i, it in enumerate(items):
+        groups.setdefault(tuple(getattr(it, attr)), []).append(i)
+    out = np.zeros((len(items), len(col)))
+    for keys, rows in groups.items():
+        if not all(k in col for k in keys):
+            return None
+        values = [tuple(getattr(items[i], attr).values()) for i in rows]
+        if not all(type(v) is float or type(v) is int for row in values for v in row):
+            return None
+        try:
+            block = np.array(values, dtype=float).reshape(len(rows), len(keys))
+        except OverflowError:  # an int beyond the float range
+            return None
+        out[np.ix_(rows, [col[k] for k in keys])] = block
+    return out
+
+
 # -- parsing ------------------------------------------------------------------------
 def _labels(value: Any, where: str) -> dict[str, str]:
     if value is None:
         return {}
-    if not isinstance(value, Mapping):
+    if not _is_mapping(value):
         raise ProblemError(f"{where}: labels must be a mapping, got {type(value).__name__}")
     return {str(k): str(v) for k, v in value.items()}
 
@@ -354,7 +437,7 @@ def _labels(value: Any, where: str) -> dict[str, str]:
 def _constraints(value: Any, where: str) -> Constraints:
     if value is None:
         return Constraints()
-    if not isinstance(value, Mapping):
+    if not _is_mapping(value):
         raise ConstraintError(f"{where}: constraints must be a mapping")
     extra = set(value) - {"servers", "labels"}
     if extra:
@@ -373,9 +456,22 @@ def _constraints(value: Any, where: str) -> Constraints:
     return Constraints(servers=servers, labels=labels)
 
 
+def _is_mapping(value: Any) -> bool:
+    # dict first: the abstract-class check costs about a microsecond a call.
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def _mapping(value: Any, where: str, exc: type[ProblemError]) -> dict[str, float]:
-    if not isinstance(value, Mapping):
+    if not _is_mapping(value):
         raise exc(f"{where}: expected a mapping resource -> amount, got {value!r}")
+    try:
+        amounts = {str(k): float(v) for k, v in value.items() if type(v) is float or type(v) is int}
+    except OverflowError:  # an int beyond the float range: named below
+        amounts = {}
+    # All plain numbers, none lost to a key collision, and a finite sum
+    # (an inf or nan anywhere makes the sum inf or nan): valid as they are.
+    if len(amounts) == len(value) and math.isfinite(sum(amounts.values())):
+        return amounts
     return {str(k): _number(v, f"{where} {k!r}", exc) for k, v in value.items()}
 
 
@@ -388,7 +484,7 @@ def problem_from_dict(data: Any, source: str = "problem") -> Problem:
     servers, frameworks = [], []
     for k, s in enumerate(data.get("servers") or []):
         where = f"{source}: servers[{k}]"
-        if not isinstance(s, Mapping) or "name" not in s or "capacity" not in s:
+        if not _is_mapping(s) or "name" not in s or "capacity" not in s:
             raise ProblemError(f"{where}: needs 'name' and 'capacity'")
         where = f"{source}: server {s['name']!r}"
         bad = set(s) - {"name", "capacity", "labels"}
@@ -398,7 +494,7 @@ def problem_from_dict(data: Any, source: str = "problem") -> Problem:
                               _labels(s.get("labels"), where)))
     for k, f in enumerate(data.get("frameworks") or []):
         where = f"{source}: frameworks[{k}]"
-        if not isinstance(f, Mapping) or "name" not in f or "demand" not in f:
+        if not _is_mapping(f) or "name" not in f or "demand" not in f:
             raise ProblemError(f"{where}: needs 'name' and 'demand'")
         where = f"{source}: framework {f['name']!r}"
         bad = set(f) - {"name", "demand", "weight", "max_tasks", "constraints"}

@@ -151,8 +151,10 @@ class Reallocator:
             fill(sub.problem, self.crit, sub, mask, sel, self.unit)
             self.state.absorb(sub, servers)
         else:
-            fill(self.problem, self.crit, self.state, mask, self.selection_for_next_fill(), self.unit,
-                 all_fit=servers is not None)
+            sel = self.selection_for_next_fill()
+            if servers is not None and hasattr(sel, "fits_only_on"):
+                sel.fits_only_on(servers)
+            fill(self.problem, self.crit, self.state, mask, sel, self.unit, all_fit=servers is not None)
         self.events += 1
 
     def arrive(self, n: int) -> None:

@@ -46,7 +46,6 @@ def describe(name: str) -> str:
 
 def get_policy(name: str) -> Runner:
     """Return run(problem, seed) -> Allocation, or raise ValueError naming the choices."""
-    from .exact import FluidLP, maxmin_fluid, pf_fluid, round_down_fill
     from .filling import progressive_fill
     from .online import offer_cycle
     if name in CRITERIA:
@@ -59,19 +58,23 @@ def get_policy(name: str) -> Runner:
         if name.endswith(suffix) and name[:-len(suffix)] in CRITERIA:
             crit = CRITERIA[name[:-len(suffix)]]
             return lambda p, seed=0: offer_cycle(p, crit, seed=seed, fill_server=fill, name=name)
+    if name in REFERENCES:
+        return _exact_runner(name)
+    raise ValueError(f"unknown policy {name!r}; run 'fairshare policies' for the list "
+                     f"(e.g. {', '.join(policy_names()[:6])}, ...)")
+
+
+def _exact_runner(name: str) -> Runner:
+    # Imported here: the exact references load scipy (about 0.5 s of start-up
+    # that no heuristic policy needs).
+    from .exact import FluidLP, maxmin_fluid, pf_fluid, round_down_fill
     if name == "maxmin_fluid":
         return lambda p, seed=0: maxmin_fluid(p)
     if name == "pf_fluid":
         return lambda p, seed=0: pf_fluid(p)
-    if name == "maxmin":
-        def run_maxmin(p, seed=0):
-            lp = FluidLP(p)
-            return round_down_fill(maxmin_fluid(p, lp=lp), lp, name="maxmin")
-        return run_maxmin
-    if name == "pf":
-        def run_pf(p, seed=0):
-            lp = FluidLP(p)
-            return round_down_fill(pf_fluid(p, lp=lp), lp, name="pf")
-        return run_pf
-    raise ValueError(f"unknown policy {name!r}; run 'fairshare policies' for the list "
-                     f"(e.g. {', '.join(policy_names()[:6])}, ...)")
+    objective = maxmin_fluid if name == "maxmin" else pf_fluid
+
+    def run_exact(p, seed=0):
+        lp = FluidLP(p)
+        return round_down_fill(objective(p, lp=lp), lp, name=name)
+    return run_exact

@@ -2,10 +2,9 @@
 framework, placement per server, shares and utilisation (or JSON)."""
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
+from ..jsontext import dumps_indented
 from .common import pct, policy_runner, read_problem, table
 
 
@@ -25,7 +24,7 @@ def run(args) -> int:
         data = alloc.to_dict()
         if args.per_server:
             data["per_server"] = alloc.per_server()
-        print(json.dumps(data, indent=2))
+        print(dumps_indented(data))
         return 0
     p = problem
     print(f"policy {alloc.policy} on {args.problem}: {p.describe()}")

@@ -23,6 +23,25 @@ class RandomFit(Selection):
         super().__init__(problem, rng)
         self.py_rng = random.Random(seed)
         self._cand: dict[int, list] = {}
+        # Sorted servers outside which no framework of this fill fits one
+        # task, and the same as a set (None: unknown); see `fits_only_on`.
+        self.within: np.ndarray | None = None
+        self._within_set: set[int] | None = None
+
+    def fits_only_on(self, servers: np.ndarray) -> None:
+        """Tell the rule that during this fill no framework fits one task
+        outside `servers` (sorted), as after a fill in which everyone ended
+        fitting nowhere and an event that freed or offers only these servers
+        (the re-allocator).  Draws elsewhere then miss without a capacity
+        check and candidate lists are rebuilt from these servers alone: the
+        same misses, lists and draws, at a cost independent of cluster size.
+        The claim rests on "fits" meaning one thing; the fit tests differ in
+        their 1e-9 tolerance (absolute in `fits_one` and `fits_any`, relative
+        in `fit_row`), so a server whose free amount lies in that sliver can
+        count as full for one and fitting for another: the same assumption
+        the re-allocator's candidate filter already makes."""
+        self.within = np.asarray(servers)
+        self._within_set = set(self.within.tolist())
 
     def pick_one_state(self, n, state) -> int:
         """One task by rejection sampling (large clusters).
@@ -37,21 +56,29 @@ class RandomFit(Selection):
             entry[1] = len(entry[0])
         arr, size = entry
         below = self.py_rng._randbelow
+        may_fit = self._within_set
         misses = 0
         while size > 0:
             k = below(size)
             i = int(arr[k])
-            if state.fits_one(n, i):
+            if (may_fit is None or i in may_fit) and state.fits_one(n, i):
                 entry[1] = size
                 return i
             size -= 1
             arr[k] = arr[size]
             misses += 1
             if misses >= 32:
-                arr = np.flatnonzero(self.problem.fit_row(state.free, n) > 0).astype(np.int32)
+                arr = self._fitting(n, state)
                 entry[0], size, misses = arr, len(arr), 0
         entry[1] = 0
         return -1
+
+    def _fitting(self, n, state) -> np.ndarray:
+        """n's fitting servers in index order (the rebuilt candidate list)."""
+        if self.within is None:
+            return np.flatnonzero(self.problem.fit_row(state.free, n) > 0).astype(np.int32)
+        w = self.within
+        return w[self.problem.fits_row(state.free, n, w)].astype(np.int32)
 
     def pick_one(self, n, fit, free=None) -> int:
         """One task: the same draw `place(n, 1, ...)` would make."""

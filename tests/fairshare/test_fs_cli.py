@@ -80,6 +80,18 @@ def test_bench_small(capsys):
     assert "PASS" in out and "peak RSS" in out and "psdsf" in out
 
 
+def test_bench_cli_section_runs_the_command_end_to_end(capsys):
+    from fairshare.policies import get_policy
+    from fairshare.workload import synthetic_problem
+    main(["bench", "--only", "cli", "--servers", "60", "--frameworks", "8", "--policies", "drf,psdsf"])
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.startswith(("drf ", "psdsf "))}
+    p = synthetic_problem(60, 8, 4, 0.3, 0)
+    for name in ("drf", "psdsf"):
+        # The subprocess's JSON reports the same allocation as the in-process policy.
+        assert int(rows[name][4]) == int(get_policy(name)(p, 0).sum_tasks())
+
+
 def test_bench_scale_and_online_sections(capsys):
     assert main(["bench", "--only", "scale", "--only", "online", "--sizes", "40x8,80x12", "--servers", "60",
                  "--frameworks", "10", "--policies", "drfh,psdsf,rpsdsf", "--reference-limit", "10"]) == 0

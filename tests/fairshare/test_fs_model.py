@@ -76,3 +76,41 @@ def test_round_trip_to_dict():
     p = problem_from_dict(base())
     q = problem_from_dict(p.to_dict())
     assert np.array_equal(p.eligible, q.eligible) and np.array_equal(p.capacity, q.capacity)
+
+
+def test_bulk_tables_equal_the_per_field_tables():
+    # Servers of several shapes (some without gpu), demands in several key orders.
+    from fairshare.workload import synthetic_problem
+    p = synthetic_problem(300, 40, 4, 0.3, 3)
+    d = p.to_dict()
+    d["frameworks"][0]["demand"] = dict(reversed(list(d["frameworks"][0]["demand"].items())))
+    q = problem_from_dict(d)
+    resources, capacity, demand = q._bulk_tables()
+    assert resources == q._collect_resources()
+    by_field = q._tables_by_field()
+    assert np.array_equal(capacity, by_field[0]) and np.array_equal(demand, by_field[1])
+    assert np.array_equal(q.capacity, p.capacity) and np.array_equal(q.demand[1:], p.demand[1:])
+
+
+def test_values_the_bulk_path_does_not_take_still_build_the_same_problem():
+    from fairshare.model import Framework, Problem, Server
+    servers = [Server("a", {"cpu": np.float64(4), "mem": 8}), Server("b", {"cpu": 2, "mem": np.float64(2)})]
+    frameworks = [Framework("f", {"cpu": 1, "mem": np.float64(1)}, weight=np.float64(2))]
+    p = Problem(servers, frameworks)
+    assert p._bulk_tables() is None
+    assert p.capacity.tolist() == [[4, 8], [2, 2]] and p.demand.tolist() == [[1, 1]]
+    assert p.weight.tolist() == [2.0]
+
+
+@pytest.mark.parametrize("value,exc,words", [
+    (True, CapacityError, ["s1", "capacity", "'cpu'", "finite number"]),
+    ("9", CapacityError, ["s1", "'cpu'", "finite number"]),
+    (float("nan"), CapacityError, ["s1", "'cpu'", "nan"]),
+    (float("-inf"), CapacityError, ["s1", "'cpu'", "inf"]),
+])
+def test_bad_amounts_are_named_whichever_path_meets_them(value, exc, words):
+    d = base()
+    d["servers"][0]["capacity"]["cpu"] = value
+    with pytest.raises(exc) as info:
+        problem_from_dict(d)
+    assert "\n" not in str(info.value) and all(w in str(info.value) for w in words)

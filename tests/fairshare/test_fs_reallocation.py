@@ -28,7 +28,23 @@ def test_events_equal_full_refill(crit_name, selection, size):
     active = rng.random(p.n_frameworks) < 0.6
     r = Reallocator(p, CRITERIA[crit_name], selection, seed=3, active=active)
     assert r.allocation().is_feasible()
-    for _ in range(12):
+    _events_equal_full_refill(p, crit_name, r, rng, 12)
+
+
+@pytest.mark.parametrize("crit_name", ["drf", "tsf"])
+def test_random_rule_on_a_large_cluster_equals_full_refill(crit_name):
+    """Above RandomFit.state_pick_min_servers the random rule draws by
+    rejection sampling, and the re-allocator rebuilds its candidate lists
+    from the servers an event changed only: the draws must not change."""
+    from fairshare.selection.random_fit import RandomFit
+    p = synthetic_problem(RandomFit.state_pick_min_servers + 400, 30, 4, 0.3, seed=5)
+    rng = np.random.default_rng(7)
+    r = Reallocator(p, CRITERIA[crit_name], seed=11, active=rng.random(p.n_frameworks) < 0.7)
+    _events_equal_full_refill(p, crit_name, r, rng, 10)
+
+
+def _events_equal_full_refill(p, crit_name, r, rng, events):
+    for _ in range(events):
         n = int(rng.integers(p.n_frameworks))
         running = r.state.x_server.copy()
         if r.active[n]:
@@ -45,6 +61,22 @@ def test_events_equal_full_refill(crit_name, selection, size):
         assert np.array_equal(r.state.x_server, expect)
         assert not r.state.x_server[~r.active].any()
         assert r.allocation().is_feasible()
+
+
+def test_fit_row_on_some_servers_is_the_whole_row_there():
+    p = synthetic_problem(300, 20, 4, 0.3, seed=2)
+    free = p.capacity * np.random.default_rng(1).random((p.n_servers, 1))
+    servers = np.array([0, 3, 17, 120, 299])
+    for n in range(p.n_frameworks):
+        assert np.array_equal(p.fit_row(free, n, servers), p.fit_row(free, n)[servers])
+        assert np.array_equal(p.fits_row(free, n, servers), p.fit_row(free, n)[servers] > 0)
+    # On the edge: free exactly one task's demand, and a hair below it.
+    d = p.demand[0]
+    edge = np.vstack([d, d * (1 - 2e-9), d * (1 - 5e-10), np.zeros_like(d)])
+    q = p.restricted(np.arange(4))
+    q.eligible = np.ones((p.n_frameworks, 4), dtype=bool)
+    assert np.array_equal(q.fits_row(edge, 0), q.fit_row(edge, 0) > 0)
+    assert q.fits_row(edge, 0).tolist() == [True, False, True, False]
 
 
 def test_fill_from_nothing_equals_progressive_fill():
