@@ -1317,8 +1317,21 @@ static __attribute__((noinline)) int unlock_full(struct scl_mutex *m, pid_t me, 
     /* A ban is enforced at slice boundaries, not in the middle of a slice:
      * finishing the slice keeps hand-overs (and their wake-ups) to one per
      * slice; the debt stays in the virtual clock and lengthens the ban. */
-    if (!poison && !foreign_valid && !in_my_slice && __atomic_load_n(&m->nwaiters, SEQ) > 0) {
-        int next = pick_next(m, slot);
+    int hand_over = !poison && !foreign_valid && !in_my_slice &&
+                    __atomic_load_n(&m->nwaiters, SEQ) > 0;
+    int next = hand_over ? pick_next(m, slot) : -1;
+    /* Stride order: an expired slice goes to the smallest virtual clock
+     * among the waiters and its own unbanned owner (back within its work
+     * outside the lock; if it is not, the idle rule lets the waiters in).
+     * Handing it to any waiter instead made the unbanned threads a
+     * round-robin of slices: whenever nobody is banned (the lock is not
+     * saturated, e.g. each hand-over's wake-up waits for a CPU that other
+     * groups' work holds), holds then split by slice count and by how long
+     * each holder is preempted inside its slice, not by weight. */
+    if (next >= 0 && s && slice_tid(sl) == me && !banned &&
+        LD(&s->vclock) < LD(&m->slots[next].vclock))
+        hand_over = 0;
+    if (hand_over) {
         pid_t to = next >= 0 ? LD(&m->slots[next].tid) : 0;
         __atomic_store_n(&m->slice_end, now + LD(&m->slice_ns), SEQ);
         ST(&m->slice_fresh, next >= 0);
@@ -1337,7 +1350,8 @@ static __attribute__((noinline)) int unlock_full(struct scl_mutex *m, pid_t me, 
             scl_trace_slice_handover(m, me, 0);
             changed = 1;
         } else {
-            /* Nobody waits: the slice is renewed in place, and this is the
+            /* Nobody waits, or no waiter is behind us in virtual time:
+             * the slice is renewed in place, and this is the
              * "slice start" where weights are refreshed and idle
              * participants leave. */
             ensure_active(m, slot, now);
