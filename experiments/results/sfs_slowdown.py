@@ -26,7 +26,9 @@ from experiments.base import Context, Result, Row, figure, fragment, machine_con
 
 TITLE = "SFS: short-function slowdown under CFS, SFS and the SRTF oracle (SC'22)"
 LOADS = (0.5, 0.65, 0.8)
-POLICIES = ("cfs", "sfs", "srtf-oracle")
+# ps-sim is processor sharing simulated on the same durations: what a policy
+# that cannot know sizes reaches, beside the oracle that knows them.
+POLICIES = ("cfs", "sfs", "srtf-oracle", "ps-sim")
 SHORT_S = 0.25
 FLOOR_S = 0.02   # shortest Azure-shaped invocation
 AZURE_SAMPLE = Path(__file__).resolve().parents[2] / "workloads" / "data" / "azure" / \
@@ -104,13 +106,14 @@ def run(ctx: Context) -> Result:
         result_rows.append(Row(
             f"{name}: SFS ≈ CFS near 50% load, better at 65-80% for short functions",
             "SFS paper (standalone, 16 vCPU): qualitative; 'almost identical performance for 83% of requests'",
-            "short mean slowdown cfs/sfs/oracle: " + "; ".join(
-                f"{l:g}: {mean[(l, 'cfs')]:.2f}/{mean[(l, 'sfs')]:.2f}/{mean[(l, 'srtf-oracle')]:.2f}" for l in LOADS),
+            "short mean slowdown cfs/sfs/oracle/ps-sim: " + "; ".join(
+                f"{l:g}: {mean[(l, 'cfs')]:.2f}/{mean[(l, 'sfs')]:.2f}/{mean[(l, 'srtf-oracle')]:.2f}"
+                f"/{mean[(l, 'ps-sim')]:.2f}" for l in LOADS),
             cond, "reproduced" if better_high and near_50 else "partly" if better_high else "not reproduced",
             "" if better_high and near_50 else
             "SFS is already better at 50% load here: on 2 cores a few simultaneous arrivals make CFS share, "
             "where the paper's 16 vCPUs rarely queue at that load"
-            if better_high else "SFS did not beat CFS at 65-80% load here"))
+            if better_high else _why_not_better(mean)))
     sfs_cpu = [v for (n, l, p), v in overhead.items() if p == "sfs"]
     if sfs_cpu:
         result_rows.append(Row(
@@ -124,6 +127,15 @@ def run(ctx: Context) -> Result:
                                "the SFS paper's trace is not bundled (no licence) and was not found"))
     return Result(result_rows, fragment(f"{cond}.", header, rows,
                                         [(f"short-function slowdown CDF, {name}", p) for name, p in zip(traces, plots)]))
+
+
+def _why_not_better(mean: dict) -> str:
+    blind = all(mean[(l, "cfs")] <= 1.25 * mean[(l, "ps-sim")] for l in (0.65, 0.8))
+    if blind:
+        return ("SFS did not beat CFS at 65-80% load, but CFS is already within 25% of ps-sim, processor "
+                "sharing on the same durations: these requests are bursts of functions never seen before, so "
+                "no policy blind to their sizes does much better; only the oracle knows them")
+    return "SFS did not beat CFS at 65-80% load here"
 
 
 def _plot(ctx: Context, name: str, slow: dict) -> Path:
