@@ -9,7 +9,7 @@ import pytest
 
 from fairshare.ray.measure import measure_nodes
 from fairshare.ray.tenant_worker import TenantWorker
-from sharekit.cgroups import CgroupError, TenantCgroup, detect_version
+from sharekit.cgroups import CgroupError, TenantCgroup, detect_version, remove_empty_parent
 
 
 def own_cpu_group() -> str:
@@ -46,6 +46,7 @@ def test_a_tenant_worker_moves_in_once_stays_and_leaves_on_retirement():
     finally:
         worker.leave()       # never remove a group this process is in: that kills it
         group.remove()
+        assert remove_empty_parent(parent)   # the parent too, even when the test failed
     with pytest.raises(CgroupError, match="no group for this tenant"):
         TenantWorker(parent, "alice").run(own_cpu_group, (), {})
 
