@@ -29,7 +29,10 @@ def window_shares(samples: Sequence[Sample], start: float, end: float) -> dict[s
     (t0, first), (t1, last) = _at(samples, start), _at(samples, end)
     if t1 <= t0:
         return {}
-    used = {t: last[t] - first[t] for t in last if t in first}
+    # A tenant missing from the first sample had used nothing yet: its group
+    # did not exist, or its lock thread had not yet reached the statistics
+    # file (rewritten every 100 ms) when a slow start-up let the window open.
+    used = {t: last[t] - first.get(t, 0.0) for t in last}
     total = sum(v for v in used.values() if v > 0)
     if total <= 0:
         return {t: math.nan for t in used}

@@ -130,3 +130,13 @@ def test_the_run_plans_each_tenants_largest_share_over_its_events():
     # psdsf places 1:2:3 on both nodes; without alice, node0 2:4 and node1 3:3 (docs/link.md)
     assert largest["node0"] == pytest.approx({"alice": 1 / 6, "bob": 1 / 3, "carol": 2 / 3}, abs=0.01)
     assert largest["node1"] == pytest.approx({"alice": 1 / 6, "bob": 1 / 2, "carol": 1 / 2}, abs=0.01)
+
+
+def test_a_tenant_missing_from_the_first_sample_counts_from_zero():
+    from fairshare.e2e.measure import window_shares
+    # b's lock thread reached the statistics file only after the window opened
+    samples = [(0.0, {"a": 1.0}), (1.0, {"a": 2.0}), (2.0, {"a": 3.0, "b": 0.5}), (3.0, {"a": 4.0, "b": 2.0})]
+    shares = window_shares(samples, 1.0, 3.0)
+    assert shares == {"a": 0.5, "b": 0.5}
+    # one that left before the window closed is not in it
+    assert window_shares([(0.0, {"a": 1.0, "c": 1.0}), (1.0, {"a": 2.0})], 0.0, 1.0) == {"a": 1.0}
