@@ -13,7 +13,7 @@ def test_window_shares_use_the_increase_between_the_window_ends():
     assert window_shares(samples, 0.0, 2.0) == pytest.approx({"a": 0.75, "b": 0.25})
 
 
-def test_a_tenant_missing_at_either_end_drops_out():
+def test_a_tenant_missing_at_the_end_drops_out():
     samples = [(0.0, {"a": 0.0, "b": 0.0}), (1.0, {"a": 1.0, "b": 1.0}), (2.0, {"a": 3.0})]
     assert window_shares(samples, 1.0, 2.0) == {"a": 1.0}
 
@@ -133,7 +133,6 @@ def test_the_run_plans_each_tenants_largest_share_over_its_events():
 
 
 def test_a_tenant_missing_from_the_first_sample_counts_from_zero():
-    from fairshare.e2e.measure import window_shares
     # b's lock thread reached the statistics file only after the window opened
     samples = [(0.0, {"a": 1.0}), (1.0, {"a": 2.0}), (2.0, {"a": 3.0, "b": 0.5}), (3.0, {"a": 4.0, "b": 2.0})]
     shares = window_shares(samples, 1.0, 3.0)
