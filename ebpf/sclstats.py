@@ -125,8 +125,15 @@ class ProcessLocks:
     def __init__(self, pid: int, library: str | None = None):
         self.pid = pid
         self.path = library
-        self.directory = self._find(library)
-        self.mem = os.open(f"/proc/{pid}/mem", os.O_RDONLY)
+        try:
+            self.mem = os.open(f"/proc/{pid}/mem", os.O_RDONLY)   # one descriptor for every read
+        except OSError as exc:   # as the maps are read first below: a gone pid is not traceable
+            raise NotTraceable(f"pid {pid}: {exc.strerror}") from None
+        try:
+            self.directory = self._find(library)
+        except BaseException:
+            os.close(self.mem)
+            raise
 
     def _find(self, library: str | None) -> _Directory:
         try:
@@ -144,11 +151,7 @@ class ProcessLocks:
         raise NotTraceable(f"pid {self.pid} maps no libscl exporting {SYMBOL}")
 
     def _header(self, address: int, path: str) -> _Directory:
-        fd = os.open(f"/proc/{self.pid}/mem", os.O_RDONLY)
-        try:
-            raw = os.pread(fd, _HEADER.size, address)
-        finally:
-            os.close(fd)
+        raw = os.pread(self.mem, _HEADER.size, address)
         if len(raw) < _HEADER.size:
             raise NotTraceable(f"pid {self.pid}: cannot read {SYMBOL} in {path}")
         values = _HEADER.unpack(raw)
