@@ -3,8 +3,10 @@
 The kernel emits contention_begin when a task starts waiting for a kernel
 lock (mutex, rwsem, spinlock slow path, ...) and contention_end when it
 stops.  Kept in BPF per thread: count, total and max wait, a log2
-histogram (usecs), the last contended lock address and its flags; and per
-lock address: count, total and max wait, flags seen.
+histogram (usecs), the last contended lock address and its flags, and the
+total wait on each lock it waited for (which locks a thread shares with
+others: its last lock alone says only where its most recent wait was); and
+per lock address: count, total and max wait, flags seen.
 
 A task may report several begins for one wait (a mutex spins, then
 sleeps): the first begin for a (task, lock) pair starts the clock and the
@@ -59,6 +61,7 @@ BPF_HASH(waiting, struct wait_key, struct wait_start, 65536);
 BPF_HASH(tasks, u32, struct task_wait, 32768);
 BPF_HASH(lock_table, u64, struct lock_wait, 32768);
 BPF_HASH(wait_hist, struct hist_key, u64, 65536);
+BPF_HASH(task_lock_ns, struct wait_key, u64, 65536);   /* (lock, tid) -> total wait */
 BPF_HASH(filter_tgids, u32, u8, 4096);
 
 TRACEPOINT_PROBE(lock, contention_begin)
@@ -121,6 +124,9 @@ TRACEPOINT_PROBE(lock, contention_end)
             l->max_ns = delta;
         l->flags |= flags;
     }
+    u64 *per_lock = task_lock_ns.lookup_or_try_init(&key, &(u64){0});
+    if (per_lock)
+        __sync_fetch_and_add(per_lock, delta);
     struct hist_key hk = {};
     hk.tid = key.tid;
     hk.slot = bpf_log2l(delta / 1000);
@@ -146,6 +152,7 @@ class TaskWait:
     last_lock: int
     last_flags: int
     hist: dict = field(default_factory=dict)
+    locks: dict = field(default_factory=dict)    # lock address -> total wait (ns)
 
 
 @dataclass
@@ -174,6 +181,9 @@ class KernelLockTracer:
         for key, count in self.bpf["wait_hist"].items():
             if key.tid in tasks:
                 tasks[key.tid].hist[key.slot] = count.value
+        for key, total in self.bpf["task_lock_ns"].items():
+            if key.tid in tasks:
+                tasks[key.tid].locks[key.lock] = total.value
         locks = {key.value: LockWait(key.value, l.count, l.total_ns, l.max_ns, l.flags)
                  for key, l in self.bpf["lock_table"].items()}
         return tasks, locks

@@ -37,9 +37,12 @@ def node_shares(decision: dict, node: str) -> dict[str, float]:
 
 class NodeRun:
     def __init__(self, name: str, cpus: set[int], run_id: str, all_tenants: list[str], seconds: float,
-                 load: LoadConfig, sfs_policy: str, locks: bool, stats_dir: Path) -> None:
+                 load: LoadConfig, sfs_policy: str, locks: bool, stats_dir: Path,
+                 capacity: float | None = None) -> None:
         self.name = name
         self.cpus = set(cpus)
+        # CPUs' worth the node has: fewer than len(cpus) when other nodes share them
+        self.capacity = float(len(self.cpus)) if capacity is None else capacity
         self.seconds = seconds
         self.load = load
         self.sfs_policy = sfs_policy
@@ -106,7 +109,7 @@ class NodeRun:
     def _tenant_spec(self, tenant: str, shares: dict[str, float], since: float) -> dict:
         group = self.agent.group(tenant)
         procs = [str(d / "cgroup.procs") for d in dict.fromkeys(group.dirs.values())]
-        offered = offered_cores(tenant, shares, len(self.cpus), self.load, self.largest_shares)
+        offered = offered_cores(tenant, shares, self.capacity, self.load, self.largest_shares)
         jobs = tenant_jobs(self.name, tenant, offered, self.seconds - since, self.load)
         for job in jobs:
             job["at"] = round(job["at"] + since, 6)

@@ -48,7 +48,7 @@ class LoadConfig:
         return self.short_fraction * self.short_s + (1 - self.short_fraction) * self.long_s
 
 
-def offered_cores(tenant: str, shares: dict[str, float], cores: int, config: LoadConfig,
+def offered_cores(tenant: str, shares: dict[str, float], cores: float, config: LoadConfig,
                   largest: dict[str, float] | None = None) -> float:
     """Load (in cores) `tenant` offers on a node whose tenants have `shares` now; `largest`: each
     tenant's largest share on the node over the run (used when shares change; default: now)."""

@@ -178,15 +178,21 @@ def e2e(address: str | None = None, problem: Problem | None = None, seconds: flo
 def node_workloads(kit: Controller, snap: dict, seconds: float, timeout: float = 120.0,
                    **options) -> dict[str, dict]:
     """Run the embedded e2e's node workload on every node at once, each with its
-    slice of `snap`'s decision, started by the node's agent actor; rows per node id."""
+    slice of `snap`'s decision, started by the node's agent actor; rows per node id.
+    Nodes at one address share a machine: each learns its place among them, so
+    they spread over the machine's CPUs and load only what they get of them."""
     ray = kit._ray
     agents = find_agents(ray)
     order = sorted(snap["nodes"], key=lambda n: snap["nodes"][n]["server"])
+    machines: dict[str, list[str]] = {}
+    for nid in order:
+        machines.setdefault(snap["nodes"][nid].get("address", ""), []).append(nid)
     started = {}
-    for ordinal, nid in enumerate(order):
+    for nid in order:
         if nid in agents:
-            started[nid] = agents[nid].start_node_workload.remote(snap["decision"].get(nid, {}), ordinal,
-                                                                  seconds, **options)
+            peers = machines[snap["nodes"][nid].get("address", "")]
+            started[nid] = agents[nid].start_node_workload.remote(snap["decision"].get(nid, {}), peers.index(nid),
+                                                                  seconds, len(peers), **options)
     for nid, ref in started.items():
         ray.get(ref, timeout=60)
     out: dict[str, dict] = {}

@@ -93,10 +93,11 @@ class NodeAgentActor:
                     "time": time.time()}
 
     def start_node_workload(self, tenants: dict[str, dict[str, float]], ordinal: int, seconds: float,
-                            **options) -> bool:
+                            peers: int = 1, **options) -> bool:
         """Start the embedded e2e's node workload (SFS invocations and the shared
         lock program, see node_workload.py) for this node's slice `tenants`, on
-        a thread: the actor keeps answering the allocator meanwhile."""
+        a thread: the actor keeps answering the allocator meanwhile.  `ordinal`:
+        this node's place among the `peers` nodes on its machine."""
         from .node_workload import run_node_workload
         with self._lock:
             if self._workload is not None and self._workload.is_alive():
@@ -106,7 +107,8 @@ class NodeAgentActor:
 
             def work():
                 try:
-                    result = run_node_workload(self.node_id[:16], tenants, ordinal, cores, seconds, **options)
+                    result = run_node_workload(self.node_id[:16], tenants, ordinal, cores, seconds, peers,
+                                               **options)
                 except BaseException as exc:  # reported by node_workload_result()
                     result = {"error": f"{type(exc).__name__}: {exc}"}
                 self._workload_result = result

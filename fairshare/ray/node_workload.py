@@ -17,8 +17,15 @@ steady window after `warmup_s`.
 
 CPUs: a Ray node says how many CPUs it has, not which; the run uses
 `cores` CPUs of this machine starting at `ordinal x cores` (modulo the
-machine's CPUs), so nodes of a loopback cluster spread over the cores
-instead of all starting on CPU 0.
+machine's CPUs), `ordinal` counting the nodes on the same machine, so nodes
+of a loopback cluster spread over the cores instead of all starting on CPU
+0.  When the machine's nodes together claim more CPUs than it has (three
+one-CPU nodes on two cores), a CPU shared by k nodes gives each 1/k of it,
+and each tenant's offered load is scaled to what its node really has: the
+workload's overload is relative to the node's CPU, and offering it against
+a whole core on a shared one tripled the overload there, so a small tenant's
+short invocations queued behind its own long ones for longer than the
+measurement window (seen as a missing short-task slowdown).
 """
 from __future__ import annotations
 
@@ -40,12 +47,22 @@ def node_cpu_set(ordinal: int, cores: int) -> set[int]:
     return {cpus[(ordinal * cores + i) % len(cpus)] for i in range(cores)}
 
 
+def node_capacity(ordinal: int, cores: int, peers: int) -> float:
+    """CPUs' worth node `ordinal` of `peers` nodes of `cores` CPUs each on this machine
+    has: each CPU is split evenly among the nodes whose CPU sets hold it."""
+    if not 0 <= ordinal < peers:
+        raise ValueError(f"need 0 <= ordinal < peers, got ordinal={ordinal}, peers={peers}")
+    sets = [node_cpu_set(i, cores) for i in range(peers)]
+    return sum(1.0 / sum(cpu in s for s in sets) for cpu in sets[ordinal])
+
+
 def run_node_workload(name: str, tenants: Mapping[str, Mapping[str, float]], ordinal: int, cores: int,
-                      seconds: float, warmup_s: float = 2.0, interval_s: float = 0.25,
+                      seconds: float, peers: int = 1, warmup_s: float = 2.0, interval_s: float = 0.25,
                       sfs_policy: str = "sfs-tenant", locks: bool = True,
                       overload: float = 1.5) -> dict[str, Any]:
     """Run the node workload for `seconds` with the tenants that get CPU in `tenants`
-    ({tenant: {resource: amount}}, the node's slice); the embedded e2e's rows."""
+    ({tenant: {resource: amount}}, the node's slice), as node `ordinal` of the `peers`
+    nodes on this machine; the embedded e2e's rows."""
     if not seconds > warmup_s >= 0:
         raise ValueError(f"need seconds > warmup_s >= 0, got seconds={seconds}, warmup_s={warmup_s}")
     present = {t: dict(r) for t, r in tenants.items() if float(r.get("cpu", 0.0)) > 0}
@@ -57,7 +74,7 @@ def run_node_workload(name: str, tenants: Mapping[str, Mapping[str, float]], ord
     sweep_stale()
     with tempfile.TemporaryDirectory(prefix="sharekit-e2e-") as tmp:
         node = NodeRun(name, node_cpu_set(ordinal, cores), str(os.getpid()), sorted(present), seconds,
-                       config.load, sfs_policy, locks, Path(tmp))
+                       config.load, sfs_policy, locks, Path(tmp), capacity=node_capacity(ordinal, cores, peers))
         try:
             node.start(decision, quiet=True)
             node.wait_ready()

@@ -32,9 +32,11 @@ def test_rename_storm_shows_kernel_lock_contention(gated, tmp_path):
     for t in waited.values():
         assert t.count > 0 and t.total_ns >= t.max_ns > 0
         assert sum(t.hist.values()) == t.count
+        assert t.last_lock in t.locks and sum(t.locks.values()) == t.total_ns
     # Cross-directory renames serialise on one per-filesystem mutex: the most
     # waited-on lock is shared by bullies and victims alike.
     top = max(locks.values(), key=lambda l: l.total_ns)
     assert top.flags & 0x20, "the most contended lock is not a mutex"   # LCB_F_MUTEX
-    sharing = [t for t in waited.values() if t.last_lock == top.lock]
+    sharing = [t for t in waited.values() if t.locks.get(top.lock, 0) > 0]
     assert len(sharing) >= 2
+    assert sum(t.locks[top.lock] for t in sharing) <= top.total_ns

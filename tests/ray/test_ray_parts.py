@@ -63,3 +63,25 @@ def test_measured_shares_come_from_usage_deltas_per_node():
     assert nodes["n1"]["b"]["measured_cpu_share"] == 0.75
     assert nodes["n2"]["a"]["allocated_share"] == 1.0 and nodes["n2"]["a"]["measured_cpu_share"] == 1.0
     assert nodes["n1"]["a"]["measured_lock_share"] is None
+
+
+def test_nodes_sharing_a_machine_split_its_cpus_and_load_what_they_get(monkeypatch):
+    """Three one-CPU nodes on two cores: the node alone on its core has all of it,
+    the two on the other core half each; on a big enough machine every node has
+    its own CPUs, and a bad ordinal is refused."""
+    from fairshare.ray.node_workload import node_capacity, node_cpu_set
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    assert [node_cpu_set(i, 1) for i in range(3)] == [{0}, {1}, {0}]
+    assert [node_capacity(i, 1, 3) for i in range(3)] == [0.5, 1.0, 0.5]
+    assert node_capacity(0, 2, 1) == 2.0
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
+    assert [node_capacity(i, 2, 4) for i in range(4)] == [2.0] * 4
+    with pytest.raises(ValueError):
+        node_capacity(3, 1, 3)
+
+
+def test_offered_load_follows_the_node_capacity_not_its_cpu_count():
+    from fairshare.e2e.workload import LoadConfig, offered_cores
+    config = LoadConfig(overload=1.5)
+    assert offered_cores("kate", {"kate": 0.5, "leo": 0.5}, 0.5, config) == pytest.approx(0.375)
+    assert offered_cores("kate", {"kate": 0.5, "leo": 0.5}, 1, config) == pytest.approx(0.75)
