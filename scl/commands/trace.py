@@ -18,7 +18,8 @@ indices, and a SUBVERSION verdict when a hold share and the weight share
 differ by more than --threshold.
 
 Kernel locks (--kernel): lock:contention_begin/end per task: waits, total
-and max wait time, log2 histogram, the lock address and its kind.
+and max wait time, log2 histogram, the lock it waited on longest in the
+interval and that lock's kind.
 
 Without --lib/--glibc, a -p process with libscl (libscl.so, or linked in)
 is read through its lock directory; one with the interposer is probed
@@ -237,9 +238,14 @@ def _kernel_figures(tasks, locks, before) -> dict:
         if count <= 0:
             continue
         hist = {s: c - (b.hist.get(s, 0) if b else 0) for s, c in t.hist.items()}
+        # The lock this task waited on longest in the interval (its last one is only
+        # where its most recent wait happened to be).
+        waited = {addr: ns - (b.locks.get(addr, 0) if b else 0) for addr, ns in t.locks.items()}
+        top = max(waited, key=waited.get, default=t.last_lock)
+        flags = locks[top].flags if top in locks else t.last_flags
         rows.append({"tid": tid, "pid": t.tgid, "comm": t.comm, "count": count,
                      "total_ns": t.total_ns - (b.total_ns if b else 0), "max_ns": t.max_ns,
-                     "lock": f"{t.last_lock:#x}", "flags": _flag_names(t.last_flags),
+                     "lock": f"{top:#x}", "flags": _flag_names(flags),
                      "hist": {s: c for s, c in hist.items() if c}})
     lock_rows = []
     for addr, l in locks.items():
@@ -263,7 +269,7 @@ def _print_kernel(fig: dict, title: str, args) -> None:
     out = [f"{time.strftime('%H:%M:%S')} {title}: {len(fig['tasks'])} tasks waited on "
            f"{len(fig['locks'])} kernel locks"]
     out.append(f"{'TID':>8} {'PID':>8} {'COMM':<16} {'WAITS':>8} {'TOTAL ms':>10} {'AVG us':>9} {'MAX us':>9}  "
-               f"{'LAST LOCK':<18} FLAGS")
+               f"{'TOP LOCK':<18} FLAGS")
     for r in fig["tasks"][:args.top]:
         out.append(f"{r['tid']:>8} {r['pid']:>8} {r['comm'][:16]:<16} {r['count']:>8} {r['total_ns'] / 1e6:>10.2f} "
                    f"{r['total_ns'] / r['count'] / 1e3:>9.1f} {r['max_ns'] / 1e3:>9.1f}  {r['lock']:<18} {r['flags']}")
