@@ -24,7 +24,7 @@ import math
 import time
 
 from sfs import procfs
-from sfs.decisions import DEMOTE, YIELD, aging_due, on_slice_check, should_bypass
+from sfs.decisions import DEMOTE, YIELD, aging_due, joins_turns, on_slice_check, should_bypass
 from sfs.policies.base import Policy
 from sfs.slice import AdaptiveSlice
 from sfs.task import State, Task
@@ -77,7 +77,7 @@ class SfsPolicy(Policy):
                                  aged=task.outcome.aged > 0, resumed=task.remaining is not None):
                     engine.stats["bypasses"] += 1
                     task.outcome.bypassed = True
-                    engine.to_cfs(task, now, self.config.aging_s)
+                    self.leave_filter(task, now)
                     continue
                 budget = task.remaining if task.remaining is not None else t
                 core = engine.free_core()
@@ -142,6 +142,20 @@ class SfsPolicy(Policy):
             self._make_room(best_core)
         return best_core
 
+    def leave_filter(self, task: Task, now: float, cpu: float | None = None, attained: float | None = None) -> None:
+        """Send `task` to CFS (demoted or bypassed), with an aging timer.
+
+        It waits there for its turn (``cfs_in_turn``) if it has already run longer
+        than half the recent calls: probably long, and long calls of similar size
+        that all share the CPU all end late.  A younger one (bypassed, or demoted
+        from a slice cut short by a burst) shares CFS as usual: put at the end of
+        the line, a short call would wait for every long one before it.
+        """
+        if attained is None:
+            attained = procfs.cpu_seconds(task.pid) or 0.0
+        in_turn = self.config.cfs_in_turn and joins_turns(attained, self.slice.recent_median())
+        self.engine.to_cfs(task, now, self.config.aging_s, cpu, in_turn=in_turn)
+
     def _make_room(self, core: int) -> None:
         """A full stack: the waiting task ranked last (sfs: the most attained CPU) leaves FILTER for CFS.
 
@@ -155,7 +169,7 @@ class SfsPolicy(Policy):
         self.engine.stats["demotions"] += 1
         victim.outcome.demoted = True
         victim.remaining = None
-        self.engine.to_cfs(victim, time.monotonic(), self.config.aging_s)
+        self.leave_filter(victim, time.monotonic())
         self.engine.restack(core)
 
     def _steal(self) -> None:
@@ -184,7 +198,7 @@ class SfsPolicy(Policy):
             self.engine.stats["demotions"] += 1
             task.outcome.demoted = True
             task.remaining = None
-            self.engine.to_cfs(task, now, self.config.aging_s, cpu)
+            self.leave_filter(task, now, cpu, attained=cpu)
         elif decision is YIELD:
             self.engine.stats["blocked_yields"] += 1
             self.engine.yield_core(task, left, cpu)

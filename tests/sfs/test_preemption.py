@@ -140,3 +140,24 @@ def test_a_full_stack_makes_room_by_demoting_its_most_served_waiting_job():
     assert records["c"].end_s < records["b"].end_s
     assert records["a"].demoted and not records["b"].demoted and not records["c"].demoted
     assert stats["preemptions"] >= 2
+
+
+def test_demoted_jobs_are_served_in_turn_not_all_at_once():
+    """Three equal CPU-bound jobs demoted together on one core: sharing CFS they would all
+    end together; served in turn the first ends long before the last."""
+    records = {}
+    config = SchedulerConfig(slice=SliceConfig(initial_s=0.01, min_samples=10_000))
+    procs = [spawn(0.2) for _ in range(3)]
+    with Scheduler("sfs", [0], config, on_complete=lambda r: records.update({r.invocation_id: r})) as s:
+        s.policy.slice.on_completion(0.005)   # recent calls took 5 ms: these have run longer
+        for k, p in enumerate(procs):
+            s.admit(p.pid, Invocation(str(k), "f", "t", 0.0, 0.2))
+        t0 = time.monotonic()
+        for p in procs:
+            go(p)
+        assert s.wait_idle(timeout=30)
+    for p in procs:
+        p.wait()
+    assert all(r.demoted or r.bypassed for r in records.values())
+    ends = sorted(r.end_s - t0 for r in records.values())
+    assert ends[0] < 0.6 * ends[-1], ends   # sharing: ~0.95; in turn: ~0.35
