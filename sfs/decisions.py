@@ -62,14 +62,18 @@ def nice_for_weight(weight: float) -> int:
                key=lambda nice: abs(math.log(NICE_WEIGHTS[nice - NICE_MIN] / weight)))
 
 
-def joins_turns(attained_s: float, recent_median_s: float | None) -> bool:
+def joins_turns(attained_s: float, recent_median_s: float | None, min_s: float) -> bool:
     """Whether a task leaving FILTER waits in CFS for its turn (in_turn_nices) or shares.
 
-    In turn only once it has run longer than half the recent calls (probably
-    long: one of the calls that sharing makes all end late).  Nothing known
-    yet: share, as plain CFS does.
+    In turn only once it has run longer than half the recent calls and at
+    least `min_s`: probably long, one of the calls that sharing makes all end
+    late.  The floor matters early and after bursts: the first calls to
+    complete are the short ones, so the median of completions starts low,
+    and a burst cuts slices short; a short call put at the end of the line
+    would wait for every long call before it.  Nothing known yet: share, as
+    plain CFS does.
     """
-    return recent_median_s is not None and attained_s >= recent_median_s
+    return recent_median_s is not None and attained_s >= max(recent_median_s, min_s)
 
 
 def in_turn_nices(count: int, lanes: int) -> list[int]:

@@ -88,6 +88,7 @@ class SchedulerConfig:
     # Demoted and bypassed tasks are served in turn under CFS (nice values, see
     # sfs.decisions.in_turn_nices) instead of all sharing the CPU left over by FILTER.
     cfs_in_turn: bool = True
+    in_turn_min_s: float = 0.25       # ... once they have attained this much (sfs.decisions.joins_turns)
     # A newcomer preempts the FILTER job that has attained this much more CPU than it
     # (least attained service first, stacked FIFO priorities); None = plain SFS (FCFS FILTER).
     preempt_after_s: float | None = 0.02

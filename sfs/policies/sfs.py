@@ -146,14 +146,16 @@ class SfsPolicy(Policy):
         """Send `task` to CFS (demoted or bypassed), with an aging timer.
 
         It waits there for its turn (``cfs_in_turn``) if it has already run longer
-        than half the recent calls: probably long, and long calls of similar size
-        that all share the CPU all end late.  A younger one (bypassed, or demoted
-        from a slice cut short by a burst) shares CFS as usual: put at the end of
-        the line, a short call would wait for every long one before it.
+        than half the recent calls and ``in_turn_min_s``: probably long, and long
+        calls of similar size that all share the CPU all end late.  A younger one
+        (bypassed, or demoted from a slice cut short by a burst) shares CFS as
+        usual: put at the end of the line, a short call would wait for every
+        long one before it.
         """
         if attained is None:
             attained = procfs.cpu_seconds(task.pid) or 0.0
-        in_turn = self.config.cfs_in_turn and joins_turns(attained, self.slice.recent_median())
+        in_turn = self.config.cfs_in_turn and joins_turns(attained, self.slice.recent_median(),
+                                                          self.config.in_turn_min_s)
         self.engine.to_cfs(task, now, self.config.aging_s, cpu, in_turn=in_turn)
 
     def _make_room(self, core: int) -> None:

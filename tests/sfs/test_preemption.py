@@ -146,7 +146,7 @@ def test_demoted_jobs_are_served_in_turn_not_all_at_once():
     """Three equal CPU-bound jobs demoted together on one core: sharing CFS they would all
     end together; served in turn the first ends long before the last."""
     records = {}
-    config = SchedulerConfig(slice=SliceConfig(initial_s=0.01, min_samples=10_000))
+    config = SchedulerConfig(slice=SliceConfig(initial_s=0.01, min_samples=10_000), in_turn_min_s=0.005)
     procs = [spawn(0.2) for _ in range(3)]
     with Scheduler("sfs", [0], config, on_complete=lambda r: records.update({r.invocation_id: r})) as s:
         s.policy.slice.on_completion(0.005)   # recent calls took 5 ms: these have run longer

@@ -104,9 +104,11 @@ def test_demoted_tasks_served_in_turn_keep_the_group_weight():
 
 
 def test_only_calls_that_ran_longer_than_half_the_recent_ones_wait_in_turn():
-    assert joins_turns(0.5, 0.1) and joins_turns(0.1, 0.1)
-    assert not joins_turns(0.035, 0.1)       # a slice cut short by a burst: it shares CFS
-    assert not joins_turns(5.0, None)        # nothing completed yet: plain CFS
+    assert joins_turns(0.5, 0.1, 0.0) and joins_turns(0.1, 0.1, 0.0)
+    assert not joins_turns(0.035, 0.1, 0.0)   # a slice cut short by a burst: it shares CFS
+    assert not joins_turns(5.0, None, 0.0)    # nothing completed yet: plain CFS
+    # early on only short calls have completed: the floor keeps a 65 ms call out of the line
+    assert not joins_turns(0.065, 0.03, 0.25) and joins_turns(0.4, 0.03, 0.25)
 
 
 def test_recent_median_of_completions():
