@@ -10,6 +10,9 @@
   is ``preempt_after_s`` more than its own (least attained service first;
   the preempted task waits one FIFO priority below).  A free core takes
   preempted tasks back.
+- leaving FILTER (demoted or bypassed): a call that has run longer than
+  half the recent calls (and ``in_turn_min_s``) waits in CFS for its turn
+  behind the earlier ones instead of sharing (``cfs_in_turn``).
 - tick: slice spent -> CFS (with an aging timer); asleep -> give the core
   away and keep the budget; otherwise check again, and give the core back
   to a preempted task that has now attained ``reorder_after_s`` less.
