@@ -176,13 +176,14 @@ def _share_cfs(cfs: list[Job], turns: list[Job], free_cores: int, cores: int) ->
 
 
 def summary(invocations, finish: list[float]) -> dict[str, float]:
-    """Short p50/p99 and long mean slowdown (classes by trace duration, as `sfs bench`)."""
+    """Short p50/p99, medium and long mean slowdown (classes by trace duration, as `sfs bench`)."""
     from sfs.records import duration_class
     from sharekit.stats import quantile
     slow = {"short": [], "medium": [], "long": []}
     for inv, end in zip(invocations, finish):
         slow[duration_class(inv.duration_s)].append((end - inv.arrival_s) / inv.duration_s)
     return {"short p50": quantile(slow["short"], 0.5), "short p99": quantile(slow["short"], 0.99),
+            "medium mean": statistics.fmean(slow["medium"]) if slow["medium"] else math.nan,
             "long mean": statistics.fmean(slow["long"]) if slow["long"] else math.nan}
 
 
@@ -201,7 +202,7 @@ def main(argv=None) -> int:
                 ("sfs", "sfs", SchedulerConfig()),
                 ("sfs-predict", "sfs-predict", SchedulerConfig())]
     print(f"{'trace':<10} {'seed':>4} {'policy':<16} {'short p50':>9} {'short p99':>9} {'/oracle':>7} "
-          f"{'long mean':>9} {'/ps-sim':>7}")
+          f"{'medium mean':>11} {'long mean':>9} {'/ps-sim':>7}")
     for trace in args.traces.split(","):
         for seed in range(args.seeds if trace in ("synthetic", "bursty") else 1):
             invs = bench_trace(trace, args.cores, quick=args.quick, seed=seed)
@@ -214,7 +215,7 @@ def main(argv=None) -> int:
             for label, name, config in variants:
                 s = summary(invs, run(invs, name, args.cores, config))
                 print(f"{trace:<10} {seed:>4} {label:<16} {s['short p50']:>9.2f} {s['short p99']:>9.2f} "
-                      f"{s['short p99'] / oracle['short p99']:>7.2f} {s['long mean']:>9.2f} "
+                      f"{s['short p99'] / oracle['short p99']:>7.2f} {s['medium mean']:>11.2f} {s['long mean']:>9.2f} "
                       f"{s['long mean'] / ps['long mean']:>7.2f}")
     return 0
 
