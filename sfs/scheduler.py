@@ -390,8 +390,10 @@ class Scheduler:
         if task not in self._turns:
             return
         self._turns.remove(task)
-        if alive and task.nice != 0:
-            procfs.set_nice(task.pid, 0)
+        if task.nice != 0:
+            if alive:
+                procfs.set_nice(task.pid, 0)
+            self._watchdog_say(b"O %d\n" % task.pid)
         task.nice = 0
         self._renice_turns()
 
@@ -403,7 +405,11 @@ class Scheduler:
         """
         for task, nice in zip(self._turns, in_turn_nices(len(self._turns), len(self.cores))):
             if task.nice != nice:
+                if task.nice == 0:
+                    self._watchdog_say(b"N %d\n" % task.pid)   # before: it must know every niced pid
                 procfs.set_nice(task.pid, nice)
+                if nice == 0:
+                    self._watchdog_say(b"O %d\n" % task.pid)
                 task.nice = nice
 
     def arm_aging(self, task: Task, delay: float) -> None:
@@ -623,6 +629,7 @@ class Scheduler:
         for task in self._turns:
             if task.nice != 0:
                 procfs.set_nice(task.pid, 0)
+                self._watchdog_say(b"O %d\n" % task.pid)
                 task.nice = 0
         self._turns.clear()
         for task in list(self._tasks.values()):
