@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import enum
+import math
 
 
 class SliceDecision(enum.Enum):
@@ -45,3 +46,50 @@ def on_slice_check(budget_s: float, used_s: float, progressed_s: float, wall_s: 
 def aging_due(now: float, cfs_since: float, aging_s: float) -> bool:
     """Starvation guard: a CFS resident older than aging_s gets a fresh FILTER slice."""
     return now - cfs_since >= aging_s
+
+
+# CFS weight of each nice value, -20..19 (the kernel's table: each step is about 1.25x).
+NICE_WEIGHTS = (88761, 71755, 56483, 46273, 36291, 29154, 23254, 18705, 14949, 11916,
+                9548, 7620, 6100, 4904, 3906, 3121, 2501, 1991, 1586, 1277,
+                1024, 820, 655, 526, 423, 335, 272, 215, 172, 137,
+                110, 87, 70, 56, 45, 36, 29, 23, 18, 15)
+NICE_MIN, NICE_MAX = -20, 19
+
+
+def nice_for_weight(weight: float) -> int:
+    """The nice value whose CFS weight is closest to `weight` (on a log scale)."""
+    return min(range(NICE_MIN, NICE_MAX + 1),
+               key=lambda nice: abs(math.log(NICE_WEIGHTS[nice - NICE_MIN] / weight)))
+
+
+def joins_turns(attained_s: float, recent_median_s: float | None, min_s: float) -> bool:
+    """Whether a task leaving FILTER waits in CFS for its turn (in_turn_nices) or shares.
+
+    In turn only once it has run longer than half the recent calls and at
+    least `min_s`: probably long, one of the calls that sharing makes all end
+    late.  The floor matters early and after bursts: the first calls to
+    complete are the short ones, so the median of completions starts low,
+    and a burst cuts slices short; a short call put at the end of the line
+    would wait for every long call before it.  Nothing known yet: share, as
+    plain CFS does.
+    """
+    return recent_median_s is not None and attained_s >= max(recent_median_s, min_s)
+
+
+def in_turn_nices(count: int, lanes: int) -> list[int]:
+    """Nice values for `count` demoted tasks served in turn, `lanes` (cores) at a time.
+
+    Under plain CFS every demoted task shares the CPU left over by FILTER, so
+    each waits for all the others: n calls of similar length all end near
+    the end.  Served in turn, the first ones end early and nobody ends later.
+    The first `lanes` tasks (in service order) get the weight the whole group
+    would have at nice 0 and the others nice 19, so the group takes no more and
+    no less CPU than before against everything else on the machine, and CFS
+    still gives the others the cycles the first ones leave (work-conserving:
+    one asleep costs no idle core).
+    """
+    if count <= lanes:
+        return [0] * count
+    tail = NICE_WEIGHTS[NICE_MAX - NICE_MIN]
+    lead = nice_for_weight((count * NICE_WEIGHTS[-NICE_MIN] - (count - lanes) * tail) / lanes)
+    return [lead] * lanes + [NICE_MAX] * (count - lanes)

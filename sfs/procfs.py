@@ -70,6 +70,18 @@ def threads(pid: int) -> list[int]:
         return []
 
 
+def set_nice(pid: int, nice: int) -> bool:
+    """The nice value of every thread of `pid` (nice is per thread on Linux); False when it is gone."""
+    alive = False
+    for tid in threads(pid) or [pid]:
+        try:
+            os.setpriority(os.PRIO_PROCESS, tid, nice)
+            alive = True
+        except (ProcessLookupError, PermissionError):
+            continue  # gone, or exiting: an exiting task refuses, and it no longer matters
+    return alive
+
+
 def set_policy(pid: int, policy: int, priority: int, cpus: set[int] | None) -> bool:
     """Policy, priority and affinity for every thread of `pid`; False when it is gone.
 

@@ -58,6 +58,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from sfs import procfs
+from sfs.decisions import in_turn_nices
 from sfs.placement import NoPlacement, Placement
 from sfs.policies import make_policy
 from sfs.policies.base import Policy
@@ -84,6 +85,10 @@ class SchedulerConfig:
     blocked_recheck_s: float = 0.005  # first re-check of a yielded (blocked) invocation; doubles
     blocked_recheck_max_s: float = 0.02  # so a woken invocation runs at most ~20 ms in CFS before re-queueing
     aging_s: float = 10.0             # CFS-resident longer than this -> re-filtered
+    # Demoted and bypassed tasks are served in turn under CFS (nice values, see
+    # sfs.decisions.in_turn_nices) instead of all sharing the CPU left over by FILTER.
+    cfs_in_turn: bool = True
+    in_turn_min_s: float = 0.25       # ... once they have attained this much (sfs.decisions.joins_turns)
     # A newcomer preempts the FILTER job that has attained this much more CPU than it
     # (least attained service first, stacked FIFO priorities); None = plain SFS (FCFS FILTER).
     preempt_after_s: float | None = 0.02
@@ -142,6 +147,8 @@ class Scheduler:
         self._all_cores = set(self.cores)
         # FILTER tasks per core; the last one runs, the others were preempted by newer arrivals.
         self.stacks: dict[int, list[Task]] = {c: [] for c in self.cores}
+        # Tasks served in turn under CFS, in the order they got there (to_cfs(in_turn=True)).
+        self._turns: list[Task] = []
         self._dispatch_at: float | None = None
         self._tasks: dict[int, Task] = {}          # pid -> live task
         self._by_fd: dict[int, Task] = {}
@@ -322,11 +329,14 @@ class Scheduler:
             other.prio = self.config.function_priority + rank
             procfs.set_policy(other.pid, os.SCHED_FIFO, other.prio, None)
 
-    def to_cfs(self, task: Task, now: float, aging_s: float | None = None, cpu: float | None = None) -> None:
+    def to_cfs(self, task: Task, now: float, aging_s: float | None = None, cpu: float | None = None,
+               in_turn: bool = False) -> None:
         """Leave `task` to CFS on every scheduler core, off its core if it held one.
 
         `cpu`: its CPU time if the caller just read it.  With `aging_s` the
-        policy's ``aging`` hook runs after that long.
+        policy's ``aging`` hook runs after that long.  `in_turn`: it waits
+        for its turn behind the tasks sent to CFS in turn before it, rather than
+        sharing the CPU with them (see sfs.decisions.in_turn_nices).
         """
         if task.state is State.FILTER:
             self._release_core(task, cpu if cpu is not None else procfs.cpu_seconds(task.pid))
@@ -342,6 +352,9 @@ class Scheduler:
         if task.outcome.start is None:
             task.outcome.start = now
         self._placement_call(self.placement.demoted, task)
+        if in_turn:
+            self._turns.append(task)
+            self._renice_turns()
         if aging_s is not None:
             self._arm(task, aging_s, _Timer.AGING)
 
@@ -367,10 +380,37 @@ class Scheduler:
 
     def requeue(self, task: Task, now: float) -> None:
         """Hand `task` (aged or woken) back to the policy's queue."""
+        self._leave_turns(task, alive=True)
         task.gen += 1
         task.state = State.QUEUED
         task.enqueued_at = now
         self.policy.enqueue(task, now)
+
+    def _leave_turns(self, task: Task, alive: bool) -> None:
+        if task not in self._turns:
+            return
+        self._turns.remove(task)
+        if task.nice != 0:
+            if alive:
+                procfs.set_nice(task.pid, 0)
+            self._watchdog_say(b"O %d\n" % task.pid)
+        task.nice = 0
+        self._renice_turns()
+
+    def _renice_turns(self) -> None:
+        """Give the tasks waiting in CFS their nice values for their place in the turn order.
+
+        Only changed values cost syscalls: usually the first `cores` tasks when the
+        group grows or shrinks, and the one whose turn came.
+        """
+        for task, nice in zip(self._turns, in_turn_nices(len(self._turns), len(self.cores))):
+            if task.nice != nice:
+                if task.nice == 0:
+                    self._watchdog_say(b"N %d\n" % task.pid)   # before: it must know every niced pid
+                procfs.set_nice(task.pid, nice)
+                if nice == 0:
+                    self._watchdog_say(b"O %d\n" % task.pid)
+                task.nice = nice
 
     def arm_aging(self, task: Task, delay: float) -> None:
         task.gen += 1
@@ -535,6 +575,7 @@ class Scheduler:
         if task.promoted:
             self._watchdog_say(b"D %d\n" % task.pid)
             task.promoted = False
+        self._leave_turns(task, alive=False)
         task.gen += 1
         task.state = State.EXITED
         if task.exit.expect_report and task.exit.reported_cpu is None:
@@ -585,6 +626,12 @@ class Scheduler:
     # shutdown and the watchdog
 
     def _shutdown(self) -> None:
+        for task in self._turns:
+            if task.nice != 0:
+                procfs.set_nice(task.pid, 0)
+                self._watchdog_say(b"O %d\n" % task.pid)
+                task.nice = 0
+        self._turns.clear()
         for task in list(self._tasks.values()):
             if task.promoted or task.state is State.FILTER:
                 try:

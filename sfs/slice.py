@@ -69,6 +69,12 @@ class AdaptiveSlice:
     def value(self) -> float:
         return self._value
 
+    def recent_median(self) -> float | None:
+        """The median CPU time of the last `window` completions; None before the first."""
+        if not self._durations:
+            return None
+        return quantile(self._durations, 0.5)
+
     def on_arrival(self, t: float) -> None:
         self._arrivals.append(t)
         if self.config.rule == "iat" and len(self._arrivals) >= self.config.min_samples:

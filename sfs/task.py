@@ -68,6 +68,7 @@ class Task:
     check_wall: float = 0.0
     backoff: float = 0.0            # next blocked re-check delay
     cfs_since: float = 0.0
+    nice: int = 0                   # set while it waits in CFS for its turn
     outcome: Outcome = field(default_factory=Outcome)
     exit: ExitFacts = field(default_factory=lambda: ExitFacts(False))
 

@@ -7,7 +7,10 @@ scheduler writes ``P <pid>`` on its stdin *before* promoting a process and
 every pid that may be under FIFO.  When the scheduler process vanishes (its
 pidfd becomes readable: exit, crash, SIGKILL) or closes the pipe, the
 watchdog drains the pipe, demotes every listed pid (all threads, back on all
-CPUs) and exits.  ``Q`` is a clean stop: demote what is left, exit.
+CPUs) and exits.  ``N <pid>`` / ``O <pid>``: the scheduler gave a CFS
+process a nice value other than 0 (its place in the CFS line) / took it
+back; on the scheduler's death those get nice 0 again.  ``Q`` is a clean
+stop: demote what is left, exit.
 Wake-ups happen only on messages and on the scheduler's death: no polling.
 """
 from __future__ import annotations
@@ -30,13 +33,26 @@ def demote_all(pids: set[int]) -> None:
                 pass
 
 
-def apply(line: bytes, pids: set[int]) -> bool:
-    """Update `pids` from one message; True on the clean-stop message."""
+def restore_nice(pids: set[int]) -> None:
+    for pid in pids:
+        for tid in threads(pid):
+            try:
+                os.setpriority(os.PRIO_PROCESS, tid, 0)
+            except OSError:
+                pass
+
+
+def apply(line: bytes, pids: set[int], niced: set[int]) -> bool:
+    """Update `pids` (maybe FIFO) and `niced` from one message; True on the clean-stop message."""
     kind, _, rest = line.strip().partition(b" ")
     if kind == b"P":
         pids.add(int(rest))
     elif kind == b"D":
         pids.discard(int(rest))
+    elif kind == b"N":
+        niced.add(int(rest))
+    elif kind == b"O":
+        niced.discard(int(rest))
     elif kind == b"Q":
         return True
     return False
@@ -54,6 +70,7 @@ def main(argv: list[str]) -> int:
     os.set_blocking(stdin, False)
     os.write(1, b"ready\n")
     pids: set[int] = set()
+    niced: set[int] = set()
     pending = b""
     poller = select.poll()
     poller.register(pidfd, select.POLLIN)
@@ -77,9 +94,10 @@ def main(argv: list[str]) -> int:
             pending += chunk
         *lines, pending = pending.split(b"\n")
         for line in lines:
-            if line and apply(line, pids):
+            if line and apply(line, pids, niced):
                 done = True
     demote_all(pids)
+    restore_nice(niced)
     # Leave as a normal task: until it is reaped, a zombie still shows its RT policy.
     os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
     return 0

@@ -106,6 +106,8 @@ def add_preemption_arguments(p) -> None:
                         f"the job running there (default {d.reorder_after_s * 1000:g})")
     p.add_argument("--max-preemption-depth", type=int, metavar="N",
                    help=f"at most N jobs stacked above another on a core (0-19; default {d.max_preemption_depth})")
+    p.add_argument("--cfs-shared", action="store_true",
+                   help="demoted and bypassed jobs all share CFS, as plain SFS does (default: served in turn)")
 
 
 def preemption_options(args) -> dict:
@@ -121,6 +123,8 @@ def preemption_options(args) -> dict:
         if not 0 <= args.max_preemption_depth <= 19:
             raise UsageError(f"--max-preemption-depth must be between 0 and 19 (got {args.max_preemption_depth})")
         options["max_preemption_depth"] = args.max_preemption_depth
+    if args.cfs_shared:
+        options["cfs_in_turn"] = False
     return options
 
 

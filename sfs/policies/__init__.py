@@ -29,7 +29,7 @@ _REGISTRY = {info.name: info for info in (
     PolicyInfo("sfs-tenant", "sfs.policies.sfs_tenant:SfsTenantPolicy", True,
                "sfs with FILTER time split among tenants by their shares", tenant_aware=True),
     PolicyInfo("sfs-predict", "sfs.policies.sfs_predict:SfsPredictPolicy", True,
-               "sfs with FILTER ordered by each function's predicted CPU time (SRPT-style)"),
+               "sfs with FILTER ordered by a Gittins index over each function's recent CPU times"),
     PolicyInfo("cfs", "sfs.policies.cfs:CfsPolicy", False, "plain Linux CFS (only accounting)"),
     PolicyInfo("fifo", "sfs.policies.fifo:FifoPolicy", True, "run to completion under SCHED_FIFO, FCFS"),
     PolicyInfo("srtf-oracle", "sfs.policies.srtf_oracle:simulate", False,

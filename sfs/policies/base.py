@@ -15,7 +15,7 @@ the scheduler thread, one at a time, so a policy needs no locking):
 ``exited(task, cpu)``      it is done; cpu = its total CPU time
 
 Operations a policy may call on ``self.engine``: ``free_core()``,
-``promote(task, core, budget, now)``, ``to_cfs(task, now, aging_s, cpu)``,
+``promote(task, core, budget, now)``, ``to_cfs(task, now, aging_s, cpu, in_turn)``,
 ``yield_core(task, left, cpu)``, ``rearm(task, left, cpu, now, contended)``,
 ``requeue(task, now)``, ``arm_aging(task, delay)``, ``place(task, core)``
 (stack it on an occupied core at the next FIFO priority), ``unstack(task)``,

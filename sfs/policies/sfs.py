@@ -10,6 +10,9 @@
   is ``preempt_after_s`` more than its own (least attained service first;
   the preempted task waits one FIFO priority below).  A free core takes
   preempted tasks back.
+- leaving FILTER (demoted or bypassed): a call that has run longer than
+  half the recent calls (and ``in_turn_min_s``) waits in CFS for its turn
+  behind the earlier ones instead of sharing (``cfs_in_turn``).
 - tick: slice spent -> CFS (with an aging timer); asleep -> give the core
   away and keep the budget; otherwise check again, and give the core back
   to a preempted task that has now attained ``reorder_after_s`` less.
@@ -24,7 +27,7 @@ import math
 import time
 
 from sfs import procfs
-from sfs.decisions import DEMOTE, YIELD, aging_due, on_slice_check, should_bypass
+from sfs.decisions import DEMOTE, YIELD, aging_due, joins_turns, on_slice_check, should_bypass
 from sfs.policies.base import Policy
 from sfs.slice import AdaptiveSlice
 from sfs.task import State, Task
@@ -77,7 +80,7 @@ class SfsPolicy(Policy):
                                  aged=task.outcome.aged > 0, resumed=task.remaining is not None):
                     engine.stats["bypasses"] += 1
                     task.outcome.bypassed = True
-                    engine.to_cfs(task, now, self.config.aging_s)
+                    self.leave_filter(task, now)
                     continue
                 budget = task.remaining if task.remaining is not None else t
                 core = engine.free_core()
@@ -91,14 +94,32 @@ class SfsPolicy(Policy):
             self.queue = kept + self.queue  # nothing is queued meanwhile, but keep it safe
         self._steal()
 
-    def preempt_margin(self, newcomer: Task, running: Task, mine: float, attained: float) -> float | None:
-        """How much more CPU `running` (`attained`) must have than `newcomer` (`mine`) before
-        the newcomer takes its core; None: never.  sfs: least attained service, with
-        ``preempt_after_s`` of hysteresis so two young tasks do not swap every tick."""
-        return self.config.preempt_after_s
+    # The order inside FILTER.  sfs: least attained service (LAS).  A subclass that
+    # orders by something else overrides these three; the mechanics below stay.
+
+    def rank(self, task: Task, attained: float) -> float:
+        """Higher runs first.  sfs: less attained CPU."""
+        return -attained
+
+    def preempt_gain(self, newcomer: Task, mine: float, running: Task, attained: float) -> tuple[float, float] | None:
+        """Whether `newcomer` (`mine` CPU attained) takes `running`'s core (`attained`).
+
+        (gain, retry_s): it does when gain > 0, on the core with the largest
+        gain; otherwise dispatch looks again in retry_s (None: at the next
+        event).  None: never.  sfs: least attained service, with
+        ``preempt_after_s`` of hysteresis so two young tasks do not swap
+        every tick; the gain is in CPU seconds, so -gain is when to look again.
+        """
+        ahead = attained - mine - self.config.preempt_after_s
+        return ahead, -ahead
+
+    def overtakes(self, waiting: Task, waited: float, top: Task, attained: float) -> bool:
+        """A preempted task (`waited` CPU attained) takes its core back from the running one.
+        sfs: once the running one has attained ``reorder_after_s`` more."""
+        return attained - waited > self.config.reorder_after_s
 
     def _preemptible_core(self, task: Task) -> int | None:
-        """The core whose running task is furthest past its preemption margin against `task`."""
+        """The core whose running task `task` beats by the largest gain."""
         if self.config.preempt_after_s is None:
             return None
         mine = procfs.cpu_seconds(task.pid) or 0.0
@@ -109,14 +130,14 @@ class SfsPolicy(Policy):
             full = top.prio >= self.config.max_function_priority
             if (full and len(stack) < 2) or not self.may_preempt(task, top):
                 continue
-            attained = procfs.cpu_seconds(top.pid) or 0.0
-            margin = self.preempt_margin(task, top, mine, attained)
-            if margin is None:
+            verdict = self.preempt_gain(task, mine, top, procfs.cpu_seconds(top.pid) or 0.0)
+            if verdict is None:
                 continue
-            ahead = attained - mine - margin
-            if ahead > best:
-                best, best_core = ahead, core
-            soonest = min(soonest, -ahead)
+            gain, retry = verdict
+            if gain > best:
+                best, best_core = gain, core
+            if retry is not None:
+                soonest = min(soonest, retry)
         if best_core is None and math.isfinite(soonest):
             # Look again when the first running task will have attained enough.
             self.engine.redispatch_at(time.monotonic() + max(soonest, 0.001))
@@ -124,20 +145,36 @@ class SfsPolicy(Policy):
             self._make_room(best_core)
         return best_core
 
-    def _make_room(self, core: int) -> None:
-        """A full stack: the waiting task with the most attained CPU leaves FILTER for CFS.
+    def leave_filter(self, task: Task, now: float, cpu: float | None = None, attained: float | None = None) -> None:
+        """Send `task` to CFS (demoted or bypassed), with an aging timer.
 
-        Under LAS it is the one that would run last anyway; left in the stack it
+        It waits there for its turn (``cfs_in_turn``) if it has already run longer
+        than half the recent calls and ``in_turn_min_s``: probably long, and long
+        calls of similar size that all share the CPU all end late.  A younger one
+        (bypassed, or demoted from a slice cut short by a burst) shares CFS as
+        usual: put at the end of the line, a short call would wait for every
+        long one before it.
+        """
+        if attained is None:
+            attained = procfs.cpu_seconds(task.pid) or 0.0
+        in_turn = self.config.cfs_in_turn and joins_turns(attained, self.slice.recent_median(),
+                                                          self.config.in_turn_min_s)
+        self.engine.to_cfs(task, now, self.config.aging_s, cpu, in_turn=in_turn)
+
+    def _make_room(self, core: int) -> None:
+        """A full stack: the waiting task ranked last (sfs: the most attained CPU) leaves FILTER for CFS.
+
+        It is the one that would run last anyway; left in the stack it
         would make every newcomer wait for a task to finish (with aging, a burst
         of re-filtered long tasks filled stacks and held short calls up for
         ~0.2 s).  It goes on under CFS, with the usual aging timer.
         """
         stack = self.engine.stacks[core]
-        victim = max(stack[:-1], key=lambda t: procfs.cpu_seconds(t.pid) or 0.0)
+        victim = min(stack[:-1], key=lambda t: self.rank(t, procfs.cpu_seconds(t.pid) or 0.0))
         self.engine.stats["demotions"] += 1
         victim.outcome.demoted = True
         victim.remaining = None
-        self.engine.to_cfs(victim, time.monotonic(), self.config.aging_s)
+        self.leave_filter(victim, time.monotonic())
         self.engine.restack(core)
 
     def _steal(self) -> None:
@@ -150,7 +187,7 @@ class SfsPolicy(Policy):
             waiting = [t for stack in engine.stacks.values() for t in stack[:-1]]
             if not waiting:
                 return
-            task = min(waiting, key=lambda t: (procfs.cpu_seconds(t.pid) or 0.0, t.arrival))
+            task = min(waiting, key=lambda t: (-self.rank(t, procfs.cpu_seconds(t.pid) or 0.0), t.arrival))
             engine.unstack(task)
             engine.place(task, core)
 
@@ -166,7 +203,7 @@ class SfsPolicy(Policy):
             self.engine.stats["demotions"] += 1
             task.outcome.demoted = True
             task.remaining = None
-            self.engine.to_cfs(task, now, self.config.aging_s, cpu)
+            self.leave_filter(task, now, cpu, attained=cpu)
         elif decision is YIELD:
             self.engine.stats["blocked_yields"] += 1
             self.engine.yield_core(task, left, cpu)
@@ -176,13 +213,14 @@ class SfsPolicy(Policy):
             self._reorder(task, cpu)
 
     def _reorder(self, task: Task, cpu: float) -> None:
-        """Keep least-attained-first on a core: a preempted task that has now attained
-        `reorder_after_s` less than the running one gets the core back."""
+        """Keep the FILTER order on a core: the best-ranked preempted task gets the core
+        back once it ``overtakes`` the running one (sfs: it has attained `reorder_after_s` less)."""
         stack = self.engine.stacks.get(task.core)
         if self.config.preempt_after_s is None or not stack or stack[-1] is not task or len(stack) < 2:
             return
-        waiting = min(stack[:-1], key=lambda t: procfs.cpu_seconds(t.pid) or 0.0)
-        if cpu - (procfs.cpu_seconds(waiting.pid) or 0.0) <= self.config.reorder_after_s:
+        attained = {t.pid: procfs.cpu_seconds(t.pid) or 0.0 for t in stack[:-1]}
+        waiting = max(stack[:-1], key=lambda t: self.rank(t, attained[t.pid]))
+        if not self.overtakes(waiting, attained[waiting.pid], task, cpu):
             return
         core = task.core
         self.engine.unstack(waiting)

@@ -1,71 +1,75 @@
-"""sfs-predict: sfs with FILTER ordered by each function's predicted CPU time.
+"""sfs-predict: sfs with FILTER ordered by a Gittins index over each function's recent CPU times.
 
-Serverless functions repeat: the same function tends to take about as long
-as it did the last few times.  This policy keeps the CPU times of the last
-``HISTORY`` completions of every function and predicts the next one as their
-median (once ``MIN_SAMPLES`` exist).  Then, shortest predicted remaining
-time first, as SRPT would:
+Serverless functions repeat: a function's next call tends to take about
+as long as its last few did.  This policy keeps the CPU times of the last
+``HISTORY`` completions of every function and, for functions seen fewer
+than ``MIN_SAMPLES`` times, of the last ``GLOBAL_HISTORY`` completions of
+any function.  That sample is the task's size distribution.
 
-- queue order: fresh arrivals by predicted CPU time (ties and unknown
-  functions first come first served; an unknown function is predicted at
-  the current slice T, the most FILTER will give it anyway), then the
-  re-queued ones, as in sfs;
-- preemption inside FILTER, SRPT where the predictions tell the two apart:
-  a newcomer predicted at most half the running task's predicted remaining
-  time (prediction minus the CPU it has attained) preempts it at once (no
-  hysteresis: waiting ``preempt_after_s`` would cost a 20 ms call a
-  slowdown of up to 2); one predicted at least twice as long never does.
-  A task that has overrun its prediction was mispredicted; durations are
-  heavy-tailed, so it is expected to run about as long again as it already
-  has (a 150 ms call of a function whose median is 60 ms keeps its core
-  against a newcomer predicted at 500 ms, but not against one predicted at
-  20 ms).  Otherwise the sfs rule (least attained service, with its
-  hysteresis) decides: when either is unknown, and when the two are close
-  (calls of one function vary; between them only attained service tells
-  the short ones apart).
+Inside FILTER the task with the highest *slowdown Gittins index* runs
+first.  For a task that has attained ``a`` CPU seconds, and a quantum that
+would carry it to the sample value ``s_k``, the index is
+
+    sum of 1/s over the sample values a < s <= s_k
+    ----------------------------------------------------------
+    sum over the sample values s > a of (min(s, s_k) - a)
+
+maximised over k: the slowdown weight (1/size) a unit of CPU is expected to
+retire if spent on this task now.  Ordering by it minimises mean slowdown
+for jobs drawn from known distributions.  It contains the two rules it
+replaces as special cases: when a function's calls all take about the same
+time, its index grows as it runs (SRPT: a call close to done is not
+preempted); when they are spread over decades, a task that has run long is
+probably long, and its index falls (least attained service).  A task that
+has outrun every sample is expected to run as long again as it already has
+(durations are heavy-tailed): index 1 / (2 a^2).
+
+Decisions, all by that index:
+
+- queue order: fresh arrivals by their index at no attained CPU (ties first
+  come first served), then the re-queued ones (woken or aged), as in sfs;
+- preemption: a newcomer takes the core whose running task has the lowest
+  index, if its own is ``HYSTERESIS`` times higher; a full stack sends its
+  lowest-ranked waiting task to CFS;
+- reorder: a preempted task gets its core back once its index is
+  ``HYSTERESIS`` times the running one's; an idle core steals the
+  highest-ranked preempted task.
 
 Everything else (slice, bypass, blocking, aging, demotion) is sfs.
 """
 from __future__ import annotations
 
-import statistics
+import bisect
 from collections import deque
-from typing import Iterable
+from typing import Sequence
 
 from sfs.policies.sfs import SfsPolicy
 from sfs.task import Task
 
-HISTORY = 8
-MIN_SAMPLES = 3
+HISTORY = 16          # per function: enough to see its spread, short enough to follow a change
+MIN_SAMPLES = 3       # fewer: the function is unknown, use the recent calls of all functions
+GLOBAL_HISTORY = 100
+HYSTERESIS = 1.2      # indices closer than this do not swap tasks (each swap costs syscalls)
+_MIN_ATTAINED_S = 0.001
 
 
-def predict(history: Iterable[float], min_samples: int = MIN_SAMPLES) -> float | None:
-    """The predicted CPU time of a function's next invocation; None while too little is known."""
-    values = list(history)
-    return statistics.median(values) if len(values) >= min_samples else None
-
-
-def remaining(predicted: float | None, attained: float) -> float | None:
-    """Predicted CPU time still to run; None when unknown.  Past its prediction, as much
-    again as it has attained (mispredicted, and durations are heavy-tailed)."""
-    if predicted is None:
-        return None
-    return predicted - attained if attained < predicted else attained
-
-
-# Predictions this far apart are trusted to order two calls; closer ones are not.
-SRPT_RATIO = 2.0
-
-
-def srpt(newcomer_predicted: float | None, running_remaining: float | None) -> bool | None:
-    """True: the newcomer goes first now; False: it never preempts; None: let least attained service decide."""
-    if newcomer_predicted is None or running_remaining is None:
-        return None
-    if newcomer_predicted * SRPT_RATIO <= running_remaining:
-        return True
-    if running_remaining * SRPT_RATIO <= newcomer_predicted:
-        return False
-    return None
+def slowdown_index(samples: Sequence[float], attained: float) -> float:
+    """The slowdown Gittins index of a task with `attained` CPU seconds, its size
+    distributed as the sorted, positive `samples` (see the module doc)."""
+    first = bisect.bisect_right(samples, attained)
+    alive = len(samples) - first
+    if alive == 0:  # outran every sample: expect as much again
+        a = max(attained, _MIN_ATTAINED_S)
+        return 1.0 / (2.0 * a * a)
+    best = weight = done_cost = 0.0
+    for k in range(first, len(samples)):
+        s = samples[k]
+        weight += 1.0 / s
+        done_cost += s - attained
+        # the sample values finished by s_k cost what they ran; the others ran s_k - a each
+        cost = done_cost + (len(samples) - k - 1) * (s - attained)
+        best = max(best, weight / cost)
+    return best
 
 
 class SfsPredictPolicy(SfsPolicy):
@@ -73,25 +77,37 @@ class SfsPredictPolicy(SfsPolicy):
 
     def __init__(self) -> None:
         self.history: dict[str, deque[float]] = {}
+        self.recent: deque[float] = deque(maxlen=GLOBAL_HISTORY)
+        self._sorted: dict[str | None, tuple[float, ...]] = {}   # cache, cleared at every completion
 
-    def predicted(self, task: Task) -> float | None:
-        return predict(self.history.get(task.inv.function, ()))
+    def distribution(self, task: Task) -> tuple[float, ...]:
+        """Sorted CPU times that stand for `task`'s size."""
+        mine = self.history.get(task.inv.function, ())
+        key = task.inv.function if len(mine) >= MIN_SAMPLES else None
+        if key not in self._sorted:
+            source = mine if key is not None else self.recent
+            # Nothing completed yet: all we know is that FILTER gives it a slice.
+            self._sorted[key] = tuple(sorted(source)) if source else (self.slice.value,)
+        return self._sorted[key]
+
+    def rank(self, task: Task, attained: float) -> float:
+        return slowdown_index(self.distribution(task), attained)
 
     def order(self, queued: list[Task]) -> list[Task]:
-        t = self.slice.value
+        return sorted(queued, key=lambda t: (t.requeued, -self.rank(t, 0.0) if not t.requeued else 0.0,
+                                             t.enqueued_at))
 
-        def key(task: Task):
-            guess = self.predicted(task)
-            return (task.requeued, guess if guess is not None and not task.requeued else t, task.enqueued_at)
-        return sorted(queued, key=key)
+    def preempt_gain(self, newcomer: Task, mine: float, running: Task, attained: float) -> tuple[float, float] | None:
+        # The running task's index moves as it runs; every slice check re-runs dispatch.
+        theirs = self.rank(running, attained)
+        return self.rank(newcomer, mine) - HYSTERESIS * theirs, None
 
-    def preempt_margin(self, newcomer: Task, running: Task, mine: float, attained: float) -> float | None:
-        verdict = srpt(self.predicted(newcomer), remaining(self.predicted(running), attained))
-        if verdict is None:
-            return self.config.preempt_after_s
-        return 0.0 if verdict else None
+    def overtakes(self, waiting: Task, waited: float, top: Task, attained: float) -> bool:
+        return self.rank(waiting, waited) > HYSTERESIS * self.rank(top, attained)
 
     def exited(self, task: Task, cpu: float) -> None:
         if cpu > 0:
             self.history.setdefault(task.inv.function, deque(maxlen=HISTORY)).append(cpu)
+            self.recent.append(cpu)
+            self._sorted.clear()
         super().exited(task, cpu)

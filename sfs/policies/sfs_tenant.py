@@ -299,7 +299,7 @@ class SfsTenantPolicy(SfsPolicy):
                              aged=task.outcome.aged > 0, resumed=task.remaining is not None):
                 self.engine.stats["bypasses"] += 1
                 task.outcome.bypassed = True
-                self.engine.to_cfs(task, now, self.config.aging_s)
+                self.leave_filter(task, now)
             else:
                 self.queue.append(task)
 

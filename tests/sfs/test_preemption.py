@@ -8,6 +8,7 @@ import pytest
 
 from sfs.scheduler import Scheduler, SchedulerConfig
 from sfs.slice import SliceConfig
+from sfs.task import Task
 from workloads.invocation import Invocation
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="SCHED_FIFO needs root")
@@ -140,3 +141,48 @@ def test_a_full_stack_makes_room_by_demoting_its_most_served_waiting_job():
     assert records["c"].end_s < records["b"].end_s
     assert records["a"].demoted and not records["b"].demoted and not records["c"].demoted
     assert stats["preemptions"] >= 2
+
+
+def test_demoted_jobs_are_served_in_turn_not_all_at_once():
+    """Three equal CPU-bound jobs demoted together on one core: sharing CFS they would all
+    end together; served in turn the first ends long before the last."""
+    records = {}
+    config = SchedulerConfig(slice=SliceConfig(initial_s=0.01, min_samples=10_000), in_turn_min_s=0.005)
+    procs = [spawn(0.2) for _ in range(3)]
+    with Scheduler("sfs", [0], config, on_complete=lambda r: records.update({r.invocation_id: r})) as s:
+        s.policy.slice.on_completion(0.005)   # recent calls took 5 ms: these have run longer
+        for k, p in enumerate(procs):
+            s.admit(p.pid, Invocation(str(k), "f", "t", 0.0, 0.2))
+        t0 = time.monotonic()
+        for p in procs:
+            go(p)
+        assert s.wait_idle(timeout=30)
+    for p in procs:
+        p.wait()
+    assert all(r.demoted or r.bypassed for r in records.values())
+    ends = sorted(r.end_s - t0 for r in records.values())
+    assert ends[0] < 0.6 * ends[-1], ends   # sharing: ~0.95; in turn: ~0.35
+
+
+def test_nice_values_follow_the_line_and_are_restored():
+    """The engine's bookkeeping of the CFS line, on idle processes (the scheduler thread is
+    not started, so nothing else moves them): joining, the turn passing on, leaving."""
+    procs = [subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+             for _ in range(4)]
+    try:
+        s = Scheduler("sfs", [0, 1], SchedulerConfig(watchdog=False, registry=False))
+        tasks = [Task(p.pid, Invocation(str(k), "f", "t", 0.0, 1.0), 0.0) for k, p in enumerate(procs)]
+        for task in tasks:
+            s.to_cfs(task, time.monotonic(), in_turn=True)
+        nice = [os.getpriority(os.PRIO_PROCESS, p.pid) for p in procs]
+        assert nice[2:] == [19, 19] and nice[0] == nice[1] < 0
+        s.requeue(tasks[0], time.monotonic())                 # aged out: back to nice 0
+        assert os.getpriority(os.PRIO_PROCESS, procs[0].pid) == 0
+        assert os.getpriority(os.PRIO_PROCESS, procs[2].pid) < 0   # its turn came
+        assert os.getpriority(os.PRIO_PROCESS, procs[3].pid) == 19
+        s._shutdown()                                         # what the scheduler thread runs on stop
+        assert [os.getpriority(os.PRIO_PROCESS, p.pid) for p in procs] == [0, 0, 0, 0]
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()

@@ -113,3 +113,20 @@ def test_exit_of_a_non_child_is_seen_through_its_pidfd():
     proc.wait()
     assert len(records) == 1 and records[0].pid == grandchild
     assert records[0].cpu_s < 0.2  # it slept
+
+
+def test_the_watchdog_restores_the_nice_values_of_the_cfs_line():
+    from sfs.watchdog import apply, restore_nice
+    pids, niced = set(), set()
+    for line in (b"P 10", b"N 11", b"N 12", b"O 12", b"D 10"):
+        assert not apply(line, pids, niced)
+    assert pids == set() and niced == {11}
+    assert apply(b"Q", pids, niced)
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        os.setpriority(os.PRIO_PROCESS, child.pid, -5)
+        restore_nice({child.pid})
+        assert os.getpriority(os.PRIO_PROCESS, child.pid) == 0
+    finally:
+        child.kill()
+        child.wait()

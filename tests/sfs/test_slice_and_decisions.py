@@ -1,6 +1,7 @@
 import pytest
 
-from sfs.decisions import DEMOTE, REARM, YIELD, aging_due, on_slice_check, should_bypass
+from sfs.decisions import (DEMOTE, NICE_WEIGHTS, REARM, YIELD, aging_due, in_turn_nices, joins_turns,
+                           nice_for_weight, on_slice_check, should_bypass)
 from sfs.slice import AdaptiveSlice, SliceConfig
 from sharekit.stats import quantile
 
@@ -84,3 +85,35 @@ def test_slice_check_outcomes():
 def test_aging():
     assert aging_due(now=20.0, cfs_since=10.0, aging_s=10.0)
     assert not aging_due(now=19.9, cfs_since=10.0, aging_s=10.0)
+
+
+def test_nice_for_weight_is_the_closest_kernel_weight():
+    assert nice_for_weight(1024) == 0 and nice_for_weight(15) == 19 and nice_for_weight(10 ** 6) == -20
+    assert nice_for_weight(1500) == -2          # between 1277 (-1) and 1586 (-2), nearer 1586
+
+
+def test_demoted_tasks_served_in_turn_keep_the_group_weight():
+    assert in_turn_nices(0, 2) == [] and in_turn_nices(2, 2) == [0, 0]   # no one waits: plain CFS
+    nices = in_turn_nices(5, 2)
+    assert nices[2:] == [19, 19, 19] and nices[0] == nices[1] < 0
+    weight = sum(NICE_WEIGHTS[n + 20] for n in nices)
+    assert weight == pytest.approx(5 * 1024, rel=0.15)    # as much CPU as five nice-0 tasks get
+    # the ones whose turn it is get nearly all of it
+    assert NICE_WEIGHTS[nices[0] + 20] > 50 * NICE_WEIGHTS[nices[2] + 20]
+    assert in_turn_nices(3, 1) == [nice_for_weight(3 * 1024 - 2 * 15), 19, 19]
+
+
+def test_only_calls_that_ran_longer_than_half_the_recent_ones_wait_in_turn():
+    assert joins_turns(0.5, 0.1, 0.0) and joins_turns(0.1, 0.1, 0.0)
+    assert not joins_turns(0.035, 0.1, 0.0)   # a slice cut short by a burst: it shares CFS
+    assert not joins_turns(5.0, None, 0.0)    # nothing completed yet: plain CFS
+    # early on only short calls have completed: the floor keeps a 65 ms call out of the line
+    assert not joins_turns(0.065, 0.03, 0.25) and joins_turns(0.4, 0.03, 0.25)
+
+
+def test_recent_median_of_completions():
+    s = AdaptiveSlice(SliceConfig(), cores=2)
+    assert s.recent_median() is None
+    for cpu in (0.3, 0.1, 0.2):
+        s.on_completion(cpu)
+    assert s.recent_median() == pytest.approx(0.2)
