@@ -147,8 +147,14 @@ class Scheduler:
         self._all_cores = set(self.cores)
         # FILTER tasks per core; the last one runs, the others were preempted by newer arrivals.
         self.stacks: dict[int, list[Task]] = {c: [] for c in self.cores}
-        # Tasks served in turn under CFS, in the order they got there (to_cfs(in_turn=True)).
-        self._turns: list[Task] = []
+        # Tasks served in turn under CFS, one line per tenant, each in the order its tasks
+        # got there (to_cfs(in_turn=True)).  Per tenant because a tenant's demoted tasks
+        # share its cpu group with whatever else the tenant runs there (its lock thread,
+        # say): a line keeps its tasks' total weight, so each group's make-up against its
+        # other members stays as under plain CFS; one machine-wide line would move weight
+        # between groups' members (a tenant whose tasks all sat at nice 19 would hand its
+        # group to its other threads).
+        self._turns: dict[str, list[Task]] = {}
         self._dispatch_at: float | None = None
         self._tasks: dict[int, Task] = {}          # pid -> live task
         self._by_fd: dict[int, Task] = {}
@@ -353,8 +359,8 @@ class Scheduler:
             task.outcome.start = now
         self._placement_call(self.placement.demoted, task)
         if in_turn:
-            self._turns.append(task)
-            self._renice_turns()
+            self._turns.setdefault(task.tenant, []).append(task)
+            self._renice_turns(task.tenant)
         if aging_s is not None:
             self._arm(task, aging_s, _Timer.AGING)
 
@@ -387,23 +393,27 @@ class Scheduler:
         self.policy.enqueue(task, now)
 
     def _leave_turns(self, task: Task, alive: bool) -> None:
-        if task not in self._turns:
+        line = self._turns.get(task.tenant)
+        if line is None or task not in line:
             return
-        self._turns.remove(task)
+        line.remove(task)
+        if not line:
+            del self._turns[task.tenant]
         if task.nice != 0:
             if alive:
                 procfs.set_nice(task.pid, 0)
             self._watchdog_say(b"O %d\n" % task.pid)
         task.nice = 0
-        self._renice_turns()
+        self._renice_turns(task.tenant)
 
-    def _renice_turns(self) -> None:
+    def _renice_turns(self, tenant: str) -> None:
         """Give the tasks waiting in CFS their nice values for their place in the turn order.
 
         Only changed values cost syscalls: usually the first `cores` tasks when the
         group grows or shrinks, and the one whose turn came.
         """
-        for task, nice in zip(self._turns, in_turn_nices(len(self._turns), len(self.cores))):
+        line = self._turns.get(tenant, [])
+        for task, nice in zip(line, in_turn_nices(len(line), len(self.cores))):
             if task.nice != nice:
                 if task.nice == 0:
                     self._watchdog_say(b"N %d\n" % task.pid)   # before: it must know every niced pid
@@ -626,7 +636,7 @@ class Scheduler:
     # shutdown and the watchdog
 
     def _shutdown(self) -> None:
-        for task in self._turns:
+        for task in [t for line in self._turns.values() for t in line]:
             if task.nice != 0:
                 procfs.set_nice(task.pid, 0)
                 self._watchdog_say(b"O %d\n" % task.pid)

@@ -186,3 +186,27 @@ def test_nice_values_follow_the_line_and_are_restored():
         for p in procs:
             p.kill()
             p.wait()
+
+
+def test_each_tenant_has_its_own_line():
+    """Two tenants' demoted tasks: each tenant's line keeps its own tasks' total weight
+    (its cpu group's make-up stays as under plain CFS), so a tenant with two tasks on two
+    cores keeps both at nice 0 while the other tenant's line of three is reniced."""
+    procs = [subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+             for _ in range(5)]
+    try:
+        s = Scheduler("sfs", [0, 1], SchedulerConfig(watchdog=False, registry=False))
+        owners = ["a", "a", "a", "b", "b"]
+        tasks = [Task(p.pid, Invocation(str(k), "f", owner, 0.0, 1.0), 0.0)
+                 for k, (p, owner) in enumerate(zip(procs, owners))]
+        for task in tasks:
+            s.to_cfs(task, time.monotonic(), in_turn=True)
+        nice = [os.getpriority(os.PRIO_PROCESS, p.pid) for p in procs]
+        assert nice[0] == nice[1] < 0 and nice[2] == 19, nice
+        assert nice[3:] == [0, 0], nice
+        s._shutdown()
+        assert [os.getpriority(os.PRIO_PROCESS, p.pid) for p in procs] == [0] * 5
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
