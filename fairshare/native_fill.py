@@ -128,7 +128,9 @@ def fill_server_specific(problem, crit, state, act: np.ndarray) -> bool:
 class OfferRounds:
     """online.offer_cycle's visits in C, one round per `run(order)`; the
     caller keeps the round loop and its random server order.  `open_` and
-    `share` (pooled criteria) are the caller's arrays, updated in place."""
+    `share` (pooled criteria) are the caller's arrays, updated in place.
+    Each server's candidate frameworks (room there and open) live in `cand`
+    across the rounds of the cycle (fill.c: they only ever shrink)."""
 
     def __init__(self, problem, state, open_: np.ndarray, share: np.ndarray | None, unit: np.ndarray | None,
                  wg: np.ndarray | None, fill_server: bool):
@@ -136,10 +138,15 @@ class OfferRounds:
         self.call = _Call(problem, state)
         self.cols = (np.ascontiguousarray(state.cols, dtype=np.int64) if state.has_rows
                      else np.ascontiguousarray(problem.fit_counts(state.free).T, dtype=np.int64))
+        # Untouched pages until a server's first visit builds its list.
+        self.cand = np.empty((problem.n_servers, problem.n_frameworks), dtype=np.int32)
+        self.ncand = np.full(problem.n_servers, -1, dtype=np.int64)
+        self.scratch = np.empty(max(1, problem.n_frameworks))
         self.keep = [open_.view(np.uint8), share, None if unit is None else np.ascontiguousarray(unit, np.float64),
                      None if wg is None else np.ascontiguousarray(wg, np.float64)]
         self.args = [_ptr("int64_t *", self.cols), _ptr("unsigned char *", self.keep[0])] \
             + [ffi.NULL if a is None else _ptr("double *", a) for a in self.keep[1:]]
+        self.lists = [_ptr("int32_t *", self.cand), _ptr("int64_t *", self.ncand), _ptr("double *", self.scratch)]
         self.fill_server = int(fill_server)
 
     @staticmethod
@@ -150,7 +157,7 @@ class OfferRounds:
     def run(self, order: list[int]) -> bool:
         o = np.asarray(order, dtype=np.int64)
         rc = lib.fs_offer_round(self.call.problem, self.call.state, *self.args, _ptr("int64_t *", o), len(o),
-                                self.fill_server)
+                                self.fill_server, *self.lists)
         if rc < 0:
             raise RuntimeError(f"fairshare: the C offer round refused its arguments (code {rc})")
         return rc > 0

@@ -918,31 +918,60 @@ out:
 
 /* ---------- offer cycle (online.offer_cycle), one round ---------- */
 
-/* Refresh column i of the server-major room cache after a placement there.
- * Rooms only shrink, and a zero room (ineligible included) stays zero, so
- * only positive entries are recomputed; they are eligible, and the
- * eligibility factor of FillState._refresh is 1. */
-static void refresh_col(const struct ctx *c, int64_t *cols, int64_t i)
+/*
+ * A visit offers server i to the open framework with the lowest share among
+ * those with room there (ties within 1e-12 relative: the lowest index).
+ * Scanning all F frameworks per visit made the late rounds, where most
+ * servers are full, as dear as the first ones.  Instead each server keeps a
+ * candidate list: frameworks that had room on it and were open when it was
+ * last visited, in index order (cand[i * F ..], ncand[i] entries;
+ * ncand[i] < 0 until the first visit builds it).
+ *
+ * Invariant: within one cycle a room only shrinks (free only shrinks) and an
+ * open framework only closes (x only grows), so a framework that leaves a
+ * list never comes back, and every framework outside the list has no room
+ * or is closed.  Visits drop entries that no longer qualify (order kept, so
+ * the lowest index still wins ties); a server with an empty list is passed
+ * over at once.
+ *
+ * Rooms.  rPS-DSF's share x / (w room) reads the room of every candidate, so
+ * column i is refreshed after each placement there (FillState._refresh).  For
+ * the other criteria the share does not depend on the room, only "has room"
+ * matters, and the room is the column entry until the server's first
+ * placement of the cycle (changed[i] == 0), the refreshed formula after it.
+ * A visit then takes the lowest share over the listed open frameworks; if
+ * the one holding it has room, that minimum is the true one, and the pick is
+ * the first listed framework within the tie margin that has room.  If not,
+ * the whole list is checked once (dropping every framework without room) and
+ * the minimum recomputed.  So a visit costs a pass over the list plus a few
+ * room checks, and a full check only after rooms changed.  The caller
+ * re-derives whole columns of the servers marked changed afterwards.
+ */
+
+/* Column i's room for framework n as FillState._refresh writes it after a
+ * placement on i, for an eligible pair (eligibility factor 1). */
+static int64_t offer_room(const struct ctx *c, int64_t n, int64_t i)
 {
-	int64_t *col = cols + i * c->F;
-	for (int64_t n = 0; n < c->F; n++) {
-		if (col[n] == 0)
-			continue;
-		double m = min_ratio(c, n, i) + 1e-9;
-		m = floor(m);
-		if (m > c->p->room_max)
-			m = c->p->room_max;
-		col[n] = (int64_t)m;
-	}
+	double m = min_ratio(c, n, i) + 1e-9;
+	m = floor(m);
+	if (m > c->p->room_max)
+		m = c->p->room_max;
+	return (int64_t)m;
+}
+
+/* Does n still have room on i?  (Listed frameworks had room: eligible.) */
+static int offer_fits(const struct ctx *c, const int64_t *col, int64_t n, int64_t i)
+{
+	return c->s->changed[i] ? offer_room(c, n, i) > 0 : col[n] > 0;
 }
 
 int fs_offer_round(const struct fs_problem *p, struct fs_state *s, int64_t *cols, unsigned char *open,
 		   double *share, const double *unit, const double *wg, const int64_t *order, int64_t n_order,
-		   int fill_server)
+		   int fill_server, int32_t *cand, int64_t *ncand, double *scratch)
 {
 	struct ctx c;
 	int placed_any = 0;
-	if (p->n_resources > FS_MAX_RESOURCES)
+	if (p->n_resources > FS_MAX_RESOURCES || p->n_frameworks > INT32_MAX)
 		return -2;
 	memset(&c, 0, sizeof c);
 	c.p = p;
@@ -952,35 +981,79 @@ int fs_offer_round(const struct fs_problem *p, struct fs_state *s, int64_t *cols
 	c.R = p->n_resources;
 	int64_t *x = s->x;
 	const double *w = p->weight;
+	/* rPS-DSF keeps every listed room current; the others check on demand */
+	const int lazy = share || wg;
 	for (int64_t k = 0; k < n_order; k++) {
 		int64_t i = order[k];
-		const int64_t *col = cols + i * c.F;
+		if (i < 0 || i >= c.S)
+			return -2;
+		int64_t *col = cols + i * c.F;
+		int32_t *list = cand + i * c.F;
+		int64_t len = ncand[i];
+		if (len < 0) {
+			len = 0;
+			for (int64_t n = 0; n < c.F; n++)
+				if (col[n] > 0 && open[n])
+					list[len++] = (int32_t)n;
+		}
 		for (;;) {
-			/* masked = where(col > 0 & open, share or x / (w gamma), inf); low = min */
+			/* masked = where(room > 0 & open, share or x / (w gamma), inf);
+			 * low = min.  Entries marked -1 or closed leave the list. */
 			double low = INFINITY;
-			for (int64_t n = 0; n < c.F; n++) {
-				if (col[n] <= 0 || !open[n])
+			int64_t kept = 0, arg = -1;
+			for (int64_t j = 0; j < len; j++) {
+				int64_t n = list[j];
+				if (n < 0 || !open[n] || (!lazy && col[n] <= 0))
 					continue;
 				double v = share ? share[n]
 					 : (double)x[n] / (wg ? wg[i * c.F + n] : w[n] * (double)col[n]);
-				if (v < low)
+				list[kept] = (int32_t)n;
+				scratch[kept] = v;
+				if (v < low) {
 					low = v;
+					arg = kept;
+				}
+				kept++;
 			}
+			len = kept;
 			if (low == INFINITY)
 				break;
-			/* equal shares within float noise: the lowest framework index */
+			int checked = !lazy;
+			if (!checked && !offer_fits(&c, col, list[arg], i)) {
+				/* the minimum has no room: check the whole list once */
+				low = INFINITY;
+				kept = 0;
+				for (int64_t j = 0; j < len; j++) {
+					if (!offer_fits(&c, col, list[j], i))
+						continue;
+					list[kept] = list[j];
+					scratch[kept] = scratch[j];
+					if (scratch[kept] < low)
+						low = scratch[kept];
+					kept++;
+				}
+				len = kept;
+				checked = 1;
+				if (low == INFINITY)
+					break;
+			}
+			/* equal shares within float noise: the lowest framework index
+			 * with room (the holder of `low` has room, so low is exact) */
 			double thr = low + 1e-12 * fmax(1.0, fabs(low));
 			int64_t pick = -1;
-			for (int64_t n = 0; n < c.F && pick < 0; n++) {
-				if (col[n] <= 0 || !open[n])
+			for (int64_t j = 0; j < len; j++) {
+				if (scratch[j] > thr)
 					continue;
-				double v = share ? share[n]
-					 : (double)x[n] / (wg ? wg[i * c.F + n] : w[n] * (double)col[n]);
-				if (v <= thr)
-					pick = n;
+				if (checked || offer_fits(&c, col, list[j], i)) {
+					pick = list[j];
+					break;
+				}
+				list[j] = -1; /* no room: dropped by the next pass */
 			}
 			place(&c, pick, i, 1);
-			refresh_col(&c, cols, i);
+			if (!lazy)
+				for (int64_t j = 0; j < len; j++)
+					col[list[j]] = offer_room(&c, list[j], i);
 			if (share)
 				share[pick] = (double)x[pick] * unit[pick];
 			if (x[pick] >= s->limit[pick])
@@ -989,6 +1062,7 @@ int fs_offer_round(const struct fs_problem *p, struct fs_state *s, int64_t *cols
 			if (!fill_server)
 				break;
 		}
+		ncand[i] = len;
 	}
 	return placed_any;
 }

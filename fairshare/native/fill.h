@@ -37,10 +37,13 @@ int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double 
 int fs_fill_server_specific(const struct fs_problem *p, struct fs_state *s, const unsigned char *active,
 			    int residual, int64_t *rows, const int64_t *gamma_full);
 /* One round of the offer cycle over the servers in `order`; cols is the
- * servers x frameworks room cache, open and share are updated.  Returns 1 if
- * something was placed, 0 if not, -2 for arguments this code does not take. */
+ * servers x frameworks room cache, open and share are updated.  cand (servers
+ * x frameworks) and ncand (servers, -1 before a server's first visit) hold
+ * each server's candidate frameworks across the rounds of one cycle; scratch
+ * has room for n_frameworks doubles.  Returns 1 if something was placed, 0 if
+ * not, -2 for arguments this code does not take. */
 int fs_offer_round(const struct fs_problem *p, struct fs_state *s, int64_t *cols, unsigned char *open,
 		   double *share, const double *unit, const double *wg, const int64_t *order, int64_t n_order,
-		   int fill_server);
+		   int fill_server, int32_t *cand, int64_t *ncand, double *scratch);
 
 #endif
