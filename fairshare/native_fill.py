@@ -125,25 +125,45 @@ def fill_server_specific(problem, crit, state, act: np.ndarray) -> bool:
     return call.finish(rc, state)
 
 
+def fit_counts_by_server(problem, call: "_Call", free: np.ndarray) -> np.ndarray:
+    """problem.fit_counts(free).T as a contiguous int64 array, computed in
+    that layout (the same counts bit for bit, tested)."""
+    free = np.ascontiguousarray(free, dtype=np.float64)
+    cols = np.empty((problem.n_servers, problem.n_frameworks), dtype=np.int64)
+    lib.fs_fit_counts_by_server(call.problem, _ptr("double *", free), _ptr("int64_t *", cols))
+    return cols
+
+
 class OfferRounds:
     """online.offer_cycle's visits in C, one round per `run(order)`; the
     caller keeps the round loop and its random server order.  `open_` and
     `share` (pooled criteria) are the caller's arrays, updated in place.
-    Each server's candidate frameworks (room there and open) live in `cand`
-    across the rounds of the cycle (fill.c: they only ever shrink)."""
+    `static_gamma` (PS-DSF) makes the share x / (weight gamma) with gamma on
+    full capacity.  Each server's candidate frameworks (room there and open)
+    live in `cand` across the rounds of the cycle (fill.c: they only shrink)."""
 
     def __init__(self, problem, state, open_: np.ndarray, share: np.ndarray | None, unit: np.ndarray | None,
-                 wg: np.ndarray | None, fill_server: bool):
+                 static_gamma: bool, fill_server: bool):
         self.state = state
         self.call = _Call(problem, state)
-        self.cols = (np.ascontiguousarray(state.cols, dtype=np.int64) if state.has_rows
-                     else np.ascontiguousarray(problem.fit_counts(state.free).T, dtype=np.int64))
+        if state.has_rows:
+            self.cols = np.ascontiguousarray(state.cols, dtype=np.int64)
+        else:
+            self.cols = fit_counts_by_server(problem, self.call, state.free)
+        wg = None
+        if static_gamma:
+            # x / (w gamma) as the Python loop computes it: w * gamma in
+            # floats, gamma = fit_counts(capacity); with nothing placed the
+            # rooms are that very matrix.
+            same = not state.has_rows and np.array_equal(state.free, problem.capacity)
+            gamma = self.cols if same else fit_counts_by_server(problem, self.call, problem.capacity)
+            wg = gamma * problem.weight[None, :]
         # Untouched pages until a server's first visit builds its list.
         self.cand = np.empty((problem.n_servers, problem.n_frameworks), dtype=np.int32)
         self.ncand = np.full(problem.n_servers, -1, dtype=np.int64)
         self.scratch = np.empty(max(1, problem.n_frameworks))
         self.keep = [open_.view(np.uint8), share, None if unit is None else np.ascontiguousarray(unit, np.float64),
-                     None if wg is None else np.ascontiguousarray(wg, np.float64)]
+                     wg]
         self.args = [_ptr("int64_t *", self.cols), _ptr("unsigned char *", self.keep[0])] \
             + [ffi.NULL if a is None else _ptr("double *", a) for a in self.keep[1:]]
         self.lists = [_ptr("int32_t *", self.cand), _ptr("int64_t *", self.ncand), _ptr("double *", self.scratch)]

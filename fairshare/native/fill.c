@@ -916,6 +916,45 @@ out:
 	return err;
 }
 
+/* ---------- room matrix, server-major ---------- */
+
+#define FIT_TILE 256 /* servers per tile: their eligibility bytes and output rows stay in cache */
+
+/* Problem.fit_counts(free).T: cols[i * F + n] = tasks of n that fit in
+ * free[i], 0 where n is not eligible on i, at most TASK_LIMIT.  The
+ * arithmetic of Problem._ratios and fit_counts: the minimum of free / demand
+ * over the resources n needs (a resource it does not need never binds),
+ * then floor(max(m, 0) + 1e-9) capped, so every count is the same bit for
+ * bit; computed here in the layout the offer cycle reads, without a
+ * frameworks x servers float temporary and a transposing copy. */
+void fs_fit_counts_by_server(const struct fs_problem *p, const double *free, int64_t *cols)
+{
+	const int64_t F = p->n_frameworks, S = p->n_servers, R = p->n_resources;
+	for (int64_t i0 = 0; i0 < S; i0 += FIT_TILE) {
+		int64_t i1 = i0 + FIT_TILE < S ? i0 + FIT_TILE : S;
+		for (int64_t n = 0; n < F; n++) {
+			const double *d = p->demand + n * R;
+			const unsigned char *elig = p->elig + n * S;
+			for (int64_t i = i0; i < i1; i++) {
+				int64_t v = 0;
+				if (elig[i]) {
+					const double *f = free + i * R;
+					double m = INFINITY;
+					for (int64_t r = 0; r < R; r++)
+						if (d[r] > 0.0) {
+							double q = f[r] / d[r];
+							if (q < m)
+								m = q;
+						}
+					m = floor(fmax(m, 0.0) + 1e-9);
+					v = (int64_t)(m < TASK_LIMIT ? m : TASK_LIMIT);
+				}
+				cols[i * F + n] = v;
+			}
+		}
+	}
+}
+
 /* ---------- offer cycle (online.offer_cycle), one round ---------- */
 
 /*

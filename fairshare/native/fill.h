@@ -36,6 +36,8 @@ int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double 
 		   const int64_t *pivot);
 int fs_fill_server_specific(const struct fs_problem *p, struct fs_state *s, const unsigned char *active,
 			    int residual, int64_t *rows, const int64_t *gamma_full);
+/* Problem.fit_counts(free) transposed (servers x frameworks), same counts. */
+void fs_fit_counts_by_server(const struct fs_problem *p, const double *free, int64_t *cols);
 /* One round of the offer cycle over the servers in `order`; cols is the
  * servers x frameworks room cache, open and share are updated.  cand (servers
  * x frameworks) and ncand (servers, -1 before a server's first visit) hold

@@ -9,7 +9,7 @@ import pytest
 
 from fairshare import native_fill
 from fairshare.criteria import CRITERIA
-from fairshare.filling import progressive_fill
+from fairshare.filling import FillState, progressive_fill
 from fairshare.model import Constraints, Framework, Problem, Server
 from fairshare.online import Reallocator, offer_cycle
 from fairshare.policies import get_policy
@@ -155,3 +155,17 @@ def test_pure_python_switch(monkeypatch):
     assert not native_fill.enabled()
     monkeypatch.setenv("FAIRSHARE_PURE_PYTHON", "0")
     assert native_fill.enabled()
+
+
+@pytest.mark.parametrize("inst", INSTANCES + [("near_tie", 2, 40, 9)], ids=lambda t: f"{t[0]}{t[1]}-{t[2]}x{t[3]}")
+def test_c_fit_counts_by_server_equal_fit_counts(inst):
+    """The offer cycle's server-major room matrix is fit_counts transposed,
+    on full capacity and on a partly used cluster (rooms near boundaries,
+    zero and huge rooms)."""
+    p = make(*inst)
+    used = progressive_fill(p, CRITERIA["drfh"]).x // 2
+    assert used.any()
+    call = native_fill._Call(p, FillState(p))
+    for free in (p.capacity, p.capacity - used.T @ p.demand, p.capacity * 1e12, p.capacity * 0):
+        got = native_fill.fit_counts_by_server(p, call, free)
+        assert np.array_equal(got, p.fit_counts(free).T)
