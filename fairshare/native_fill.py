@@ -150,23 +150,26 @@ class OfferRounds:
             self.cols = np.ascontiguousarray(state.cols, dtype=np.int64)
         else:
             self.cols = fit_counts_by_server(problem, self.call, state.free)
-        wg = None
+        gamma = None
         if static_gamma:
-            # x / (w gamma) as the Python loop computes it: w * gamma in
-            # floats, gamma = fit_counts(capacity); with nothing placed the
-            # rooms are that very matrix.
+            # gamma = fit_counts(capacity), server-major; with nothing placed
+            # the rooms are that very matrix (the cycle does not write it).
             same = not state.has_rows and np.array_equal(state.free, problem.capacity)
             gamma = self.cols if same else fit_counts_by_server(problem, self.call, problem.capacity)
-            wg = gamma * problem.weight[None, :]
         # Untouched pages until a server's first visit builds its list.
-        self.cand = np.empty((problem.n_servers, problem.n_frameworks), dtype=np.int32)
-        self.ncand = np.full(problem.n_servers, -1, dtype=np.int64)
-        self.scratch = np.empty(max(1, problem.n_frameworks))
+        F, S = problem.n_frameworks, problem.n_servers
+        self.cand = np.empty((S, F), dtype=np.int32)
+        self.ncand = np.full(S, -1, dtype=np.int64)
+        self.scratch = np.empty(max(1, F))
+        self.exact = np.empty(max(1, F), dtype=np.uint8)
+        self.lists = ffi.new("struct fs_offer_lists *", {
+            "cand": _ptr("int32_t *", self.cand), "ncand": _ptr("int64_t *", self.ncand),
+            "scratch": _ptr("double *", self.scratch), "exact": _ptr("unsigned char *", self.exact)})
         self.keep = [open_.view(np.uint8), share, None if unit is None else np.ascontiguousarray(unit, np.float64),
-                     wg]
+                     gamma]
         self.args = [_ptr("int64_t *", self.cols), _ptr("unsigned char *", self.keep[0])] \
-            + [ffi.NULL if a is None else _ptr("double *", a) for a in self.keep[1:]]
-        self.lists = [_ptr("int32_t *", self.cand), _ptr("int64_t *", self.ncand), _ptr("double *", self.scratch)]
+            + [ffi.NULL if a is None else _ptr(t, a) for t, a in zip(("double *", "double *", "int64_t *"),
+                                                                   self.keep[1:])]
         self.fill_server = int(fill_server)
 
     @staticmethod
@@ -177,7 +180,7 @@ class OfferRounds:
     def run(self, order: list[int]) -> bool:
         o = np.asarray(order, dtype=np.int64)
         rc = lib.fs_offer_round(self.call.problem, self.call.state, *self.args, _ptr("int64_t *", o), len(o),
-                                self.fill_server, *self.lists)
+                                self.fill_server, self.lists)
         if rc < 0:
             raise RuntimeError(f"fairshare: the C offer round refused its arguments (code {rc})")
         return rc > 0

@@ -963,7 +963,7 @@ void fs_fit_counts_by_server(const struct fs_problem *p, const double *free, int
  * Scanning all F frameworks per visit made the late rounds, where most
  * servers are full, as dear as the first ones.  Instead each server keeps a
  * candidate list: frameworks that had room on it and were open when it was
- * last visited, in index order (cand[i * F ..], ncand[i] entries;
+ * last visited, in index order (l->cand[i * F ..], l->ncand[i] entries;
  * ncand[i] < 0 until the first visit builds it).
  *
  * Invariant: within one cycle a room only shrinks (free only shrinks) and an
@@ -973,18 +973,27 @@ void fs_fit_counts_by_server(const struct fs_problem *p, const double *free, int
  * the lowest index still wins ties); a server with an empty list is passed
  * over at once.
  *
- * Rooms.  rPS-DSF's share x / (w room) reads the room of every candidate, so
- * column i is refreshed after each placement there (FillState._refresh).  For
- * the other criteria the share does not depend on the room, only "has room"
- * matters, and the room is the column entry until the server's first
- * placement of the cycle (changed[i] == 0), the refreshed formula after it.
- * A visit then takes the lowest share over the listed open frameworks; if
- * the one holding it has room, that minimum is the true one, and the pick is
- * the first listed framework within the tie margin that has room.  If not,
- * the whole list is checked once (dropping every framework without room) and
- * the minimum recomputed.  So a visit costs a pass over the list plus a few
- * room checks, and a full check only after rooms changed.  The caller
- * re-derives whole columns of the servers marked changed afterwards.
+ * Rooms are not kept current: the room of n on i is the column entry until
+ * the server's first placement of the cycle (changed[i] == 0), and after it
+ * the refreshed formula evaluated when needed (what FillState._refresh
+ * would have stored).  The caller re-derives whole columns of the servers
+ * marked changed afterwards.
+ *
+ * Shares that ignore the room (pooled x_n unit_n, PS-DSF x_n / (w_n
+ * gamma_n,i), gamma on full capacity) are computed exactly on every pass; only "has room" is unknown.
+ * If the holder of the lowest share has room, that minimum is the true one
+ * and the pick is the first listed framework within the tie margin that has
+ * room; if not, the whole list is checked once (dropping every framework
+ * without room) and the minimum recomputed.
+ *
+ * rPS-DSF's share x_n / (w_n room_n,i) needs the room, which costs a pass
+ * over the resources.  Every listed framework keeps a lower bound of its
+ * share (l->bound, parallel to the list): the share when last computed,
+ * and shares only grow (x grows, rooms shrink).  A pass computes the share
+ * exactly only where the bound is below the lowest exact share found so
+ * far, so the result is the true minimum (every bound skipped is at least
+ * that minimum); then the frameworks whose bound is within the tie margin
+ * are made exact, in index order, until one is within it.
  */
 
 /* Column i's room for framework n as FillState._refresh writes it after a
@@ -998,15 +1007,130 @@ static int64_t offer_room(const struct ctx *c, int64_t n, int64_t i)
 	return (int64_t)m;
 }
 
-/* Does n still have room on i?  (Listed frameworks had room: eligible.) */
-static int offer_fits(const struct ctx *c, const int64_t *col, int64_t n, int64_t i)
+/* Room of n on i now (listed frameworks had room: eligible). */
+static int64_t room_now(const struct ctx *c, const int64_t *col, int64_t n, int64_t i)
 {
-	return c->s->changed[i] ? offer_room(c, n, i) > 0 : col[n] > 0;
+	return c->s->changed[i] ? offer_room(c, n, i) : col[n];
+}
+
+/* Pooled or PS-DSF share; returns the framework to place on i, or -1.  The
+ * list (length *len) is compacted in place. */
+static int64_t pick_by_share(const struct ctx *c, const int64_t *col, const unsigned char *open,
+			     const double *share, const int64_t *gamma, int64_t i, int32_t *list, int64_t *len,
+			     double *v)
+{
+	const int64_t *x = c->s->x;
+	/* masked = where(room > 0 & open, share, inf); low = min.  Entries
+	 * marked -1 or closed leave the list. */
+	double low = INFINITY;
+	int64_t kept = 0, arg = -1;
+	for (int64_t j = 0; j < *len; j++) {
+		int64_t n = list[j];
+		if (n < 0 || !open[n])
+			continue;
+		/* x / (w gamma) with w gamma in floats, as numpy forms it */
+		double s = share ? share[n] : (double)x[n] / (c->p->weight[n] * (double)gamma[i * c->F + n]);
+		list[kept] = (int32_t)n;
+		v[kept] = s;
+		if (s < low) {
+			low = s;
+			arg = kept;
+		}
+		kept++;
+	}
+	*len = kept;
+	if (low == INFINITY)
+		return -1;
+	int checked = 0;
+	if (room_now(c, col, list[arg], i) <= 0) {
+		/* the minimum has no room: check the whole list once */
+		low = INFINITY;
+		kept = 0;
+		for (int64_t j = 0; j < *len; j++) {
+			if (room_now(c, col, list[j], i) <= 0)
+				continue;
+			list[kept] = list[j];
+			v[kept] = v[j];
+			if (v[kept] < low)
+				low = v[kept];
+			kept++;
+		}
+		*len = kept;
+		checked = 1;
+		if (low == INFINITY)
+			return -1;
+	}
+	/* equal shares within float noise: the lowest framework index with
+	 * room (the holder of `low` has room, so low is exact) */
+	double thr = low + 1e-12 * fmax(1.0, fabs(low));
+	for (int64_t j = 0; j < *len; j++) {
+		if (v[j] > thr)
+			continue;
+		if (checked || room_now(c, col, list[j], i) > 0)
+			return list[j];
+		list[j] = -1; /* no room: dropped by the next pass */
+	}
+	return -1; /* not reached: the holder of low qualifies */
+}
+
+/* rPS-DSF: share x_n / (w_n room_n,i), exact only where it could matter;
+ * returns the framework to place on i, or -1.  col holds each listed
+ * framework's room when last computed (never below the room now). */
+static int64_t pick_by_residual(const struct ctx *c, int64_t *col, const unsigned char *open, int64_t i,
+				int32_t *list, int64_t *len, double *v, unsigned char *exact)
+{
+	const int64_t *x = c->s->x;
+	const double *w = c->p->weight;
+	const int stale = c->s->changed[i]; /* rooms older than the last placement on i */
+	double low = INFINITY;
+	int64_t kept = 0;
+	for (int64_t j = 0; j < *len; j++) {
+		int64_t n = list[j];
+		if (n < 0 || !open[n])
+			continue;
+		/* with the last computed room: a lower bound of the share */
+		double b = (double)x[n] / (w[n] * (double)col[n]);
+		exact[kept] = !stale;
+		if (stale && b < low) { /* could be the minimum: make it exact */
+			col[n] = offer_room(c, n, i);
+			if (col[n] <= 0)
+				continue;
+			b = (double)x[n] / (w[n] * (double)col[n]);
+			exact[kept] = 1;
+		}
+		if (b < low && exact[kept])
+			low = b;
+		list[kept] = (int32_t)n;
+		v[kept] = b;
+		kept++;
+	}
+	*len = kept;
+	if (low == INFINITY)
+		return -1;
+	double thr = low + 1e-12 * fmax(1.0, fabs(low));
+	for (int64_t j = 0; j < *len; j++) {
+		if (v[j] > thr)
+			continue;
+		if (!exact[j]) {
+			int64_t n = list[j];
+			col[n] = offer_room(c, n, i);
+			if (col[n] <= 0) {
+				list[j] = -1; /* dropped by the next pass */
+				continue;
+			}
+			v[j] = (double)x[n] / (w[n] * (double)col[n]);
+			exact[j] = 1;
+			if (v[j] > thr)
+				continue;
+		}
+		return list[j];
+	}
+	return -1; /* not reached: the holder of low qualifies */
 }
 
 int fs_offer_round(const struct fs_problem *p, struct fs_state *s, int64_t *cols, unsigned char *open,
-		   double *share, const double *unit, const double *wg, const int64_t *order, int64_t n_order,
-		   int fill_server, int32_t *cand, int64_t *ncand, double *scratch)
+		   double *share, const double *unit, const int64_t *gamma, const int64_t *order, int64_t n_order,
+		   int fill_server, const struct fs_offer_lists *l)
 {
 	struct ctx c;
 	int placed_any = 0;
@@ -1018,90 +1142,34 @@ int fs_offer_round(const struct fs_problem *p, struct fs_state *s, int64_t *cols
 	c.F = p->n_frameworks;
 	c.S = p->n_servers;
 	c.R = p->n_resources;
-	int64_t *x = s->x;
-	const double *w = p->weight;
-	/* rPS-DSF keeps every listed room current; the others check on demand */
-	const int lazy = share || wg;
 	for (int64_t k = 0; k < n_order; k++) {
 		int64_t i = order[k];
 		if (i < 0 || i >= c.S)
 			return -2;
 		int64_t *col = cols + i * c.F;
-		int32_t *list = cand + i * c.F;
-		int64_t len = ncand[i];
+		int32_t *list = l->cand + i * c.F;
+		int64_t len = l->ncand[i];
 		if (len < 0) {
 			len = 0;
 			for (int64_t n = 0; n < c.F; n++)
 				if (col[n] > 0 && open[n])
 					list[len++] = (int32_t)n;
 		}
-		for (;;) {
-			/* masked = where(room > 0 & open, share or x / (w gamma), inf);
-			 * low = min.  Entries marked -1 or closed leave the list. */
-			double low = INFINITY;
-			int64_t kept = 0, arg = -1;
-			for (int64_t j = 0; j < len; j++) {
-				int64_t n = list[j];
-				if (n < 0 || !open[n] || (!lazy && col[n] <= 0))
-					continue;
-				double v = share ? share[n]
-					 : (double)x[n] / (wg ? wg[i * c.F + n] : w[n] * (double)col[n]);
-				list[kept] = (int32_t)n;
-				scratch[kept] = v;
-				if (v < low) {
-					low = v;
-					arg = kept;
-				}
-				kept++;
-			}
-			len = kept;
-			if (low == INFINITY)
+		while (len > 0) {
+			int64_t pick = share || gamma ? pick_by_share(&c, col, open, share, gamma, i, list, &len, l->scratch)
+						   : pick_by_residual(&c, col, open, i, list, &len, l->scratch, l->exact);
+			if (pick < 0)
 				break;
-			int checked = !lazy;
-			if (!checked && !offer_fits(&c, col, list[arg], i)) {
-				/* the minimum has no room: check the whole list once */
-				low = INFINITY;
-				kept = 0;
-				for (int64_t j = 0; j < len; j++) {
-					if (!offer_fits(&c, col, list[j], i))
-						continue;
-					list[kept] = list[j];
-					scratch[kept] = scratch[j];
-					if (scratch[kept] < low)
-						low = scratch[kept];
-					kept++;
-				}
-				len = kept;
-				checked = 1;
-				if (low == INFINITY)
-					break;
-			}
-			/* equal shares within float noise: the lowest framework index
-			 * with room (the holder of `low` has room, so low is exact) */
-			double thr = low + 1e-12 * fmax(1.0, fabs(low));
-			int64_t pick = -1;
-			for (int64_t j = 0; j < len; j++) {
-				if (scratch[j] > thr)
-					continue;
-				if (checked || offer_fits(&c, col, list[j], i)) {
-					pick = list[j];
-					break;
-				}
-				list[j] = -1; /* no room: dropped by the next pass */
-			}
 			place(&c, pick, i, 1);
-			if (!lazy)
-				for (int64_t j = 0; j < len; j++)
-					col[list[j]] = offer_room(&c, list[j], i);
 			if (share)
-				share[pick] = (double)x[pick] * unit[pick];
-			if (x[pick] >= s->limit[pick])
+				share[pick] = (double)s->x[pick] * unit[pick];
+			if (s->x[pick] >= s->limit[pick])
 				open[pick] = 0;
 			placed_any = 1;
 			if (!fill_server)
 				break;
 		}
-		ncand[i] = len;
+		l->ncand[i] = len;
 	}
 	return placed_any;
 }
