@@ -1013,9 +1013,41 @@ static int64_t room_now(const struct ctx *c, const int64_t *col, int64_t n, int6
 	return c->s->changed[i] ? offer_room(c, n, i) : col[n];
 }
 
+/* Equal shares within float noise go to the lowest framework index: the
+ * first listed framework whose share is within the tie margin of `low` (the
+ * exact minimum) and that has room.  An entry flagged in `known` (or every
+ * entry, with known == NULL and all_known) is exact and has room; any other
+ * gets its room checked, and for rPS-DSF (`residual`) its share recomputed
+ * from that room.  Entries found without room are marked -1 (dropped by the
+ * next pass). */
+static int64_t first_within_margin(const struct ctx *c, int64_t *col, int64_t i, int32_t *list, int64_t len,
+				   double *v, const unsigned char *known, int all_known, int residual, double low)
+{
+	double thr = low + 1e-12 * fmax(1.0, fabs(low));
+	for (int64_t j = 0; j < len; j++) {
+		if (v[j] > thr)
+			continue;
+		if (!(known ? known[j] : all_known)) {
+			int64_t n = list[j], room = room_now(c, col, n, i);
+			if (room <= 0) {
+				list[j] = -1;
+				continue;
+			}
+			if (residual) {
+				col[n] = room;
+				v[j] = (double)c->s->x[n] / (c->p->weight[n] * (double)room);
+				if (v[j] > thr)
+					continue;
+			}
+		}
+		return list[j];
+	}
+	return -1; /* not reached: the holder of low qualifies */
+}
+
 /* Pooled or PS-DSF share; returns the framework to place on i, or -1.  The
  * list (length *len) is compacted in place. */
-static int64_t pick_by_share(const struct ctx *c, const int64_t *col, const unsigned char *open,
+static int64_t pick_by_share(const struct ctx *c, int64_t *col, const unsigned char *open,
 			     const double *share, const int64_t *gamma, int64_t i, int32_t *list, int64_t *len,
 			     double *v)
 {
@@ -1060,17 +1092,8 @@ static int64_t pick_by_share(const struct ctx *c, const int64_t *col, const unsi
 		if (low == INFINITY)
 			return -1;
 	}
-	/* equal shares within float noise: the lowest framework index with
-	 * room (the holder of `low` has room, so low is exact) */
-	double thr = low + 1e-12 * fmax(1.0, fabs(low));
-	for (int64_t j = 0; j < *len; j++) {
-		if (v[j] > thr)
-			continue;
-		if (checked || room_now(c, col, list[j], i) > 0)
-			return list[j];
-		list[j] = -1; /* no room: dropped by the next pass */
-	}
-	return -1; /* not reached: the holder of low qualifies */
+	/* the holder of `low` has room, so low is the exact minimum */
+	return first_within_margin(c, col, i, list, *len, v, NULL, checked, 0, low);
 }
 
 /* rPS-DSF: share x_n / (w_n room_n,i), exact only where it could matter;
@@ -1107,25 +1130,7 @@ static int64_t pick_by_residual(const struct ctx *c, int64_t *col, const unsigne
 	*len = kept;
 	if (low == INFINITY)
 		return -1;
-	double thr = low + 1e-12 * fmax(1.0, fabs(low));
-	for (int64_t j = 0; j < *len; j++) {
-		if (v[j] > thr)
-			continue;
-		if (!exact[j]) {
-			int64_t n = list[j];
-			col[n] = offer_room(c, n, i);
-			if (col[n] <= 0) {
-				list[j] = -1; /* dropped by the next pass */
-				continue;
-			}
-			v[j] = (double)x[n] / (w[n] * (double)col[n]);
-			exact[j] = 1;
-			if (v[j] > thr)
-				continue;
-		}
-		return list[j];
-	}
-	return -1; /* not reached: the holder of low qualifies */
+	return first_within_margin(c, col, i, list, *len, v, exact, 0, 1, low);
 }
 
 int fs_offer_round(const struct fs_problem *p, struct fs_state *s, int64_t *cols, unsigned char *open,
