@@ -161,10 +161,9 @@ class OfferRounds:
         self.cand = np.empty((S, F), dtype=np.int32)
         self.ncand = np.full(S, -1, dtype=np.int64)
         self.scratch = np.empty(max(1, F))
-        self.exact = np.empty(max(1, F), dtype=np.uint8)
         self.lists = ffi.new("struct fs_offer_lists *", {
             "cand": _ptr("int32_t *", self.cand), "ncand": _ptr("int64_t *", self.ncand),
-            "scratch": _ptr("double *", self.scratch), "exact": _ptr("unsigned char *", self.exact)})
+            "scratch": _ptr("double *", self.scratch)})
         self.keep = [open_.view(np.uint8), share, None if unit is None else np.ascontiguousarray(unit, np.float64),
                      gamma]
         self.args = [_ptr("int64_t *", self.cols), _ptr("unsigned char *", self.keep[0])] \

@@ -40,12 +40,11 @@ int fs_fill_server_specific(const struct fs_problem *p, struct fs_state *s, cons
 void fs_fit_counts_by_server(const struct fs_problem *p, const double *free, int64_t *cols);
 /* Per-server candidate lists of one offer cycle (fill.c), all caller-owned:
  * cand is servers x frameworks, ncand servers long (-1 before a server's
- * first visit), scratch and exact n_frameworks long. */
+ * first visit), scratch n_frameworks long. */
 struct fs_offer_lists {
 	int32_t *cand;
 	int64_t *ncand;
 	double *scratch;
-	unsigned char *exact;
 };
 /* One round of the offer cycle over the servers in `order`; cols is the
  * servers x frameworks room matrix at the start of the cycle (rPS-DSF updates
