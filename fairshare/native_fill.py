@@ -77,7 +77,17 @@ def _rooms(state) -> np.ndarray:
     first see it: the state's cache if it has one, else computed afresh."""
     if state.has_rows:
         return np.ascontiguousarray(state.cols.T, dtype=np.int64)
-    return np.ascontiguousarray(state.problem.fit_counts(state.free), dtype=np.int64)
+    return fit_counts(state.problem, _Call(state.problem, state), state.free)
+
+
+def fit_counts(problem, call: _Call, free: np.ndarray, server_major: bool = False) -> np.ndarray:
+    """problem.fit_counts(free) as a contiguous int64 array, or its transpose
+    computed in that layout (the same counts bit for bit, tested)."""
+    free = np.ascontiguousarray(free, dtype=np.float64)
+    shape = (problem.n_servers, problem.n_frameworks) if server_major else (problem.n_frameworks, problem.n_servers)
+    out = np.empty(shape, dtype=np.int64)
+    lib.fs_fit_counts(call.problem, _ptr("double *", free), _ptr("int64_t *", out), int(server_major))
+    return out
 
 
 def fill_pooled(problem, unit: np.ndarray, sel, state, act: np.ndarray) -> bool:
@@ -125,15 +135,6 @@ def fill_server_specific(problem, crit, state, act: np.ndarray) -> bool:
     return call.finish(rc, state)
 
 
-def fit_counts_by_server(problem, call: "_Call", free: np.ndarray) -> np.ndarray:
-    """problem.fit_counts(free).T as a contiguous int64 array, computed in
-    that layout (the same counts bit for bit, tested)."""
-    free = np.ascontiguousarray(free, dtype=np.float64)
-    cols = np.empty((problem.n_servers, problem.n_frameworks), dtype=np.int64)
-    lib.fs_fit_counts_by_server(call.problem, _ptr("double *", free), _ptr("int64_t *", cols))
-    return cols
-
-
 class OfferRounds:
     """online.offer_cycle's visits in C, one round per `run(order)`; the
     caller keeps the round loop and its random server order.  `open_` and
@@ -149,13 +150,13 @@ class OfferRounds:
         if state.has_rows:
             self.cols = np.ascontiguousarray(state.cols, dtype=np.int64)
         else:
-            self.cols = fit_counts_by_server(problem, self.call, state.free)
+            self.cols = fit_counts(problem, self.call, state.free, server_major=True)
         gamma = None
         if static_gamma:
             # gamma = fit_counts(capacity), server-major; with nothing placed
             # the rooms are that very matrix (the cycle does not write it).
             same = not state.has_rows and np.array_equal(state.free, problem.capacity)
-            gamma = self.cols if same else fit_counts_by_server(problem, self.call, problem.capacity)
+            gamma = self.cols if same else fit_counts(problem, self.call, problem.capacity, server_major=True)
         # Untouched pages until a server's first visit builds its list.
         F, S = problem.n_frameworks, problem.n_servers
         self.cand = np.empty((S, F), dtype=np.int32)

@@ -916,18 +916,19 @@ out:
 	return err;
 }
 
-/* ---------- room matrix, server-major ---------- */
+/* ---------- room matrix ---------- */
 
 #define FIT_TILE 256 /* servers per tile: their eligibility bytes and output rows stay in cache */
 
-/* Problem.fit_counts(free).T: cols[i * F + n] = tasks of n that fit in
- * free[i], 0 where n is not eligible on i, at most TASK_LIMIT.  The
- * arithmetic of Problem._ratios and fit_counts: the minimum of free / demand
- * over the resources n needs (a resource it does not need never binds),
- * then floor(max(m, 0) + 1e-9) capped, so every count is the same bit for
- * bit; computed here in the layout the offer cycle reads, without a
- * frameworks x servers float temporary and a transposing copy. */
-void fs_fit_counts_by_server(const struct fs_problem *p, const double *free, int64_t *cols)
+/* Problem.fit_counts(free): tasks of n that fit in free[i], 0 where n is
+ * not eligible on i, at most TASK_LIMIT, written to out[n * S + i]
+ * (frameworks x servers) or, with server_major, out[i * F + n] (the layout
+ * the offer cycle reads).  The arithmetic of Problem._ratios and fit_counts:
+ * the minimum of free / demand over the resources n needs (a resource it
+ * does not need never binds), then floor(max(m, 0) + 1e-9) capped, so every
+ * count is the same bit for bit, without numpy's float temporaries (and, for
+ * the server-major layout, a transposing copy). */
+void fs_fit_counts(const struct fs_problem *p, const double *free, int64_t *out, int server_major)
 {
 	const int64_t F = p->n_frameworks, S = p->n_servers, R = p->n_resources;
 	for (int64_t i0 = 0; i0 < S; i0 += FIT_TILE) {
@@ -949,7 +950,7 @@ void fs_fit_counts_by_server(const struct fs_problem *p, const double *free, int
 					m = floor(fmax(m, 0.0) + 1e-9);
 					v = (int64_t)(m < TASK_LIMIT ? m : TASK_LIMIT);
 				}
-				cols[i * F + n] = v;
+				out[server_major ? i * F + n : n * S + i] = v;
 			}
 		}
 	}
