@@ -30,6 +30,7 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import linprog
 
+from . import native_fill
 from .allocation import Allocation
 from .model import TASK_LIMIT, Problem
 
@@ -311,6 +312,16 @@ def round_down_fill(fluid: Allocation, lp: FluidLP, unit_criterion: str = "drf",
     for n in order:
         targets[n] = _largest_remainder(per_class[n], min(int(math.floor(totals[n] + 1e-7)), int(p.max_tasks[n])))
     placed = np.zeros_like(targets)  # tasks of n in class c so far
+    if not native_fill.place_floors(p, free, start, by_class, order, targets, class_eligible, placed, X):
+        _place_floors(p, free, start, by_class, order, targets, class_eligible, placed, X)
+    filled = progressive_fill(p, CRITERIA[unit_criterion], "residual", initial=X)
+    return Allocation(p, filled.x, name or fluid.policy.replace("_fluid", ""), {"rounded_from": fluid.policy})
+
+
+def _place_floors(p, free, start, by_class, order, targets, class_eligible, placed, X) -> None:
+    """round_down_fill's placement of the floored targets (the reference of
+    fs_place_floors in fairshare/native/fill.c): free (servers in class
+    order), placed (frameworks x classes) and X are updated."""
     steps = []
     for n in order.tolist():
         need = [(r, float(p.demand[n, r])) for r in np.flatnonzero(p.demand[n] > 0).tolist()]
@@ -340,8 +351,6 @@ def round_down_fill(fluid: Allocation, lp: FluidLP, unit_criterion: str = "drf",
                 at = np.flatnonzero(take)
                 X[n, by_class[start[c] + at]] += take[at]
                 placed[n, c] += int(take[at].sum())
-    filled = progressive_fill(p, CRITERIA[unit_criterion], "residual", initial=X)
-    return Allocation(p, filled.x, name or fluid.policy.replace("_fluid", ""), {"rounded_from": fluid.policy})
 
 
 def brute_force_maxmin(problem: Problem, unit: np.ndarray | None = None, limit: int = 200_000) -> np.ndarray:

@@ -135,6 +135,22 @@ def fill_server_specific(problem, crit, state, act: np.ndarray) -> bool:
     return call.finish(rc, state)
 
 
+def place_floors(problem, free: np.ndarray, start: np.ndarray, by_class: np.ndarray, order: np.ndarray,
+                 targets: np.ndarray, class_eligible: np.ndarray, placed: np.ndarray, X: np.ndarray) -> bool:
+    """exact._place_floors in C (free, placed and X updated); False if the
+    extension is not available."""
+    if not enabled() or not all(a.flags.c_contiguous and a.flags.writeable for a in (free, placed, X)):
+        return False
+    from .filling import FillState
+    call = _Call(problem, FillState(problem))
+    args = [np.ascontiguousarray(a, dtype=np.int64) for a in (start, by_class, order, targets)]
+    elig = np.ascontiguousarray(class_eligible, dtype=np.bool_).view(np.uint8)
+    lib.fs_place_floors(call.problem, _ptr("double *", free), _ptr("int64_t *", args[0]), targets.shape[1],
+                        _ptr("int64_t *", args[1]), _ptr("int64_t *", args[2]), _ptr("int64_t *", args[3]),
+                        _ptr("unsigned char *", elig), _ptr("int64_t *", placed), _ptr("int64_t *", X))
+    return True
+
+
 class OfferRounds:
     """online.offer_cycle's visits in C, one round per `run(order)`; the
     caller keeps the round loop and its random server order.  `open_` and

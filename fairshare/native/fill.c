@@ -920,14 +920,28 @@ out:
 
 #define FIT_TILE 256 /* servers per tile: their eligibility bytes and output rows stay in cache */
 
+/* Tasks of demand d that fit in free f, as Problem.fit_counts computes it
+ * (Problem._ratios): the minimum of f / d over the resources d needs (a
+ * resource it does not need never binds), then floor(max(m, 0) + 1e-9),
+ * capped at TASK_LIMIT: the same divisions, so the same count bit for bit. */
+static inline int64_t fit_count(const double *f, const double *d, int64_t R)
+{
+	double m = INFINITY;
+	for (int64_t r = 0; r < R; r++)
+		if (d[r] > 0.0) {
+			double q = f[r] / d[r];
+			if (q < m)
+				m = q;
+		}
+	m = floor(fmax(m, 0.0) + 1e-9);
+	return (int64_t)(m < TASK_LIMIT ? m : TASK_LIMIT);
+}
+
 /* Problem.fit_counts(free): tasks of n that fit in free[i], 0 where n is
  * not eligible on i, at most TASK_LIMIT, written to out[n * S + i]
  * (frameworks x servers) or, with server_major, out[i * F + n] (the layout
- * the offer cycle reads).  The arithmetic of Problem._ratios and fit_counts:
- * the minimum of free / demand over the resources n needs (a resource it
- * does not need never binds), then floor(max(m, 0) + 1e-9) capped, so every
- * count is the same bit for bit, without numpy's float temporaries (and, for
- * the server-major layout, a transposing copy). */
+ * the offer cycle reads); without numpy's float temporaries (and, for the
+ * server-major layout, a transposing copy). */
 void fs_fit_counts(const struct fs_problem *p, const double *free, int64_t *out, int server_major)
 {
 	const int64_t F = p->n_frameworks, S = p->n_servers, R = p->n_resources;
@@ -937,20 +951,51 @@ void fs_fit_counts(const struct fs_problem *p, const double *free, int64_t *out,
 			const double *d = p->demand + n * R;
 			const unsigned char *elig = p->elig + n * S;
 			for (int64_t i = i0; i < i1; i++) {
-				int64_t v = 0;
-				if (elig[i]) {
-					const double *f = free + i * R;
-					double m = INFINITY;
-					for (int64_t r = 0; r < R; r++)
-						if (d[r] > 0.0) {
-							double q = f[r] / d[r];
-							if (q < m)
-								m = q;
-						}
-					m = floor(fmax(m, 0.0) + 1e-9);
-					v = (int64_t)(m < TASK_LIMIT ? m : TASK_LIMIT);
-				}
+				int64_t v = elig[i] ? fit_count(free + i * R, d, R) : 0;
 				out[server_major ? i * F + n : n * S + i] = v;
+			}
+		}
+	}
+}
+
+/* ---------- exact references: placing the floored targets ---------- */
+
+/* exact._place_floors step for step: for each fraction, each framework in
+ * `order` and each class c it has a target in (ascending, eligible only),
+ * want = floor(target * frac + 1e-9) - placed, taken greedily from the
+ * class's servers in order, as many as fit on one before the next.  Servers
+ * are in class order (free is S x R in that order, class c is rows
+ * start[c] .. start[c + 1]); by_class maps a row to the server's index in
+ * X (F x S).  The room is fit_count's, and free
+ * drops by take * demand per resource as numpy's block update does; the
+ * walk stops once the want is met (numpy's later takes are 0). */
+void fs_place_floors(const struct fs_problem *p, double *free, const int64_t *start, int64_t n_classes,
+		     const int64_t *by_class, const int64_t *order, const int64_t *targets,
+		     const unsigned char *class_elig, int64_t *placed, int64_t *X)
+{
+	static const double fracs[] = {0.5, 0.8, 0.9, 1.0};
+	const int64_t F = p->n_frameworks, S = p->n_servers, R = p->n_resources;
+	for (int k = 0; k < 4; k++) {
+		for (int64_t o = 0; o < F; o++) {
+			int64_t n = order[o];
+			const double *d = p->demand + n * R;
+			for (int64_t c = 0; c < n_classes; c++) {
+				int64_t at = n * n_classes + c;
+				if (!targets[at] || !class_elig[at])
+					continue;
+				int64_t want = (int64_t)floor((double)targets[at] * fracs[k] + 1e-9) - placed[at];
+				for (int64_t j = start[c]; j < start[c + 1] && want > 0; j++) {
+					double *f = free + j * R;
+					int64_t fit = fit_count(f, d, R);
+					int64_t take = fit < want ? fit : want;
+					if (take <= 0)
+						continue;
+					for (int64_t r = 0; r < R; r++)
+						f[r] -= (double)take * d[r];
+					X[n * S + by_class[j]] += take;
+					placed[at] += take;
+					want -= take;
+				}
 			}
 		}
 	}

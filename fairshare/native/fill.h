@@ -39,6 +39,11 @@ int fs_fill_server_specific(const struct fs_problem *p, struct fs_state *s, cons
 /* Problem.fit_counts(free), same counts: frameworks x servers, or servers x
  * frameworks with server_major. */
 void fs_fit_counts(const struct fs_problem *p, const double *free, int64_t *out, int server_major);
+/* exact._place_floors (the floored targets of an exact reference, placed
+ * greedily per class); free, placed and X are updated. */
+void fs_place_floors(const struct fs_problem *p, double *free, const int64_t *start, int64_t n_classes,
+		     const int64_t *by_class, const int64_t *order, const int64_t *targets,
+		     const unsigned char *class_elig, int64_t *placed, int64_t *X);
 /* Per-server candidate lists of one offer cycle (fill.c), all caller-owned:
  * cand is servers x frameworks, ncand servers long (-1 before a server's
  * first visit), scratch n_frameworks long. */

@@ -2,7 +2,8 @@
 same tasks as its straightforward form below: per (fraction, framework,
 class) step, Problem.fit_counts over the class's servers and a greedy take
 in server order.  The fast form works on class-contiguous views with the
-same arithmetic; the matrices must be equal element for element, and the
+same arithmetic (in Python, and in C when the extension is built); the
+matrices must be equal element for element, and the
 fluid solution's per-server matrix (built on first use) must be the even
 spread of each class's tasks."""
 import math
@@ -10,6 +11,7 @@ import math
 import numpy as np
 import pytest
 
+from fairshare import native_fill
 from fairshare.criteria import CRITERIA
 from fairshare.exact import FluidLP, _largest_remainder, maxmin_fluid, pf_fluid, round_down_fill
 from fairshare.filling import progressive_fill
@@ -69,8 +71,21 @@ def make(kind, seed, servers, frameworks):
     return odd_problem(seed, servers, frameworks)
 
 
+# The floors are placed by fill.c's fs_place_floors when the extension is
+# built, by exact._place_floors otherwise: both must equal the reference.
+WAYS = ["c", "python"]
+
+
+@pytest.fixture(params=WAYS)
+def way(request, monkeypatch):
+    monkeypatch.setenv("FAIRSHARE_PURE_PYTHON", "1" if request.param == "python" else "0")
+    if request.param == "c" and not native_fill.enabled():
+        pytest.skip("fairshare._fill is not built (make install)")
+    return request.param
+
+
 @pytest.mark.parametrize("inst", INSTANCES, ids=lambda t: f"{t[0]}{t[1]}-{t[2]}x{t[3]}")
-def test_round_down_fill_equals_reference(inst):
+def test_round_down_fill_equals_reference(inst, way):
     p = make(*inst)
     lp = FluidLP(p)
     fluid = maxmin_fluid(p, lp=lp)
@@ -79,7 +94,7 @@ def test_round_down_fill_equals_reference(inst):
     assert np.array_equal(got, reference_round_down_fill(fluid, lp))
 
 
-def test_pf_rounding_equals_reference():
+def test_pf_rounding_equals_reference(way):
     p = make("odd", 7, 40, 8)
     lp = FluidLP(p)
     fluid = pf_fluid(p, lp=lp)
