@@ -77,17 +77,7 @@ def _rooms(state) -> np.ndarray:
     first see it: the state's cache if it has one, else computed afresh."""
     if state.has_rows:
         return np.ascontiguousarray(state.cols.T, dtype=np.int64)
-    return fit_counts(state.problem, _Call(state.problem, state), state.free)
-
-
-def fit_counts(problem, call: _Call, free: np.ndarray, server_major: bool = False) -> np.ndarray:
-    """problem.fit_counts(free) as a contiguous int64 array, or its transpose
-    computed in that layout (the same counts bit for bit, tested)."""
-    free = np.ascontiguousarray(free, dtype=np.float64)
-    shape = (problem.n_servers, problem.n_frameworks) if server_major else (problem.n_frameworks, problem.n_servers)
-    out = np.empty(shape, dtype=np.int64)
-    lib.fs_fit_counts(call.problem, _ptr("double *", free), _ptr("int64_t *", out), int(server_major))
-    return out
+    return np.ascontiguousarray(state.problem.fit_counts(state.free), dtype=np.int64)
 
 
 def fill_pooled(problem, unit: np.ndarray, sel, state, act: np.ndarray) -> bool:
@@ -149,6 +139,16 @@ def place_floors(problem, free: np.ndarray, start: np.ndarray, by_class: np.ndar
                         _ptr("int64_t *", args[1]), _ptr("int64_t *", args[2]), _ptr("int64_t *", args[3]),
                         _ptr("unsigned char *", elig), _ptr("int64_t *", placed), _ptr("int64_t *", X))
     return True
+
+
+def fit_counts(problem, call: _Call, free: np.ndarray, server_major: bool = False) -> np.ndarray:
+    """problem.fit_counts(free) as a contiguous int64 array, or its transpose
+    computed in that layout (the same counts bit for bit, tested)."""
+    free = np.ascontiguousarray(free, dtype=np.float64)
+    shape = (problem.n_servers, problem.n_frameworks) if server_major else (problem.n_frameworks, problem.n_servers)
+    out = np.empty(shape, dtype=np.int64)
+    lib.fs_fit_counts(call.problem, _ptr("double *", free), _ptr("int64_t *", out), int(server_major))
+    return out
 
 
 class OfferRounds:
