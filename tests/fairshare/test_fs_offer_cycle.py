@@ -44,11 +44,12 @@ def make(kind, seed, servers, frameworks):
 
 
 def both_ways(monkeypatch, run):
-    monkeypatch.setenv("FAIRSHARE_PURE_PYTHON", "1")
-    ref = run()
-    monkeypatch.setenv("FAIRSHARE_PURE_PYTHON", "0")
-    got = run()
-    return ref, got
+    """(pure Python result, C result) of run()."""
+    out = []
+    for pure in ("1", "0"):
+        monkeypatch.setenv("FAIRSHARE_PURE_PYTHON", pure)
+        out.append(run())
+    return tuple(out)
 
 
 INSTANCES = [("synthetic", 7, 400, 60), ("synthetic", 8, 60, 300), ("near_tie", 1, 30, 12), ("near_tie", 4, 30, 12)]
