@@ -141,14 +141,13 @@ def place_floors(problem, free: np.ndarray, start: np.ndarray, by_class: np.ndar
     return True
 
 
-def fit_counts(problem, call: _Call, free: np.ndarray, server_major: bool = False) -> np.ndarray:
-    """problem.fit_counts(free) as a contiguous int64 array, or its transpose
-    computed in that layout (the same counts bit for bit, tested)."""
+def fit_counts_by_server(problem, call: _Call, free: np.ndarray) -> np.ndarray:
+    """problem.fit_counts(free).T as a contiguous int64 array, computed in
+    that layout (the same counts bit for bit, tested)."""
     free = np.ascontiguousarray(free, dtype=np.float64)
-    shape = (problem.n_servers, problem.n_frameworks) if server_major else (problem.n_frameworks, problem.n_servers)
-    out = np.empty(shape, dtype=np.int64)
-    lib.fs_fit_counts(call.problem, _ptr("double *", free), _ptr("int64_t *", out), int(server_major))
-    return out
+    cols = np.empty((problem.n_servers, problem.n_frameworks), dtype=np.int64)
+    lib.fs_fit_counts_by_server(call.problem, _ptr("double *", free), _ptr("int64_t *", cols))
+    return cols
 
 
 class OfferRounds:
@@ -166,13 +165,13 @@ class OfferRounds:
         if state.has_rows:
             self.cols = np.ascontiguousarray(state.cols, dtype=np.int64)
         else:
-            self.cols = fit_counts(problem, self.call, state.free, server_major=True)
+            self.cols = fit_counts_by_server(problem, self.call, state.free)
         gamma = None
         if static_gamma:
             # gamma = fit_counts(capacity), server-major; with nothing placed
             # the rooms are that very matrix (the cycle does not write it).
             same = not state.has_rows and np.array_equal(state.free, problem.capacity)
-            gamma = self.cols if same else fit_counts(problem, self.call, problem.capacity, server_major=True)
+            gamma = self.cols if same else fit_counts_by_server(problem, self.call, problem.capacity)
         # Untouched pages until a server's first visit builds its list.
         F, S = problem.n_frameworks, problem.n_servers
         self.cand = np.empty((S, F), dtype=np.int32)

@@ -937,12 +937,11 @@ static inline int64_t fit_count(const double *f, const double *d, int64_t R)
 	return (int64_t)(m < TASK_LIMIT ? m : TASK_LIMIT);
 }
 
-/* Problem.fit_counts(free): tasks of n that fit in free[i], 0 where n is
- * not eligible on i, at most TASK_LIMIT, written to out[n * S + i]
- * (frameworks x servers) or, with server_major, out[i * F + n] (the layout
- * the offer cycle reads); without numpy's float temporaries (and, for the
- * server-major layout, a transposing copy). */
-void fs_fit_counts(const struct fs_problem *p, const double *free, int64_t *out, int server_major)
+/* Problem.fit_counts(free) transposed, in the layout the offer cycle reads:
+ * cols[i * F + n] = tasks of n that fit in free[i] (fit_count), 0 where n is
+ * not eligible on i; without numpy's float temporaries and a transposing
+ * copy. */
+void fs_fit_counts_by_server(const struct fs_problem *p, const double *free, int64_t *cols)
 {
 	const int64_t F = p->n_frameworks, S = p->n_servers, R = p->n_resources;
 	for (int64_t i0 = 0; i0 < S; i0 += FIT_TILE) {
@@ -950,10 +949,8 @@ void fs_fit_counts(const struct fs_problem *p, const double *free, int64_t *out,
 		for (int64_t n = 0; n < F; n++) {
 			const double *d = p->demand + n * R;
 			const unsigned char *elig = p->elig + n * S;
-			for (int64_t i = i0; i < i1; i++) {
-				int64_t v = elig[i] ? fit_count(free + i * R, d, R) : 0;
-				out[server_major ? i * F + n : n * S + i] = v;
-			}
+			for (int64_t i = i0; i < i1; i++)
+				cols[i * F + n] = elig[i] ? fit_count(free + i * R, d, R) : 0;
 		}
 	}
 }

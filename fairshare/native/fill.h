@@ -36,9 +36,8 @@ int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double 
 		   const int64_t *pivot);
 int fs_fill_server_specific(const struct fs_problem *p, struct fs_state *s, const unsigned char *active,
 			    int residual, int64_t *rows, const int64_t *gamma_full);
-/* Problem.fit_counts(free), same counts: frameworks x servers, or servers x
- * frameworks with server_major. */
-void fs_fit_counts(const struct fs_problem *p, const double *free, int64_t *out, int server_major);
+/* Problem.fit_counts(free) transposed (servers x frameworks), same counts. */
+void fs_fit_counts_by_server(const struct fs_problem *p, const double *free, int64_t *cols);
 /* exact._place_floors (the floored targets of an exact reference, placed
  * greedily per class); free, placed and X are updated. */
 void fs_place_floors(const struct fs_problem *p, double *free, const int64_t *start, int64_t n_classes,

@@ -78,15 +78,13 @@ def test_c_offer_cycle_from_a_partial_allocation(monkeypatch, crit, fill_server)
 
 
 @pytest.mark.parametrize("inst", INSTANCES + [("synthetic", 9, 1, 5)], ids=lambda t: f"{t[0]}{t[1]}-{t[2]}x{t[3]}")
-def test_c_fit_counts_equal_fit_counts(inst):
-    """The C room matrix is fit_counts (and the offer cycle's server-major
-    one its transpose), on full capacity and on a partly used cluster (rooms
-    near boundaries, zero and huge rooms)."""
+def test_c_fit_counts_by_server_equal_fit_counts(inst):
+    """The offer cycle's server-major room matrix is fit_counts transposed,
+    on full capacity and on a partly used cluster (rooms near boundaries,
+    zero and huge rooms)."""
     p = make(*inst)
     used = progressive_fill(p, CRITERIA["drfh"]).x // 2
     assert used.any()
     call = native_fill._Call(p, FillState(p))
     for free in (p.capacity, p.capacity - used.T @ p.demand, p.capacity * 1e12, p.capacity * 0):
-        want = p.fit_counts(free)
-        assert np.array_equal(native_fill.fit_counts(p, call, free), want)
-        assert np.array_equal(native_fill.fit_counts(p, call, free, server_major=True), want.T)
+        assert np.array_equal(native_fill.fit_counts_by_server(p, call, free), p.fit_counts(free).T)
