@@ -131,13 +131,18 @@ def place_floors(problem, free: np.ndarray, start: np.ndarray, by_class: np.ndar
     extension is not available."""
     if not enabled() or not all(a.flags.c_contiguous and a.flags.writeable for a in (free, placed, X)):
         return False
-    from .filling import FillState
-    call = _Call(problem, FillState(problem))
+    # fs_place_floors reads the sizes and demands only.
+    demand = np.ascontiguousarray(problem.demand, dtype=np.float64)
+    prob = ffi.new("struct fs_problem *", {
+        "n_frameworks": problem.n_frameworks, "n_servers": problem.n_servers, "n_resources": demand.shape[1],
+        "demand": _ptr("double *", demand)})
     args = [np.ascontiguousarray(a, dtype=np.int64) for a in (start, by_class, order, targets)]
     elig = np.ascontiguousarray(class_eligible, dtype=np.bool_).view(np.uint8)
-    lib.fs_place_floors(call.problem, _ptr("double *", free), _ptr("int64_t *", args[0]), targets.shape[1],
+    cursor = np.ascontiguousarray(np.broadcast_to(args[0][:-1], targets.shape))
+    lib.fs_place_floors(prob, _ptr("double *", free), _ptr("int64_t *", args[0]), targets.shape[1],
                         _ptr("int64_t *", args[1]), _ptr("int64_t *", args[2]), _ptr("int64_t *", args[3]),
-                        _ptr("unsigned char *", elig), _ptr("int64_t *", placed), _ptr("int64_t *", X))
+                        _ptr("unsigned char *", elig), _ptr("int64_t *", placed), _ptr("int64_t *", X),
+                        _ptr("int64_t *", cursor))
     return True
 
 

@@ -965,10 +965,12 @@ void fs_fit_counts_by_server(const struct fs_problem *p, const double *free, int
  * start[c] .. start[c + 1]); by_class maps a row to the server's index in
  * X (F x S).  The room is fit_count's, and free
  * drops by take * demand per resource as numpy's block update does; the
- * walk stops once the want is met (numpy's later takes are 0). */
+ * walk stops once the want is met (numpy's later takes are 0).  free only
+ * drops, so a server without room for n never has room for it again:
+ * cursor[n * C + c] (starting at start[c]) skips the leading ones. */
 void fs_place_floors(const struct fs_problem *p, double *free, const int64_t *start, int64_t n_classes,
 		     const int64_t *by_class, const int64_t *order, const int64_t *targets,
-		     const unsigned char *class_elig, int64_t *placed, int64_t *X)
+		     const unsigned char *class_elig, int64_t *placed, int64_t *X, int64_t *cursor)
 {
 	static const double fracs[] = {0.5, 0.8, 0.9, 1.0};
 	const int64_t F = p->n_frameworks, S = p->n_servers, R = p->n_resources;
@@ -981,12 +983,15 @@ void fs_place_floors(const struct fs_problem *p, double *free, const int64_t *st
 				if (!targets[at] || !class_elig[at])
 					continue;
 				int64_t want = (int64_t)floor((double)targets[at] * fracs[k] + 1e-9) - placed[at];
-				for (int64_t j = start[c]; j < start[c + 1] && want > 0; j++) {
+				for (int64_t j = cursor[at]; j < start[c + 1] && want > 0; j++) {
 					double *f = free + j * R;
 					int64_t fit = fit_count(f, d, R);
 					int64_t take = fit < want ? fit : want;
-					if (take <= 0)
+					if (take <= 0) {
+						if (j == cursor[at])
+							cursor[at] = j + 1; /* no room for n: never again */
 						continue;
+					}
 					for (int64_t r = 0; r < R; r++)
 						f[r] -= (double)take * d[r];
 					X[n * S + by_class[j]] += take;

@@ -39,10 +39,12 @@ int fs_fill_server_specific(const struct fs_problem *p, struct fs_state *s, cons
 /* Problem.fit_counts(free) transposed (servers x frameworks), same counts. */
 void fs_fit_counts_by_server(const struct fs_problem *p, const double *free, int64_t *cols);
 /* exact._place_floors (the floored targets of an exact reference, placed
- * greedily per class); free, placed and X are updated. */
+ * greedily per class); free, placed, X and cursor (frameworks x classes,
+ * starting at each class's first row) are updated.  Reads only the sizes
+ * and demand of p. */
 void fs_place_floors(const struct fs_problem *p, double *free, const int64_t *start, int64_t n_classes,
 		     const int64_t *by_class, const int64_t *order, const int64_t *targets,
-		     const unsigned char *class_elig, int64_t *placed, int64_t *X);
+		     const unsigned char *class_elig, int64_t *placed, int64_t *X, int64_t *cursor);
 /* Per-server candidate lists of one offer cycle (fill.c), all caller-owned:
  * cand is servers x frameworks, ncand servers long (-1 before a server's
  * first visit), scratch n_frameworks long. */
