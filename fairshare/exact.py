@@ -314,7 +314,7 @@ def round_down_fill(fluid: Allocation, lp: FluidLP, unit_criterion: str = "drf",
     placed = np.zeros_like(targets)  # tasks of n in class c so far
     if not native_fill.place_floors(p, free, start, by_class, order, targets, class_eligible, placed, X):
         _place_floors(p, free, start, by_class, order, targets, class_eligible, placed, X)
-    filled = progressive_fill(p, CRITERIA[unit_criterion], "residual", initial=X)
+    filled = progressive_fill(p, CRITERIA[unit_criterion], "residual", initial=X, copy_initial=False)
     return Allocation(p, filled.x, name or fluid.policy.replace("_fluid", ""), {"rounded_from": fluid.policy})
 
 
