@@ -40,39 +40,47 @@ class Allocation:
         return bool((self.used() <= p.capacity * (1 + tol) + tol).all())
 
     # -- reports ---------------------------------------------------------------
-    def tasks(self) -> dict[str, Any]:
-        c = self.counts
+    def tasks(self, counts: np.ndarray | None = None) -> dict[str, Any]:
+        c = self.counts if counts is None else counts
         return {f.name: (int(round(v)) if np.issubdtype(self.x.dtype, np.integer) else float(v))
                 for f, v in zip(self.problem.frameworks, c)}
 
     def placement(self) -> dict[str, dict[str, Any]]:
         p = self.problem
         names = [s.name for s in p.servers]
+        # One pass over the matrix: nonzero() lists the entries framework by
+        # framework, servers in index order within each, so framework n's
+        # entries are one slice.  tolist() gives Python ints for integer
+        # placements, floats for fluid ones.
+        rows, cols = np.nonzero(self.x > 1e-12)
+        keys = [names[i] for i in cols.tolist()]
+        values = self.x[rows, cols].tolist()
+        ends = np.cumsum(np.bincount(rows, minlength=p.n_frameworks)).tolist()
         out: dict[str, dict[str, Any]] = {}
-        # tolist() gives Python ints for integer placements, floats for fluid ones.
-        for n, f in enumerate(p.frameworks):
-            nz = np.flatnonzero(self.x[n] > 1e-12)
-            out[f.name] = dict(zip([names[i] for i in nz.tolist()], self.x[n, nz].tolist()))
+        start = 0
+        for f, end in zip(p.frameworks, ends):
+            out[f.name] = dict(zip(keys[start:end], values[start:end]))
+            start = end
         return out
 
     def utilisation(self) -> dict[str, float]:
         used = self.used().sum(axis=0)
         return {r: float(used[k] / self.problem.total[k]) for k, r in enumerate(self.problem.resources)}
 
-    def dominant_shares(self) -> np.ndarray:
+    def dominant_shares(self, counts: np.ndarray | None = None) -> np.ndarray:
         """Unweighted dominant share of each framework over the pooled cluster."""
         p = self.problem
-        return self.counts * (p.demand / p.total).max(axis=1)
+        return (self.counts if counts is None else counts) * (p.demand / p.total).max(axis=1)
 
-    def shares(self) -> dict[str, float]:
-        return {f.name: float(s) for f, s in zip(self.problem.frameworks, self.dominant_shares())}
+    def shares(self, counts: np.ndarray | None = None) -> dict[str, float]:
+        return {f.name: float(s) for f, s in zip(self.problem.frameworks, self.dominant_shares(counts))}
 
-    def sum_tasks(self) -> float:
-        return float(self.counts.sum())
+    def sum_tasks(self, counts: np.ndarray | None = None) -> float:
+        return float((self.counts if counts is None else counts).sum())
 
-    def sum_log(self, weighted: bool = False) -> float:
+    def sum_log(self, weighted: bool = False, counts: np.ndarray | None = None) -> float:
         """sum_n log x_n (times weight_n if `weighted`); -inf if a framework got nothing."""
-        c = self.counts
+        c = self.counts if counts is None else counts
         if (c <= 0).any():
             return -math.inf
         w = self.problem.weight if weighted else 1.0
@@ -91,10 +99,14 @@ class Allocation:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"policy": self.policy, "tasks": self.tasks(), "placement": self.placement(),
-                "utilisation": self.utilisation(), "shares": self.shares(),
-                "sum_tasks": self.sum_tasks(),
-                "sum_log": self.sum_log() if math.isfinite(self.sum_log()) else None,
+        # `counts` sums the whole matrix (10^7 entries at 10,000 x 1,000):
+        # once here rather than once per field.
+        c = self.counts
+        log = self.sum_log(counts=c)
+        return {"policy": self.policy, "tasks": self.tasks(c), "placement": self.placement(),
+                "utilisation": self.utilisation(), "shares": self.shares(c),
+                "sum_tasks": self.sum_tasks(c),
+                "sum_log": log if math.isfinite(log) else None,
                 **({"meta": self.meta} if self.meta else {})}
 
     def to_json(self, **kw) -> str:

@@ -30,8 +30,9 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import linprog
 
+from . import native_fill
 from .allocation import Allocation
-from .model import Problem
+from .model import TASK_LIMIT, Problem
 
 HIGHS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
 LEVEL_TOL = 1e-9
@@ -110,6 +111,26 @@ class FluidLP:
         out = np.zeros((self.problem.n_frameworks, self.n_classes))
         out[self.pair_n, self.pair_c] = y[:self.n_pairs]
         return out
+
+
+class ClassAllocation(Allocation):
+    """A fluid solution kept per server class (the LP's pair variables).
+    Its frameworks x servers matrix, each class's tasks spread evenly over
+    the class's servers, is built on first use: the rounded policies read
+    only the per-class solution, and at 10,000 x 1,000 the matrix is 80 MB
+    of floats (two such temporaries to build)."""
+
+    def __init__(self, lp: FluidLP, y: np.ndarray, policy: str, meta: dict):
+        self.problem = lp.problem
+        self.policy = policy
+        self.meta = dict(meta)
+        self._lp, self._y, self._x = lp, y, None
+
+    @property
+    def x(self) -> np.ndarray:
+        if self._x is None:
+            self._x = self._lp.to_servers(self._y)
+        return self._x
 
 
 def default_unit(problem: Problem) -> np.ndarray:
@@ -195,9 +216,8 @@ def maxmin_fluid(problem: Problem, unit: np.ndarray | None = None, lp: FluidLP |
             newly = list(unfixed)
         level[newly] = t
     y = final_solution(lp, unit, level)
-    return Allocation(problem, lp.to_servers(y), name,
-                      {"levels": level.tolist(), "lp_rounds": rounds, "server_classes": lp.n_classes,
-                       "per_class": lp.per_class(y)})
+    return ClassAllocation(lp, y, name, {"levels": level.tolist(), "lp_rounds": rounds,
+                                         "server_classes": lp.n_classes, "per_class": lp.per_class(y)})
 
 
 def pf_fluid(problem: Problem, lp: FluidLP | None = None, tol: float = 1e-6, max_iter: int = 500,
@@ -244,9 +264,8 @@ def pf_fluid(problem: Problem, lp: FluidLP | None = None, tol: float = 1e-6, max
         for n in range(F):
             if live[n] and x[n] > 0 and z[n] - math.log(x[n]) > tol / (10 * F):
                 points[n].append(float(x[n]))
-    return Allocation(problem, lp.to_servers(sol), name,
-                      {"pf_gap": gap, "iterations": it, "server_classes": lp.n_classes,
-                       "per_class": lp.per_class(sol)})
+    return ClassAllocation(lp, sol, name, {"pf_gap": gap, "iterations": it, "server_classes": lp.n_classes,
+                                           "per_class": lp.per_class(sol)})
 
 
 def _largest_remainder(split: np.ndarray, total: int) -> np.ndarray:
@@ -265,38 +284,73 @@ def round_down_fill(fluid: Allocation, lp: FluidLP, unit_criterion: str = "drf",
     """Integer rounding, floor then greedy fill.
 
     Each framework keeps floor(x_n) tasks, split over server classes in
-    proportion to its fluid split (largest remainder) and spread over each
-    class's servers (most residual room first).  Frameworks are placed lowest
-    fluid share first, so the ones that bound the max-min level are not
+    proportion to its fluid split (largest remainder) and placed on each
+    class's servers in index order, as many as fit on one before the next.
+    Frameworks are placed largest dominant demand first, and the targets in
+    growing fractions, so the ones that bound the max-min level are not
     crowded out by others' floors.  What does not fit, and all remaining
-    capacity, is then filled by progressive filling with `unit_criterion`."""
+    capacity, is then filled by progressive filling with `unit_criterion`.
+
+    A class's servers are kept contiguous (grouped, index order within a
+    class) so each step works on a view, and the room of a framework on them
+    is the arithmetic of Problem.fit_counts for one framework: free over
+    demand per needed resource, the minimum, floor(max(., 0) + 1e-9), capped
+    at TASK_LIMIT; the same divisions, so the same counts bit for bit."""
     from .criteria import CRITERIA
     from .filling import progressive_fill
     p = fluid.problem
     per_class = fluid.meta["per_class"]
     totals = per_class.sum(axis=1)
     X = np.zeros((p.n_frameworks, p.n_servers), dtype=np.int64)
-    free = p.capacity.copy()
-    members = [np.flatnonzero(lp.server_class == c) for c in range(lp.n_classes)]
+    by_class = np.argsort(lp.server_class, kind="stable")  # servers grouped by class, index order within
+    start = np.searchsorted(lp.server_class[by_class], np.arange(lp.n_classes + 1))
+    free = p.capacity[by_class]
+    first = by_class[start[:-1]]
+    class_eligible = p.eligible[:, first]
     order = np.argsort(-(p.demand / p.total).max(axis=1), kind="stable")
     targets = np.zeros_like(per_class, dtype=np.int64)
     for n in order:
         targets[n] = _largest_remainder(per_class[n], min(int(math.floor(totals[n] + 1e-7)), int(p.max_tasks[n])))
+    placed = np.zeros_like(targets)  # tasks of n in class c so far
+    if not native_fill.place_floors(p, free, start, by_class, order, targets, class_eligible, placed, X):
+        _place_floors(p, free, start, by_class, order, targets, class_eligible, placed, X)
+    filled = progressive_fill(p, CRITERIA[unit_criterion], "residual", initial=X, copy_initial=False)
+    return Allocation(p, filled.x, name or fluid.policy.replace("_fluid", ""), {"rounded_from": fluid.policy})
+
+
+def _place_floors(p, free, start, by_class, order, targets, class_eligible, placed, X) -> None:
+    """round_down_fill's placement of the floored targets (the reference of
+    fs_place_floors in fairshare/native/fill.c): free (servers in class
+    order), placed (frameworks x classes) and X are updated."""
+    steps = []
+    for n in order.tolist():
+        need = [(r, float(p.demand[n, r])) for r in np.flatnonzero(p.demand[n] > 0).tolist()]
+        classes = [c for c in np.flatnonzero(targets[n]).tolist() if class_eligible[n, c]]
+        steps.append((n, need, p.demand[n][None, :], classes, targets[n].tolist()))
     # A tight fluid solution does not pack exactly; placing the targets in
     # growing fractions spreads the shortfall over all frameworks instead of
     # starving whoever comes last in the order.
     for frac in (0.5, 0.8, 0.9, 1.0):
-        for n in order:
-            for c in np.flatnonzero(targets[n]):
-                want = int(math.floor(targets[n, c] * frac + 1e-9)) - int(X[n, members[c]].sum())
+        for n, need, d_row, classes, target in steps:
+            for c in classes:
+                want = int(math.floor(target[c] * frac + 1e-9)) - int(placed[n, c])
                 if want <= 0:
                     continue
-                fit = p.fit_counts(free, [n], members[c])[0]
+                block = free[start[c]:start[c + 1]]
+                r, d = need[0]
+                g = block[:, r] / d
+                for r, d in need[1:]:
+                    np.minimum(g, block[:, r] / d, out=g)
+                np.maximum(g, 0, out=g)
+                g += 1e-9
+                np.floor(g, out=g)
+                np.minimum(g, TASK_LIMIT, out=g)
+                fit = g.astype(np.int64)
                 take = np.minimum(fit, np.maximum(0, want - (np.cumsum(fit) - fit)))
-                X[n, members[c]] += take
-                free[members[c]] -= take[:, None] * p.demand[n][None, :]
-    filled = progressive_fill(p, CRITERIA[unit_criterion], "residual", initial=X)
-    return Allocation(p, filled.x, name or fluid.policy.replace("_fluid", ""), {"rounded_from": fluid.policy})
+                block -= take[:, None] * d_row
+                at = np.flatnonzero(take)
+                X[n, by_class[start[c] + at]] += take[at]
+                placed[n, c] += int(take[at].sum())
 
 
 def brute_force_maxmin(problem: Problem, unit: np.ndarray | None = None, limit: int = 200_000) -> np.ndarray:

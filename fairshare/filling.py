@@ -57,7 +57,7 @@ class FillState:
     slower on the 10,000 x 1,000 bench)."""
 
     def __init__(self, problem: Problem, initial: np.ndarray | None = None, limit: np.ndarray | None = None,
-                 log: list | None = None):
+                 log: list | None = None, copy: bool = True):
         self.problem = problem
         if initial is None:
             # Nothing placed: free is capacity itself (capacity - 0.0 is
@@ -65,7 +65,8 @@ class FillState:
             self.x_server = np.zeros((problem.n_frameworks, problem.n_servers), dtype=np.int64)
             self.free = problem.capacity.copy()
         else:
-            self.x_server = np.array(initial, dtype=np.int64)
+            # copy=False: the caller hands `initial` over (it is updated in place).
+            self.x_server = np.array(initial, dtype=np.int64, copy=copy or None)
             self.free = problem.capacity - self.x_server.T @ problem.demand
         self.x = self.x_server.sum(axis=1)
         self.limit = problem.max_tasks.copy() if limit is None else np.asarray(limit, dtype=np.int64)
@@ -281,10 +282,13 @@ def fill(problem: Problem, crit: Criterion, state: FillState, active: np.ndarray
 
 def progressive_fill(problem: Problem, criterion: type[Criterion] | Criterion, selection: str | None = None,
                      seed: int = 0, initial: np.ndarray | None = None,
-                     active: np.ndarray | None = None, name: str | None = None) -> Allocation:
-    """Fill from `initial` (default empty) among `active` frameworks (default all)."""
+                     active: np.ndarray | None = None, name: str | None = None,
+                     copy_initial: bool = True) -> Allocation:
+    """Fill from `initial` (default empty) among `active` frameworks (default
+    all); with copy_initial=False an int64 `initial` is filled in place (and
+    becomes the allocation's matrix) instead of copied."""
     crit = criterion(problem) if isinstance(criterion, type) else criterion
-    state = FillState(problem, initial)
+    state = FillState(problem, initial, copy=copy_initial)
     act = np.ones(problem.n_frameworks, dtype=bool) if active is None else np.asarray(active, dtype=bool)
     sel = None
     sel_name = selection or crit.default_selection

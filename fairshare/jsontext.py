@@ -3,11 +3,14 @@
 With `indent` set, the standard library encodes through generators, one
 call per value: about 0.4 s for the placement of a 10,000-server x
 1,000-framework allocation.  Here a container whose values are all scalars
-(a framework's placement, a tasks table) is one join over C-encoded keys,
-so the cost is per entry, not per generator frame.  The text is identical
-to `json.dumps(obj, indent=2)` (tested); anything this writer does not know
-(non-str keys, numpy scalars, other types) goes to `json.dumps` unchanged,
-which keeps its errors.
+(a framework's placement, a tasks table) is written by the C encoder that
+`json.dumps` uses without indent: its item separator is the newline and
+indentation of that level, so only the opening and closing lines are added
+here.  For str keys and int, float, str, bool and None values both encoders
+write the same text (float.__repr__, int.__repr__, the same ASCII string
+escaping).  The text is identical to `json.dumps(obj, indent=2)` (tested);
+anything this writer does not know (non-str keys, numpy scalars, other
+types) goes to `json.dumps` unchanged, which keeps its errors.
 """
 from __future__ import annotations
 
@@ -16,6 +19,8 @@ from json.encoder import encode_basestring_ascii as _string
 from typing import Any
 
 _INF = float("inf")
+_LEAF_TYPES = (int, float, str, bool, type(None))
+_LEAF_ENCODERS: dict[str, json.JSONEncoder] = {}  # per item separator (one per depth)
 
 
 class _Unsupported(Exception):
@@ -49,13 +54,6 @@ def _scalar(v: Any) -> str:
     raise _Unsupported
 
 
-def _scalars(values: list) -> Any:
-    # All ints (a placement, a tasks table) is the common case: one map.
-    if all(type(v) is int for v in values):
-        return map(int.__repr__, values)
-    return map(_scalar, values)
-
-
 def _key(k: Any) -> str:
     if type(k) is not str:
         raise _Unsupported
@@ -74,14 +72,16 @@ def _write(obj: Any, nl: str, out: list[str]) -> None:
         items = obj.items() if t is dict else None
         values = obj.values() if t is dict else obj
         if not any(type(v) is dict or type(v) is list for v in values):
-            scalars = _scalars(list(values))
-            if t is dict:
-                if not all(type(k) is str for k in obj):
-                    raise _Unsupported
-                body = sep.join(map("{}: {}".format, map(_string, obj), scalars))
-            else:
-                body = sep.join(scalars)
-            out.append(f"{open_}{inner}{body}{nl}{close}")
+            if not all(type(v) in _LEAF_TYPES for v in values) or (
+                    t is dict and not all(type(k) is str for k in obj)):
+                raise _Unsupported
+            # "{" + items joined by sep + "}" from the C encoder; the first
+            # item and the closing bracket get their own lines here.
+            enc = _LEAF_ENCODERS.get(sep)
+            if enc is None:
+                enc = _LEAF_ENCODERS[sep] = json.JSONEncoder(separators=(sep, ": "))
+            body = enc.encode(obj)
+            out.append(f"{open_}{inner}{body[1:-1]}{nl}{close}")
             return
         out.append(open_)
         first = True

@@ -125,21 +125,71 @@ def fill_server_specific(problem, crit, state, act: np.ndarray) -> bool:
     return call.finish(rc, state)
 
 
+def place_floors(problem, free: np.ndarray, start: np.ndarray, by_class: np.ndarray, order: np.ndarray,
+                 targets: np.ndarray, class_eligible: np.ndarray, placed: np.ndarray, X: np.ndarray) -> bool:
+    """exact._place_floors in C (free, placed and X updated); False if the
+    extension is not available."""
+    if not enabled() or not all(a.flags.c_contiguous and a.flags.writeable for a in (free, placed, X)):
+        return False
+    # fs_place_floors reads the sizes and demands only.
+    demand = np.ascontiguousarray(problem.demand, dtype=np.float64)
+    prob = ffi.new("struct fs_problem *", {
+        "n_frameworks": problem.n_frameworks, "n_servers": problem.n_servers, "n_resources": demand.shape[1],
+        "demand": _ptr("double *", demand)})
+    args = [np.ascontiguousarray(a, dtype=np.int64) for a in (start, by_class, order, targets)]
+    elig = np.ascontiguousarray(class_eligible, dtype=np.bool_).view(np.uint8)
+    cursor = np.ascontiguousarray(np.broadcast_to(args[0][:-1], targets.shape))
+    lib.fs_place_floors(prob, _ptr("double *", free), _ptr("int64_t *", args[0]), targets.shape[1],
+                        _ptr("int64_t *", args[1]), _ptr("int64_t *", args[2]), _ptr("int64_t *", args[3]),
+                        _ptr("unsigned char *", elig), _ptr("int64_t *", placed), _ptr("int64_t *", X),
+                        _ptr("int64_t *", cursor))
+    return True
+
+
+def fit_counts_by_server(problem, call: _Call, free: np.ndarray) -> np.ndarray:
+    """problem.fit_counts(free).T as a contiguous int64 array, computed in
+    that layout (the same counts bit for bit, tested)."""
+    free = np.ascontiguousarray(free, dtype=np.float64)
+    cols = np.empty((problem.n_servers, problem.n_frameworks), dtype=np.int64)
+    lib.fs_fit_counts_by_server(call.problem, _ptr("double *", free), _ptr("int64_t *", cols))
+    return cols
+
+
 class OfferRounds:
     """online.offer_cycle's visits in C, one round per `run(order)`; the
     caller keeps the round loop and its random server order.  `open_` and
-    `share` (pooled criteria) are the caller's arrays, updated in place."""
+    `share` (pooled criteria) are the caller's arrays, updated in place.
+    `static_gamma` (PS-DSF) makes the share x / (weight gamma) with gamma on
+    full capacity.  Each server's candidate frameworks (room there and open)
+    live in `cand` across the rounds of the cycle (fill.c: they only shrink)."""
 
     def __init__(self, problem, state, open_: np.ndarray, share: np.ndarray | None, unit: np.ndarray | None,
-                 wg: np.ndarray | None, fill_server: bool):
+                 static_gamma: bool, fill_server: bool):
         self.state = state
         self.call = _Call(problem, state)
-        self.cols = (np.ascontiguousarray(state.cols, dtype=np.int64) if state.has_rows
-                     else np.ascontiguousarray(problem.fit_counts(state.free).T, dtype=np.int64))
+        if state.has_rows:
+            self.cols = np.ascontiguousarray(state.cols, dtype=np.int64)
+        else:
+            self.cols = fit_counts_by_server(problem, self.call, state.free)
+        gamma = None
+        if static_gamma:
+            # gamma = fit_counts(capacity), server-major; with nothing placed
+            # the rooms are that very matrix (the cycle does not write it).
+            same = not state.has_rows and np.array_equal(state.free, problem.capacity)
+            gamma = self.cols if same else fit_counts_by_server(problem, self.call, problem.capacity)
+        # Untouched pages until a server's first visit builds its list.
+        F, S = problem.n_frameworks, problem.n_servers
+        self.cand = np.empty((S, F), dtype=np.int32)
+        self.ncand = np.full(S, -1, dtype=np.int64)
+        self.scratch = np.empty(max(1, F))
+        self.lists = ffi.new("struct fs_offer_lists *", {
+            "cand": _ptr("int32_t *", self.cand), "ncand": _ptr("int64_t *", self.ncand),
+            "scratch": _ptr("double *", self.scratch)})
         self.keep = [open_.view(np.uint8), share, None if unit is None else np.ascontiguousarray(unit, np.float64),
-                     None if wg is None else np.ascontiguousarray(wg, np.float64)]
+                     gamma]
         self.args = [_ptr("int64_t *", self.cols), _ptr("unsigned char *", self.keep[0])] \
-            + [ffi.NULL if a is None else _ptr("double *", a) for a in self.keep[1:]]
+            + [ffi.NULL if a is None else _ptr(t, a) for t, a in zip(("double *", "double *", "int64_t *"),
+                                                                   self.keep[1:])]
         self.fill_server = int(fill_server)
 
     @staticmethod
@@ -150,7 +200,7 @@ class OfferRounds:
     def run(self, order: list[int]) -> bool:
         o = np.asarray(order, dtype=np.int64)
         rc = lib.fs_offer_round(self.call.problem, self.call.state, *self.args, _ptr("int64_t *", o), len(o),
-                                self.fill_server)
+                                self.fill_server, self.lists)
         if rc < 0:
             raise RuntimeError(f"fairshare: the C offer round refused its arguments (code {rc})")
         return rc > 0

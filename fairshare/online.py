@@ -37,7 +37,7 @@ def offer_cycle(problem: Problem, criterion: type[Criterion] | Criterion, seed: 
     act = np.ones(problem.n_frameworks, dtype=bool) if active is None else np.asarray(active, bool)
     w = problem.weight
     unit = None if crit.server_specific else crit.unit()
-    gamma_full = state.gamma_full if (crit.server_specific and not crit.residual) else None
+    static_gamma = crit.server_specific and not crit.residual
     servers = list(range(problem.n_servers))
     # Per-framework quantities kept up to date as tasks are placed, so a
     # visit costs a few whole-vector operations over the frameworks instead
@@ -49,11 +49,11 @@ def offer_cycle(problem: Problem, criterion: type[Criterion] | Criterion, seed: 
     share = x * unit if unit is not None else None
     inf = np.inf
     wg = None
-    if gamma_full is not None:
-        wg = np.ascontiguousarray((w[:, None] * gamma_full).T)  # servers x frameworks
     native = None
     if native_fill.OfferRounds.applies(state, open_, share):
-        native = native_fill.OfferRounds(problem, state, open_, share, unit, wg, fill_server)
+        native = native_fill.OfferRounds(problem, state, open_, share, unit, static_gamma, fill_server)
+    elif static_gamma:
+        wg = np.ascontiguousarray((w[:, None] * state.gamma_full).T)  # servers x frameworks
     rounds = 0
     while max_rounds is None or rounds < max_rounds:
         rounds += 1

@@ -916,33 +916,254 @@ out:
 	return err;
 }
 
-/* ---------- offer cycle (online.offer_cycle), one round ---------- */
+/* ---------- room matrix ---------- */
 
-/* Refresh column i of the server-major room cache after a placement there.
- * Rooms only shrink, and a zero room (ineligible included) stays zero, so
- * only positive entries are recomputed; they are eligible, and the
- * eligibility factor of FillState._refresh is 1. */
-static void refresh_col(const struct ctx *c, int64_t *cols, int64_t i)
+#define FIT_TILE 256 /* servers per tile: their eligibility bytes and output rows stay in cache */
+
+/* Tasks of demand d that fit in free f, as Problem.fit_counts computes it
+ * (Problem._ratios): the minimum of f / d over the resources d needs (a
+ * resource it does not need never binds), then floor(max(m, 0) + 1e-9),
+ * capped at TASK_LIMIT: the same divisions, so the same count bit for bit. */
+static inline int64_t fit_count(const double *f, const double *d, int64_t R)
 {
-	int64_t *col = cols + i * c->F;
-	for (int64_t n = 0; n < c->F; n++) {
-		if (col[n] == 0)
-			continue;
-		double m = min_ratio(c, n, i) + 1e-9;
-		m = floor(m);
-		if (m > c->p->room_max)
-			m = c->p->room_max;
-		col[n] = (int64_t)m;
+	double m = INFINITY;
+	for (int64_t r = 0; r < R; r++)
+		if (d[r] > 0.0) {
+			double q = f[r] / d[r];
+			if (q < m)
+				m = q;
+		}
+	m = floor(fmax(m, 0.0) + 1e-9);
+	return (int64_t)(m < TASK_LIMIT ? m : TASK_LIMIT);
+}
+
+/* Problem.fit_counts(free) transposed, in the layout the offer cycle reads:
+ * cols[i * F + n] = tasks of n that fit in free[i] (fit_count), 0 where n is
+ * not eligible on i; without numpy's float temporaries and a transposing
+ * copy. */
+void fs_fit_counts_by_server(const struct fs_problem *p, const double *free, int64_t *cols)
+{
+	const int64_t F = p->n_frameworks, S = p->n_servers, R = p->n_resources;
+	for (int64_t i0 = 0; i0 < S; i0 += FIT_TILE) {
+		int64_t i1 = i0 + FIT_TILE < S ? i0 + FIT_TILE : S;
+		for (int64_t n = 0; n < F; n++) {
+			const double *d = p->demand + n * R;
+			const unsigned char *elig = p->elig + n * S;
+			for (int64_t i = i0; i < i1; i++)
+				cols[i * F + n] = elig[i] ? fit_count(free + i * R, d, R) : 0;
+		}
 	}
 }
 
+/* ---------- exact references: placing the floored targets ---------- */
+
+/* exact._place_floors step for step: for each fraction, each framework in
+ * `order` and each class c it has a target in (ascending, eligible only),
+ * want = floor(target * frac + 1e-9) - placed, taken greedily from the
+ * class's servers in order, as many as fit on one before the next.  Servers
+ * are in class order (free is S x R in that order, class c is rows
+ * start[c] .. start[c + 1]); by_class maps a row to the server's index in
+ * X (F x S).  The room is fit_count's, and free
+ * drops by take * demand per resource as numpy's block update does; the
+ * walk stops once the want is met (numpy's later takes are 0).  free only
+ * drops, so a server without room for n never has room for it again:
+ * cursor[n * C + c] (starting at start[c]) skips the leading ones. */
+void fs_place_floors(const struct fs_problem *p, double *free, const int64_t *start, int64_t n_classes,
+		     const int64_t *by_class, const int64_t *order, const int64_t *targets,
+		     const unsigned char *class_elig, int64_t *placed, int64_t *X, int64_t *cursor)
+{
+	static const double fracs[] = {0.5, 0.8, 0.9, 1.0};
+	const int64_t F = p->n_frameworks, S = p->n_servers, R = p->n_resources;
+	for (int k = 0; k < 4; k++) {
+		for (int64_t o = 0; o < F; o++) {
+			int64_t n = order[o];
+			const double *d = p->demand + n * R;
+			for (int64_t c = 0; c < n_classes; c++) {
+				int64_t at = n * n_classes + c;
+				if (!targets[at] || !class_elig[at])
+					continue;
+				int64_t want = (int64_t)floor((double)targets[at] * fracs[k] + 1e-9) - placed[at];
+				for (int64_t j = cursor[at]; j < start[c + 1] && want > 0; j++) {
+					double *f = free + j * R;
+					int64_t fit = fit_count(f, d, R);
+					int64_t take = fit < want ? fit : want;
+					if (take <= 0) {
+						if (j == cursor[at])
+							cursor[at] = j + 1; /* no room for n: never again */
+						continue;
+					}
+					for (int64_t r = 0; r < R; r++)
+						f[r] -= (double)take * d[r];
+					X[n * S + by_class[j]] += take;
+					placed[at] += take;
+					want -= take;
+				}
+			}
+		}
+	}
+}
+
+/* ---------- offer cycle (online.offer_cycle), one round ---------- */
+
+/*
+ * A visit offers server i to the open framework with the lowest share among
+ * those with room there (ties within 1e-12 relative: the lowest index).
+ * Scanning all F frameworks per visit made the late rounds, where most
+ * servers are full, as dear as the first ones.  Instead each server keeps a
+ * candidate list: frameworks that had room on it and were open when it was
+ * last visited, in index order (l->cand[i * F ..], l->ncand[i] entries;
+ * ncand[i] < 0 until the first visit builds it).
+ *
+ * Invariant: within one cycle a room only shrinks (free only shrinks) and an
+ * open framework only closes (x only grows), so a framework that leaves a
+ * list never comes back, and every framework outside the list has no room
+ * or is closed.  Visits drop entries that no longer qualify (order kept, so
+ * the lowest index still wins ties); a server with an empty list is passed
+ * over at once.
+ *
+ * Rooms are not kept current: the room of n on i is the column entry until
+ * the server's first placement of the cycle (changed[i] == 0), and after it
+ * the refreshed formula evaluated when needed (what FillState._refresh
+ * would have stored).  The caller re-derives whole columns of the servers
+ * marked changed afterwards.
+ *
+ * Shares that ignore the room (pooled x_n unit_n, PS-DSF x_n / (w_n
+ * gamma_n,i), gamma on full capacity) are computed exactly on every pass; only "has room" is unknown.
+ * If the holder of the lowest share has room, that minimum is the true one
+ * and the pick is the first listed framework within the tie margin that has
+ * room; if not, the whole list is checked once (dropping every framework
+ * without room) and the minimum recomputed.
+ *
+ * rPS-DSF's share x_n / (w_n room_n,i) needs every listed room, which is
+ * recomputed (and stored in the column) on each visit after a placement.
+ */
+
+/* Column i's room for framework n as FillState._refresh writes it after a
+ * placement on i, for an eligible pair (eligibility factor 1). */
+static int64_t offer_room(const struct ctx *c, int64_t n, int64_t i)
+{
+	double m = min_ratio(c, n, i) + 1e-9;
+	m = floor(m);
+	if (m > c->p->room_max)
+		m = c->p->room_max;
+	return (int64_t)m;
+}
+
+/* Room of n on i now (listed frameworks had room: eligible). */
+static int64_t room_now(const struct ctx *c, const int64_t *col, int64_t n, int64_t i)
+{
+	return c->s->changed[i] ? offer_room(c, n, i) : col[n];
+}
+
+/* Equal shares within float noise go to the lowest framework index: the
+ * first listed framework whose share is within the tie margin of `low` (the
+ * exact minimum) and that has room.  With `checked` every listed framework
+ * is known to have room; otherwise each candidate's room is checked and one
+ * without room is marked -1 (dropped by the next pass). */
+static int64_t first_within_margin(const struct ctx *c, const int64_t *col, int64_t i, int32_t *list, int64_t len,
+				   const double *v, int checked, double low)
+{
+	double thr = low + 1e-12 * fmax(1.0, fabs(low));
+	for (int64_t j = 0; j < len; j++) {
+		if (list[j] < 0 || v[j] > thr)
+			continue;
+		if (checked || room_now(c, col, list[j], i) > 0)
+			return list[j];
+		list[j] = -1;
+	}
+	return -1; /* not reached: the holder of low qualifies */
+}
+
+/* Pooled or PS-DSF share; returns the framework to place on i, or -1.  The
+ * list (length *len) is compacted in place. */
+static int64_t pick_by_share(const struct ctx *c, const int64_t *col, const unsigned char *open,
+			     const double *share, const int64_t *gamma, int64_t i, int32_t *list, int64_t *len,
+			     double *v)
+{
+	const int64_t *x = c->s->x;
+	/* masked = where(room > 0 & open, share, inf); low = min.  Entries
+	 * marked -1 or closed leave the list. */
+	double low = INFINITY;
+	int64_t kept = 0, arg = -1;
+	for (int64_t j = 0; j < *len; j++) {
+		int64_t n = list[j];
+		if (n < 0 || !open[n])
+			continue;
+		/* x / (w gamma) with w gamma in floats, as numpy forms it */
+		double s = share ? share[n] : (double)x[n] / (c->p->weight[n] * (double)gamma[i * c->F + n]);
+		list[kept] = (int32_t)n;
+		v[kept] = s;
+		if (s < low) {
+			low = s;
+			arg = kept;
+		}
+		kept++;
+	}
+	*len = kept;
+	if (low == INFINITY)
+		return -1;
+	int checked = 0;
+	if (room_now(c, col, list[arg], i) <= 0) {
+		/* the minimum has no room: check the whole list once */
+		low = INFINITY;
+		kept = 0;
+		for (int64_t j = 0; j < *len; j++) {
+			if (room_now(c, col, list[j], i) <= 0)
+				continue;
+			list[kept] = list[j];
+			v[kept] = v[j];
+			if (v[kept] < low)
+				low = v[kept];
+			kept++;
+		}
+		*len = kept;
+		checked = 1;
+		if (low == INFINITY)
+			return -1;
+	}
+	/* the holder of `low` has room, so low is the exact minimum */
+	return first_within_margin(c, col, i, list, *len, v, checked, low);
+}
+
+/* rPS-DSF: share x_n / (w_n room_n,i); returns the framework to place on i,
+ * or -1.  Every listed room is recomputed after a placement on i (it changes
+ * for every framework there).  Computing only where a lower bound (the share
+ * with the room last computed) could reach the minimum was tried: the
+ * bounds are too loose after a placement to skip enough, and it ran no
+ * faster on the 10,000 x 1,000 bench. */
+static int64_t pick_by_residual(const struct ctx *c, int64_t *col, const unsigned char *open, int64_t i,
+				int32_t *list, int64_t *len, double *v)
+{
+	const int64_t *x = c->s->x;
+	const double *w = c->p->weight;
+	const int stale = c->s->changed[i]; /* rooms older than the last placement on i */
+	double low = INFINITY;
+	int64_t kept = 0;
+	for (int64_t j = 0; j < *len; j++) {
+		int64_t n = list[j];
+		if (n < 0 || !open[n])
+			continue;
+		if (stale && (col[n] = offer_room(c, n, i)) <= 0)
+			continue;
+		list[kept] = (int32_t)n;
+		v[kept] = (double)x[n] / (w[n] * (double)col[n]);
+		if (v[kept] < low)
+			low = v[kept];
+		kept++;
+	}
+	*len = kept;
+	if (low == INFINITY)
+		return -1;
+	return first_within_margin(c, col, i, list, *len, v, 1, low);
+}
+
 int fs_offer_round(const struct fs_problem *p, struct fs_state *s, int64_t *cols, unsigned char *open,
-		   double *share, const double *unit, const double *wg, const int64_t *order, int64_t n_order,
-		   int fill_server)
+		   double *share, const double *unit, const int64_t *gamma, const int64_t *order, int64_t n_order,
+		   int fill_server, const struct fs_offer_lists *l)
 {
 	struct ctx c;
 	int placed_any = 0;
-	if (p->n_resources > FS_MAX_RESOURCES)
+	if (p->n_resources > FS_MAX_RESOURCES || p->n_frameworks > INT32_MAX)
 		return -2;
 	memset(&c, 0, sizeof c);
 	c.p = p;
@@ -950,45 +1171,34 @@ int fs_offer_round(const struct fs_problem *p, struct fs_state *s, int64_t *cols
 	c.F = p->n_frameworks;
 	c.S = p->n_servers;
 	c.R = p->n_resources;
-	int64_t *x = s->x;
-	const double *w = p->weight;
 	for (int64_t k = 0; k < n_order; k++) {
 		int64_t i = order[k];
-		const int64_t *col = cols + i * c.F;
-		for (;;) {
-			/* masked = where(col > 0 & open, share or x / (w gamma), inf); low = min */
-			double low = INFINITY;
-			for (int64_t n = 0; n < c.F; n++) {
-				if (col[n] <= 0 || !open[n])
-					continue;
-				double v = share ? share[n]
-					 : (double)x[n] / (wg ? wg[i * c.F + n] : w[n] * (double)col[n]);
-				if (v < low)
-					low = v;
-			}
-			if (low == INFINITY)
+		if (i < 0 || i >= c.S)
+			return -2;
+		int64_t *col = cols + i * c.F;
+		int32_t *list = l->cand + i * c.F;
+		int64_t len = l->ncand[i];
+		if (len < 0) {
+			len = 0;
+			for (int64_t n = 0; n < c.F; n++)
+				if (col[n] > 0 && open[n])
+					list[len++] = (int32_t)n;
+		}
+		while (len > 0) {
+			int64_t pick = share || gamma ? pick_by_share(&c, col, open, share, gamma, i, list, &len, l->scratch)
+						   : pick_by_residual(&c, col, open, i, list, &len, l->scratch);
+			if (pick < 0)
 				break;
-			/* equal shares within float noise: the lowest framework index */
-			double thr = low + 1e-12 * fmax(1.0, fabs(low));
-			int64_t pick = -1;
-			for (int64_t n = 0; n < c.F && pick < 0; n++) {
-				if (col[n] <= 0 || !open[n])
-					continue;
-				double v = share ? share[n]
-					 : (double)x[n] / (wg ? wg[i * c.F + n] : w[n] * (double)col[n]);
-				if (v <= thr)
-					pick = n;
-			}
 			place(&c, pick, i, 1);
-			refresh_col(&c, cols, i);
 			if (share)
-				share[pick] = (double)x[pick] * unit[pick];
-			if (x[pick] >= s->limit[pick])
+				share[pick] = (double)s->x[pick] * unit[pick];
+			if (s->x[pick] >= s->limit[pick])
 				open[pick] = 0;
 			placed_any = 1;
 			if (!fill_server)
 				break;
 		}
+		l->ncand[i] = len;
 	}
 	return placed_any;
 }

@@ -36,11 +36,31 @@ int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double 
 		   const int64_t *pivot);
 int fs_fill_server_specific(const struct fs_problem *p, struct fs_state *s, const unsigned char *active,
 			    int residual, int64_t *rows, const int64_t *gamma_full);
+/* Problem.fit_counts(free) transposed (servers x frameworks), same counts. */
+void fs_fit_counts_by_server(const struct fs_problem *p, const double *free, int64_t *cols);
+/* exact._place_floors (the floored targets of an exact reference, placed
+ * greedily per class); free, placed, X and cursor (frameworks x classes,
+ * starting at each class's first row) are updated.  Reads only the sizes
+ * and demand of p. */
+void fs_place_floors(const struct fs_problem *p, double *free, const int64_t *start, int64_t n_classes,
+		     const int64_t *by_class, const int64_t *order, const int64_t *targets,
+		     const unsigned char *class_elig, int64_t *placed, int64_t *X, int64_t *cursor);
+/* Per-server candidate lists of one offer cycle (fill.c), all caller-owned:
+ * cand is servers x frameworks, ncand servers long (-1 before a server's
+ * first visit), scratch n_frameworks long. */
+struct fs_offer_lists {
+	int32_t *cand;
+	int64_t *ncand;
+	double *scratch;
+};
 /* One round of the offer cycle over the servers in `order`; cols is the
- * servers x frameworks room cache, open and share are updated.  Returns 1 if
- * something was placed, 0 if not, -2 for arguments this code does not take. */
+ * servers x frameworks room matrix at the start of the cycle (rPS-DSF updates
+ * the entries it recomputes), open and share are updated.  Exactly one of
+ * share (pooled criteria, with unit), gamma (PS-DSF: servers x frameworks
+ * tasks on full capacity) or neither (rPS-DSF) is given.  Returns 1 if something was placed, 0 if not, -2 for arguments
+ * this code does not take. */
 int fs_offer_round(const struct fs_problem *p, struct fs_state *s, int64_t *cols, unsigned char *open,
-		   double *share, const double *unit, const double *wg, const int64_t *order, int64_t n_order,
-		   int fill_server);
+		   double *share, const double *unit, const int64_t *gamma, const int64_t *order, int64_t n_order,
+		   int fill_server, const struct fs_offer_lists *l);
 
 #endif

@@ -1,5 +1,7 @@
 import json
 
+import numpy as np
+
 import pytest
 
 from fairshare import allocate
@@ -33,3 +35,23 @@ def test_max_tasks_cap_respected(example):
         a = allocate(q, name)
         assert a.counts[0] <= 2 + 1e-6, name
         assert a.is_feasible(), name
+
+
+@pytest.mark.parametrize("kind", ["int", "float"])
+def test_placement_lists_every_framework_servers_in_order(kind):
+    """placement() from one nonzero() over the matrix equals the per-row
+    listing: every framework (empty ones too), servers in index order,
+    Python ints for integer matrices and floats for fluid ones."""
+    from fairshare.allocation import Allocation
+    from fairshare.workload import synthetic_problem
+    p = synthetic_problem(40, 9, 4, 0.3, 3)
+    rng = np.random.default_rng(4)
+    mask = rng.random((9, 40)) < 0.3
+    mask[[2, 7]] = False  # frameworks with nothing placed
+    x = np.where(mask, rng.integers(1, 5, (9, 40)), 0) if kind == "int" else np.where(mask, rng.random((9, 40)), 0.0)
+    got = Allocation(p, x).placement()
+    names = [s.name for s in p.servers]
+    want = {f.name: {names[i]: x[n, i].item() for i in range(40) if x[n, i] > 1e-12} for n, f in enumerate(p.frameworks)}
+    assert got == want
+    assert all(list(got[f]) == list(want[f]) for f in want)
+    assert all(type(v) is (int if kind == "int" else float) for d in got.values() for v in d.values())

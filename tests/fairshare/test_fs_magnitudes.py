@@ -15,7 +15,7 @@ import pytest
 from fairshare.criteria import CRITERIA
 from fairshare.errors import CapacityError, DemandError, ProblemError
 from fairshare.filling import FillState
-from fairshare.model import Framework, Problem, Server, check_size, problem_from_dict
+from fairshare.model import Framework, Problem, Server, available_memory, check_size, problem_from_dict
 from fairshare.policies import get_policy
 
 SELECTION_POLICIES = ["drf:random", "drf:rrr", "drf:bestfit", "drf:residual"]
@@ -94,6 +94,15 @@ def test_too_large_problem_names_the_memory_limit():
     msg = str(err.value)
     assert "200,000 frameworks x 200,000 servers" in msg and "limit is about" in msg and "\n" not in msg
     check_size(1_000, 10_000, available=24 * 2**30)  # the bench instance fits
+
+
+def test_available_memory_is_what_psutil_reports():
+    """Read from /proc/meminfo without importing psutil; the two readings
+    are moments apart on a shared machine, so equal within 5%."""
+    import psutil
+    ours, theirs = available_memory(), psutil.virtual_memory().available
+    assert ours > 0
+    assert abs(ours - theirs) <= 0.05 * theirs
 
 
 def test_too_large_problem_is_refused_before_allocating():
