@@ -55,13 +55,14 @@ struct ctx {
 	int64_t nlog, caplog;
 	int64_t *last;   /* per server: log position of its last change, -1 never */
 	int64_t *synced; /* per framework: log length its row reflects */
-	/* Per block of BLOCK servers of each row: the largest room and the
-	 * smallest distance, valid when the flag is set.  Rooms only shrink
-	 * during a fill, so a block's maximum goes stale only when the entry
-	 * holding it drops; distances move both ways. */
-	int64_t nblocks;
-	int64_t *bmax;
-	unsigned char *bmax_ok;
+	/* Per framework, a max tree over its row's blocks of BLOCK servers
+	 * (leaves at P + block, P a power of two): each leaf is an upper bound
+	 * of its block's cached rooms, built on first use (tree_ok). */
+	int64_t nblocks, P;
+	int64_t *tree;
+	unsigned char *tree_ok;
+	/* Per block of each distance row: the smallest distance, valid when the
+	 * flag is set (distances move both ways). */
 	double *bmin;
 	unsigned char *bmin_ok;
 	int nan_seen; /* a NaN distance: argmin falls back to numpy's full scan */
@@ -248,15 +249,10 @@ static void sync_entry(struct ctx *c, int64_t n, int64_t i)
 	int64_t at = n * c->S + i, b = n * c->nblocks + i / BLOCK;
 	if (!c->alive[at])
 		return; /* free only shrinks during a fill: no room stays no room (distance inf) */
-	int64_t old = c->rows[at];
 	int64_t v = room_of(c, n, i);
 	if (v == 0)
 		c->alive[at] = 0;
-	if (v != old) {
-		c->rows[at] = v;
-		if (old == c->bmax[b])
-			c->bmax_ok[b] = 0;
-	}
+	c->rows[at] = v; /* <= old: a leaf of the block max tree stays an upper bound */
 	if (c->dist) {
 		double was = c->dist[at], d = v > 0 ? distance(c, n, c->s->free + i * c->R) : INFINITY;
 		c->dist[at] = d;
@@ -291,40 +287,96 @@ static int64_t *row(struct ctx *c, int64_t n)
 	return c->rows + n * c->S;
 }
 
-/* numpy argmax of rows[n] (first maximum) with entry `skip` read as -1 (or
- * skip < 0), through the block maxima. */
-static int64_t row_argmax(struct ctx *c, int64_t n, int64_t skip)
+static int64_t block_max(const int64_t *v, int64_t lo, int64_t hi)
 {
-	const int64_t *v = c->rows + n * c->S;
-	int64_t *bm = c->bmax + n * c->nblocks;
-	unsigned char *ok = c->bmax_ok + n * c->nblocks;
-	int64_t best = INT64_MIN, bb = 0, sb = skip >= 0 ? skip / BLOCK : -1;
-	for (int64_t b = 0; b < c->nblocks; b++) {
-		int64_t lo = b * BLOCK, hi = lo + BLOCK < c->S ? lo + BLOCK : c->S, m;
-		if (b == sb || !ok[b]) {
-			m = INT64_MIN;
-			for (int64_t i = lo; i < hi; i++) {
-				int64_t x = i == skip ? -1 : v[i];
-				if (x > m)
-					m = x;
-			}
-			if (b != sb) {
-				bm[b] = m;
-				ok[b] = 1;
-			}
-		} else {
-			m = bm[b];
-		}
-		if (m > best) {
-			best = m;
-			bb = b;
-		}
-	}
-	int64_t lo = bb * BLOCK, hi = lo + BLOCK < c->S ? lo + BLOCK : c->S;
+	int64_t m = INT64_MIN;
 	for (int64_t i = lo; i < hi; i++)
-		if ((i == skip ? -1 : v[i]) == best)
-			return i;
-	return lo; /* not reached */
+		if (v[i] > m)
+			m = v[i];
+	return m;
+}
+
+/* Framework n's block max tree, built from its cached row on first use. */
+static int64_t *tree_of(struct ctx *c, int64_t n)
+{
+	int64_t P = c->P, *t = c->tree + n * 2 * P;
+	if (!c->tree_ok[n]) {
+		const int64_t *v = c->rows + n * c->S;
+		for (int64_t b = 0; b < P; b++)
+			t[P + b] = b < c->nblocks ? block_max(v, b * BLOCK, b * BLOCK + BLOCK < c->S ? b * BLOCK + BLOCK : c->S)
+						  : INT64_MIN;
+		for (int64_t k = P - 1; k >= 1; k--)
+			t[k] = t[2 * k] >= t[2 * k + 1] ? t[2 * k] : t[2 * k + 1];
+		c->tree_ok[n] = 1;
+	}
+	return t;
+}
+
+static void tree_set(int64_t *t, int64_t P, int64_t b, int64_t val)
+{
+	int64_t k = P + b;
+	t[k] = val;
+	for (k >>= 1; k >= 1; k >>= 1) {
+		int64_t m = t[2 * k] >= t[2 * k + 1] ? t[2 * k] : t[2 * k + 1];
+		if (t[k] == m)
+			break; /* the ancestors already hold the right maximum */
+		t[k] = m;
+	}
+}
+
+/* numpy's argmax (the first maximum) of framework n's TRUE room row, entry
+ * `skip` read as -1 (none if skip < 0), without syncing the whole row.
+ *
+ * Invariants: a cached room is never below the true one (free only shrinks
+ * during a fill and the room is monotone in free), and it is exact for every
+ * server not logged since synced[n]; a leaf of the tree is never below its
+ * block's cached rooms.  The descent finds the first block b whose bound m is
+ * the largest, and the walk visits b's entries equal to m in index order.
+ * An exact one (unlogged, or recomputed and unchanged) is the answer: every
+ * block before b has a bound below m, and so true rooms below m; the entries
+ * of b before it are below m; every other true room is at most m.  A
+ * recomputed entry that dropped is passed (it stays below m for good), and
+ * a block without an entry at m gets its true cached maximum as its new
+ * bound and the descent starts over.
+ *
+ * With hundreds of frameworks at near-equal shares taking turns, the
+ * servers with the most room for n are the ones the others took from since
+ * n last looked: the walk passes those (one recomputation each) instead of
+ * recomputing every server changed since n looked (one per other framework,
+ * scattered over an 80 KB row), which is what the full sync in row() does. */
+static int64_t lazy_argmax(struct ctx *c, int64_t n, int64_t skip)
+{
+	int64_t P = c->P, *t = tree_of(c, n), *v = c->rows + n * c->S, saved = 0, i;
+	if (skip >= 0) {
+		saved = v[skip];
+		v[skip] = -1;
+	}
+	for (;;) {
+		int64_t k = 1;
+		while (k < P)
+			k = t[2 * k] >= t[2 * k + 1] ? 2 * k : 2 * k + 1;
+		int64_t lo = (k - P) * BLOCK, hi = lo + BLOCK < c->S ? lo + BLOCK : c->S, m = t[k];
+		/* Walk the block's entries at the bound in index order: the ones
+		 * before i are below it, and a recomputed entry only drops. */
+		for (i = lo;; i++) {
+			while (i < hi && v[i] != m)
+				i++;
+			if (i == hi || m <= 0 || c->last[i] < c->synced[n])
+				break;
+			sync_entry(c, n, i);
+			if (v[i] == m)
+				break;
+		}
+		if (i < hi)
+			break;
+		tree_set(t, P, k - P, block_max(v, lo, hi));
+	}
+	if (skip >= 0) {
+		v[skip] = saved;
+		if (saved > t[P + skip / BLOCK])
+			tree_set(t, P, skip / BLOCK, saved);
+	}
+	return i;
 }
 
 static int64_t argmin_f64(const double *v, int64_t len);
@@ -534,8 +586,8 @@ static void ctx_free(struct ctx *c)
 	free(c->synced);
 	free(c->heap);
 	free(c->alive);
-	free(c->bmax);
-	free(c->bmax_ok);
+	free(c->tree);
+	free(c->tree_ok);
 	free(c->bmin);
 	free(c->bmin_ok);
 	free(c->s_room);
@@ -571,11 +623,13 @@ static int ctx_init(struct ctx *c, const struct fs_problem *p, struct fs_state *
 		for (int64_t k = 0; k < c->F * c->S; k++)
 			c->alive[k] = rows[k] > 0;
 		c->nblocks = (c->S + BLOCK - 1) / BLOCK;
-		c->bmax = malloc(c->F * c->nblocks * sizeof *c->bmax);
-		c->bmax_ok = calloc(c->F * c->nblocks, 1);
+		for (c->P = 1; c->P < c->nblocks; c->P *= 2)
+			;
+		c->tree = malloc(c->F * 2 * c->P * sizeof *c->tree);
+		c->tree_ok = calloc(c->F, 1);
 		c->bmin = malloc(c->F * c->nblocks * sizeof *c->bmin);
 		c->bmin_ok = calloc(c->F * c->nblocks, 1);
-		if (!c->bmax || !c->bmax_ok || !c->bmin || !c->bmin_ok)
+		if (!c->tree || !c->tree_ok || !c->bmin || !c->bmin_ok)
 			return -1;
 	}
 	if (scratch) {
@@ -639,21 +693,22 @@ int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double 
 		}
 		if (count <= 0)
 			continue;
-		int64_t *fit = row(&c, n);
 		if (count == 1) {
 			int64_t i;
 			if (rule == FS_RULE_BESTFIT) {
+				row(&c, n);
 				i = dist_argmin(&c, n);
 				if (c.dist[n * c.S + i] == INFINITY)
 					continue;
 			} else {
-				i = row_argmax(&c, n, -1);
-				if (fit[i] <= 0)
+				i = lazy_argmax(&c, n, -1);
+				if (c.rows[n * c.S + i] <= 0)
 					continue;
 			}
 			if (place(&c, n, i, 1))
 				err = -1;
 		} else {
+			int64_t *fit = row(&c, n);
 			wide room = sum_i64(fit, c.S);
 			if (room < count)
 				count = (int64_t)room;
@@ -745,11 +800,11 @@ static int key_of(struct ss *z, int64_t n, struct key *k)
 	struct ctx *c = &z->c;
 	double xn1 = (double)(c->s->x[n] + 1), w = c->p->weight[n];
 	if (z->residual) {
-		int64_t *room = row(c, n);
-		int64_t i = row_argmax(c, n, -1), gi = room[i];
+		int64_t *room = c->rows + n * c->S;
+		int64_t i = lazy_argmax(c, n, -1), gi = room[i];
 		if (gi <= 0)
 			return 0;
-		int64_t j = row_argmax(c, n, i), g2 = j == i ? -1 : room[j];
+		int64_t j = lazy_argmax(c, n, i), g2 = j == i ? -1 : room[j];
 		*k = (struct key){xn1 / (w * (double)gi), i, j, g2, gi};
 		return 1;
 	}

@@ -40,6 +40,25 @@ def mixed_problem(seed: int, n_servers: int, n_frameworks: int) -> Problem:
     return Problem(servers, frameworks)
 
 
+def tied_problem(seed: int, n_servers: int, n_frameworks: int) -> Problem:
+    """Water-level ties: a few server shapes repeated in shuffled order and
+    frameworks sharing a handful of demands with equal weights, so hundreds
+    of servers tie for the most room and frameworks at equal shares take
+    turns on them (the lazy argmax walks past the entries others lowered);
+    some task caps and label constraints."""
+    rng = np.random.default_rng(seed)
+    shapes = [{"cpu": 32.0, "mem": 64.0}, {"cpu": 16.0, "mem": 128.0}, {"cpu": 64.0, "mem": 32.0}]
+    servers = [Server(f"s{i}", dict(shapes[int(k)]), {"t": str(i % 2)})
+               for i, k in enumerate(rng.integers(0, len(shapes), n_servers))]
+    demands = [{"cpu": 1.0, "mem": 2.0}, {"cpu": 2.0, "mem": 1.0}, {"cpu": 1.0, "mem": 1.0}, {"cpu": 0.5, "mem": 3.0}]
+    frameworks = []
+    for n in range(n_frameworks):
+        cons = Constraints(labels={"t": ("1",)}) if n % 7 == 3 else Constraints()
+        cap = 40 if n % 11 == 5 else None
+        frameworks.append(Framework(f"f{n}", dict(demands[n % len(demands)]), 1.0, cap, cons))
+    return Problem(servers, frameworks)
+
+
 def both_ways(monkeypatch, run):
     monkeypatch.setenv("FAIRSHARE_PURE_PYTHON", "1")
     ref = run()
@@ -49,12 +68,15 @@ def both_ways(monkeypatch, run):
 
 
 INSTANCES = [("mixed", s, 12, 6) for s in range(4)] + [("mixed", s, 150, 40) for s in range(4, 7)] \
-    + [("synthetic", 7, 400, 60), ("synthetic", 8, 60, 300), ("mixed", 9, 1, 5)]
+    + [("synthetic", 7, 400, 60), ("synthetic", 8, 60, 300), ("mixed", 9, 1, 5), ("tied", 10, 300, 80),
+       ("tied", 11, 70, 200)]
 
 
 def make(kind, seed, servers, frameworks):
     if kind == "synthetic":
         return synthetic_problem(servers, frameworks, 4, 0.3, seed)
+    if kind == "tied":
+        return tied_problem(seed, servers, frameworks)
     return mixed_problem(seed, servers, frameworks)
 
 
