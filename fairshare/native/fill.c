@@ -71,6 +71,12 @@ struct ctx {
 	const double *total;
 	const double *shape_b; /* F x R: (d/total) / (d/total)[pivot] */
 	const int64_t *pivot;
+	/* q[(i * R + p) * R + r] = (free[i][r] / total[r]) / (free[i][p] / total[p]),
+	 * server i's free shape scaled by pivot p, for the pivots some framework
+	 * uses (pivot_used): the divisions of distance(), done once per server
+	 * change instead of once per (framework, server). */
+	double *q;
+	unsigned char pivot_used[FS_MAX_RESOURCES];
 	/* min-heap of (key, framework) */
 	struct entry *heap;
 	int64_t nheap;
@@ -178,15 +184,16 @@ static inline double min_ratio(const struct ctx *c, int64_t n, int64_t i)
 	return m;
 }
 
-/* FillState._refresh for one (framework, server) pair. */
-static int64_t room_of(const struct ctx *c, int64_t n, int64_t i)
+/* FillState._refresh for one (framework, server) pair that had room: the
+ * eligibility factor is 1 (eligibility is static, and an ineligible pair
+ * never has room). */
+static inline int64_t room_alive(const struct ctx *c, int64_t n, int64_t i)
 {
 	double m = min_ratio(c, n, i);
 	m += 1e-9;
 	m = floor(m);
 	if (m > c->p->room_max)
 		m = c->p->room_max;
-	m *= c->p->elig[n * c->S + i] ? 1.0 : 0.0;
 	return (int64_t)m;
 }
 
@@ -208,6 +215,28 @@ static double distance(const struct ctx *c, int64_t n, const double *f)
 	const double *sb = c->shape_b + n * c->R;
 	for (int64_t r = 0; r < c->R; r++)
 		s += fabs((f[r] / c->total[r]) / ap - sb[r]);
+	return s;
+}
+
+static void q_refresh(struct ctx *c, int64_t i)
+{
+	const double *f = c->s->free + i * c->R;
+	double a[FS_MAX_RESOURCES];
+	for (int64_t r = 0; r < c->R; r++)
+		a[r] = f[r] / c->total[r];
+	for (int64_t p = 0; p < c->R; p++)
+		if (c->pivot_used[p])
+			for (int64_t r = 0; r < c->R; r++)
+				c->q[(i * c->R + p) * c->R + r] = a[r] / a[p];
+}
+
+/* distance() of server i's current free capacity, from q. */
+static inline double distance_q(const struct ctx *c, int64_t n, int64_t i)
+{
+	const double *qi = c->q + (i * c->R + c->pivot[n]) * c->R, *sb = c->shape_b + n * c->R;
+	double s = 0.0;
+	for (int64_t r = 0; r < c->R; r++)
+		s += fabs(qi[r] - sb[r]);
 	return s;
 }
 
@@ -235,6 +264,8 @@ static int place(struct ctx *c, int64_t n, int64_t i, int64_t count)
 			f[r] = 0.0;
 	}
 	c->s->changed[i] = 1;
+	if (c->q)
+		q_refresh(c, i);
 	if (c->rows) {
 		if (c->nlog == c->caplog && grow_log(c))
 			return -1;
@@ -249,12 +280,12 @@ static void sync_entry(struct ctx *c, int64_t n, int64_t i)
 	int64_t at = n * c->S + i, b = n * c->nblocks + i / BLOCK;
 	if (!c->alive[at])
 		return; /* free only shrinks during a fill: no room stays no room (distance inf) */
-	int64_t v = room_of(c, n, i);
+	int64_t v = room_alive(c, n, i);
 	if (v == 0)
 		c->alive[at] = 0;
 	c->rows[at] = v; /* <= old: a leaf of the block max tree stays an upper bound */
 	if (c->dist) {
-		double was = c->dist[at], d = v > 0 ? distance(c, n, c->s->free + i * c->R) : INFINITY;
+		double was = c->dist[at], d = v > 0 ? distance_q(c, n, i) : INFINITY;
 		c->dist[at] = d;
 		if (isnan(d))
 			c->nan_seen = 1;
@@ -590,6 +621,7 @@ static void ctx_free(struct ctx *c)
 	free(c->tree_ok);
 	free(c->bmin);
 	free(c->bmin_ok);
+	free(c->q);
 	free(c->s_room);
 	free(c->s_placed);
 	free(c->s_dist);
@@ -666,11 +698,18 @@ int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double 
 		c.total = total;
 		c.shape_b = shape_b;
 		c.pivot = pivot;
+		c.q = malloc(c.S * c.R * c.R * sizeof *c.q);
+		if (!c.q)
+			return ctx_free(&c), -1;
+		for (int64_t n = 0; n < c.F; n++)
+			c.pivot_used[pivot[n]] = 1;
+		for (int64_t i = 0; i < c.S; i++)
+			q_refresh(&c, i);
 		/* BestFit.begin_fill: inf where the task does not fit. */
 		for (int64_t n = 0; n < c.F; n++)
 			for (int64_t i = 0; i < c.S; i++)
 			{
-				double d = rows[n * c.S + i] > 0 ? distance(&c, n, s->free + i * c.R) : INFINITY;
+				double d = rows[n * c.S + i] > 0 ? distance_q(&c, n, i) : INFINITY;
 				dist[n * c.S + i] = d;
 				if (isnan(d))
 					c.nan_seen = 1;
