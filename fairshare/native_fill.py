@@ -88,24 +88,27 @@ def fill_pooled(problem, unit: np.ndarray, sel, state, act: np.ndarray) -> bool:
             or (rule == RULES["bestfit"] and n_res >= 8):
         return False
     call = _Call(problem, state)
-    rows = _rooms(state)
     unit = np.ascontiguousarray(unit, dtype=np.float64)
     active = np.ascontiguousarray(act, dtype=np.bool_).view(np.uint8)
-    dist = total = shape_b = pivot = ffi.NULL
+    rows = total = shape_b = pivot = ffi.NULL
     keep = []
     if rule == RULES["bestfit"]:
+        # The C code computes rooms and distances itself (no room matrix).
         d = problem.demand
         piv = np.argmax(d > 0, axis=1).astype(np.int64)
         b = d / problem.total
         sb = np.ascontiguousarray(b / b[np.arange(len(b)), piv][:, None])
         tot = np.ascontiguousarray(problem.total, dtype=np.float64)
-        dist_a = np.empty((problem.n_frameworks, problem.n_servers))
-        keep = [piv, sb, tot, dist_a]
-        dist, total, shape_b, pivot = (_ptr("double *", dist_a), _ptr("double *", tot), _ptr("double *", sb),
-                                       _ptr("int64_t *", piv))
+        keep = [piv, sb, tot]
+        total, shape_b, pivot = _ptr("double *", tot), _ptr("double *", sb), _ptr("int64_t *", piv)
+    else:
+        keep = [_rooms(state)]
+        rows = _ptr("int64_t *", keep[0])
     rc = lib.fs_fill_pooled(call.problem, call.state, _ptr("double *", unit), _ptr("unsigned char *", active),
-                            rule, _ptr("int64_t *", rows), dist, total, shape_b, pivot)
+                            rule, rows, total, shape_b, pivot)
     del keep
+    if rc == -3:
+        return False  # nothing placed: the Python loop runs (see fill.h)
     return call.finish(rc, state)
 
 

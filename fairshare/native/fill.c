@@ -61,13 +61,8 @@ struct ctx {
 	int64_t nblocks, P;
 	int64_t *tree;
 	unsigned char *tree_ok;
-	/* Per block of each distance row: the smallest distance, valid when the
-	 * flag is set (distances move both ways). */
-	double *bmin;
-	unsigned char *bmin_ok;
-	int nan_seen; /* a NaN distance: argmin falls back to numpy's full scan */
-	/* best fit: per-framework distance rows, synced with the room rows */
-	double *dist;
+	/* best fit */
+	struct bvh *bv;
 	const double *total;
 	const double *shape_b; /* F x R: (d/total) / (d/total)[pivot] */
 	const int64_t *pivot;
@@ -81,7 +76,7 @@ struct ctx {
 	struct entry *heap;
 	int64_t nheap;
 	/* scratch, S long */
-	int64_t *s_room, *s_placed;
+	int64_t *s_room, *s_placed, *s_fit;
 	double *s_dist, *s_free;
 	int64_t *s_touched;
 	int64_t n_touched;
@@ -240,6 +235,324 @@ static inline double distance_q(const struct ctx *c, int64_t n, int64_t i)
 	return s;
 }
 
+/* ---------- best fit: nearest fitting shape through a hierarchy ----------
+ *
+ * Best fit's single task goes to the server with the smallest distance
+ * (distance_q) among those where the task fits, the lowest index on ties.
+ * Distances move both ways as servers fill, so no cached row stays a bound;
+ * instead the servers sit in a static binary tree (leaves of LEAF servers,
+ * ordered by their initial shape so that similar servers share leaves) whose
+ * nodes hold, refreshed on every placement, the box [lo, hi] of their
+ * servers' shape ratios per pivot, their largest free amount per resource,
+ * and (static) the eligibility classes and smallest server index present.
+ *
+ * A node is skipped when no server in it can be the answer:
+ * - box_lb > best (or equal, and its smallest index above the best's): the
+ *   bound adds max(0, lo - b, b - hi) per resource left to right, and IEEE
+ *   subtraction and addition are monotone, so for every server in the box
+ *   the bound is at most the distance distance_q computes, bit for bit;
+ * - its largest free amounts do not fit one task (the room is monotone in
+ *   free, so no server in it has room);
+ * - the framework is eligible on none of its classes.
+ * Every server not skipped is tested exactly as the row scan would test it,
+ * so the pick is the row scan's.  Shapes with a zero pivot amount (no
+ * framework with that pivot fits there) stay out of the boxes; fs_fill_pooled
+ * leaves instances whose ratios could overflow to the Python loop. */
+#define LEAF 16
+
+struct bvh {
+	int64_t P2;           /* leaves rounded up to a power of two; leaf l is node P2 + l */
+	int32_t *order;       /* servers by initial shape; leaf l holds order[l * LEAF ...] */
+	int64_t *leaf_of;     /* server -> its leaf node */
+	double *lo, *hi;      /* node k, pivot p, resource r at (k * R + p) * R + r */
+	double *maxfree;      /* node k, resource r at k * R + r */
+	uint64_t *emask;      /* node: eligibility class bits present */
+	int64_t *minidx;      /* node: smallest server index */
+	uint64_t *fmask;      /* framework: class bits of the servers it may use */
+	uint64_t *sbit;       /* server: its class bit */
+};
+
+static void bvh_leaf(struct ctx *c, int64_t k)
+{
+	struct bvh *bv = c->bv;
+	int64_t R = c->R, a = (k - bv->P2) * LEAF, e = a + LEAF < c->S ? a + LEAF : c->S;
+	double *mf = bv->maxfree + k * R;
+	for (int64_t r = 0; r < R; r++)
+		mf[r] = -1.0;
+	for (int64_t p = 0; p < R; p++)
+		if (c->pivot_used[p])
+			for (int64_t r = 0; r < R; r++) {
+				bv->lo[(k * R + p) * R + r] = INFINITY;
+				bv->hi[(k * R + p) * R + r] = -INFINITY;
+			}
+	for (int64_t t = a; t < e; t++) {
+		int64_t i = bv->order[t];
+		const double *f = c->s->free + i * R;
+		for (int64_t r = 0; r < R; r++)
+			if (f[r] > mf[r])
+				mf[r] = f[r];
+		for (int64_t p = 0; p < R; p++) {
+			if (!c->pivot_used[p])
+				continue;
+			const double *qi = c->q + (i * R + p) * R;
+			int finite = 1;
+			for (int64_t r = 0; r < R; r++)
+				finite &= isfinite(qi[r]);
+			if (!finite)
+				continue;
+			double *lo = bv->lo + (k * R + p) * R, *hi = bv->hi + (k * R + p) * R;
+			for (int64_t r = 0; r < R; r++) {
+				if (qi[r] < lo[r])
+					lo[r] = qi[r];
+				if (qi[r] > hi[r])
+					hi[r] = qi[r];
+			}
+		}
+	}
+}
+
+static void bvh_join(struct ctx *c, int64_t k)
+{
+	struct bvh *bv = c->bv;
+	int64_t R = c->R, a = 2 * k, b = 2 * k + 1;
+	for (int64_t r = 0; r < R; r++) {
+		double x = bv->maxfree[a * R + r], y = bv->maxfree[b * R + r];
+		bv->maxfree[k * R + r] = x > y ? x : y;
+	}
+	for (int64_t p = 0; p < R; p++)
+		if (c->pivot_used[p])
+			for (int64_t r = 0; r < R; r++) {
+				int64_t o = p * R + r;
+				double l1 = bv->lo[a * R * R + o], l2 = bv->lo[b * R * R + o];
+				double h1 = bv->hi[a * R * R + o], h2 = bv->hi[b * R * R + o];
+				bv->lo[k * R * R + o] = l1 < l2 ? l1 : l2;
+				bv->hi[k * R * R + o] = h1 > h2 ? h1 : h2;
+			}
+}
+
+static void bvh_update(struct ctx *c, int64_t i)
+{
+	int64_t k = c->bv->leaf_of[i];
+	bvh_leaf(c, k);
+	for (k >>= 1; k >= 1; k >>= 1)
+		bvh_join(c, k);
+}
+
+/* Lower bound of distance_q(n, i) over the servers of node k (see above). */
+static inline double box_lb(const struct ctx *c, int64_t k, int64_t p, const double *sb)
+{
+	int64_t R = c->R;
+	const double *lo = c->bv->lo + (k * R + p) * R, *hi = c->bv->hi + (k * R + p) * R;
+	double s = 0.0;
+	for (int64_t r = 0; r < R; r++) {
+		double t = 0.0;
+		if (sb[r] < lo[r])
+			t = lo[r] - sb[r];
+		else if (sb[r] > hi[r])
+			t = sb[r] - hi[r];
+		s += t;
+	}
+	return s;
+}
+
+/* Could one task of n fit on some server of node k?  (room >= 1 is
+ * min_r(free * inv + big) + 1e-9 >= 1, monotone in free.) */
+static inline int box_may_fit(const struct ctx *c, int64_t n, int64_t k)
+{
+	const double *mf = c->bv->maxfree + k * c->R;
+	const double *inv = c->p->inv + n * c->R, *big = c->p->big + n * c->R;
+	double m = mf[0] * inv[0] + big[0];
+	for (int64_t r = 1; r < c->R; r++) {
+		double v = mf[r] * inv[r] + big[r];
+		if (v < m)
+			m = v;
+	}
+	return m + 1e-9 >= 1.0;
+}
+
+/* The best-fit server for one task of n, or -1 if it fits nowhere. */
+static int64_t bvh_pick(struct ctx *c, int64_t n)
+{
+	struct bvh *bv = c->bv;
+	int64_t p = c->pivot[n], best = -1, stack[2 * 64 + 2], top = 0;
+	const double *sb = c->shape_b + n * c->R;
+	const unsigned char *el = c->p->elig + n * c->S;
+	uint64_t fm = bv->fmask[n];
+	double bd = INFINITY;
+	stack[top++] = 1;
+	while (top > 0) {
+		int64_t k = stack[--top];
+		if (!(bv->emask[k] & fm) || !box_may_fit(c, n, k))
+			continue;
+		double lb = box_lb(c, k, p, sb);
+		if (lb > bd || (lb == bd && bv->minidx[k] > best))
+			continue;
+		if (k >= bv->P2) {
+			int64_t a = (k - bv->P2) * LEAF, e = a + LEAF < c->S ? a + LEAF : c->S;
+			for (int64_t t = a; t < e; t++) {
+				int64_t i = bv->order[t];
+				if (!el[i] || min_ratio(c, n, i) + 1e-9 < 1.0)
+					continue;
+				double d = distance_q(c, n, i);
+				if (d < bd || (d == bd && i < best)) {
+					bd = d;
+					best = i;
+				}
+			}
+			continue;
+		}
+		/* the nearer child is popped first */
+		double l1 = box_lb(c, 2 * k, p, sb), l2 = box_lb(c, 2 * k + 1, p, sb);
+		if (l2 < l1) {
+			stack[top++] = 2 * k;
+			stack[top++] = 2 * k + 1;
+		} else {
+			stack[top++] = 2 * k + 1;
+			stack[top++] = 2 * k;
+		}
+	}
+	return best;
+}
+
+static const double *sort_key_q;
+static int64_t sort_key_stride;
+
+static int by_shape(const void *a, const void *b)
+{
+	int32_t i = *(const int32_t *)a, j = *(const int32_t *)b;
+	const double *x = sort_key_q + i * sort_key_stride, *y = sort_key_q + j * sort_key_stride;
+	for (int64_t r = 0; r < sort_key_stride; r++) {
+		/* NaN (no pivot amount) last */
+		int nx = isnan(x[r]), ny = isnan(y[r]);
+		if (nx != ny)
+			return nx - ny;
+		if (x[r] < y[r])
+			return -1;
+		if (x[r] > y[r])
+			return 1;
+	}
+	return (i > j) - (i < j);
+}
+
+static int bvh_build(struct ctx *c)
+{
+	struct bvh *bv = calloc(1, sizeof *bv);
+	int64_t S = c->S, R = c->R, F = c->F, nleaf = (S + LEAF - 1) / LEAF, p0 = 0;
+	if (!bv)
+		return -1;
+	c->bv = bv;
+	for (bv->P2 = 1; bv->P2 < nleaf; bv->P2 *= 2)
+		;
+	int64_t nodes = 2 * bv->P2;
+	bv->order = malloc(S * sizeof *bv->order);
+	bv->leaf_of = malloc(S * sizeof *bv->leaf_of);
+	bv->lo = malloc(nodes * R * R * sizeof *bv->lo);
+	bv->hi = malloc(nodes * R * R * sizeof *bv->hi);
+	bv->maxfree = malloc(nodes * R * sizeof *bv->maxfree);
+	bv->emask = calloc(nodes, sizeof *bv->emask);
+	bv->minidx = malloc(nodes * sizeof *bv->minidx);
+	bv->fmask = calloc(F, sizeof *bv->fmask);
+	bv->sbit = malloc(S * sizeof *bv->sbit);
+	uint64_t *h = calloc(S, sizeof *h);
+	int64_t hcap = 1;
+	while (hcap < 2 * S)
+		hcap *= 2;
+	int64_t *slot = malloc(hcap * sizeof *slot);
+	if (!bv->order || !bv->leaf_of || !bv->lo || !bv->hi || !bv->maxfree || !bv->emask || !bv->minidx ||
+	    !bv->fmask || !bv->sbit || !h || !slot) {
+		free(h);
+		free(slot);
+		return -1;
+	}
+	/* Eligibility classes: servers with the same eligibility column share a
+	 * bit (first 64 columns seen; later ones reuse bits, which only makes
+	 * the test weaker).  A framework's mask has the bit of every server it
+	 * may use, so a node without any of them holds no eligible server. */
+	for (int64_t n = 0; n < F; n++) {
+		const unsigned char *el = c->p->elig + n * S;
+		for (int64_t i = 0; i < S; i++)
+			h[i] = h[i] * 0x100000001b3ULL + el[i] + 1;
+	}
+	for (int64_t k = 0; k < hcap; k++)
+		slot[k] = -1;
+	int64_t classes = 0;
+	for (int64_t i = 0; i < S; i++) {
+		int64_t k = (int64_t)((h[i] * 0x9e3779b97f4a7c15ULL) >> 1) & (hcap - 1);
+		while (slot[k] >= 0 && h[slot[k]] != h[i])
+			k = (k + 1) & (hcap - 1);
+		if (slot[k] < 0) {
+			slot[k] = i;
+			bv->sbit[i] = 1ULL << (classes++ % 64);
+		} else {
+			bv->sbit[i] = bv->sbit[slot[k]];
+		}
+	}
+	free(h);
+	free(slot);
+	for (int64_t n = 0; n < F; n++) {
+		const unsigned char *el = c->p->elig + n * S;
+		uint64_t m = 0;
+		for (int64_t i = 0; i < S; i++)
+			if (el[i])
+				m |= bv->sbit[i];
+		bv->fmask[n] = m;
+	}
+	/* Leaves in the order of the initial shapes of the first pivot used. */
+	while (!c->pivot_used[p0])
+		p0++;
+	for (int64_t i = 0; i < S; i++)
+		bv->order[i] = (int32_t)i;
+	double *key = malloc(S * R * sizeof *key);
+	if (!key)
+		return -1;
+	for (int64_t i = 0; i < S; i++)
+		memcpy(key + i * R, c->q + (i * R + p0) * R, R * sizeof *key);
+	sort_key_q = key;
+	sort_key_stride = R;
+	qsort(bv->order, S, sizeof *bv->order, by_shape);
+	free(key);
+	for (int64_t k = bv->P2; k < nodes; k++) {
+		int64_t a = (k - bv->P2) * LEAF, e = a + LEAF < S ? a + LEAF : S;
+		bv->minidx[k] = INT64_MAX;
+		for (int64_t t = a; t < e; t++) {
+			int64_t i = bv->order[t];
+			bv->leaf_of[i] = k;
+			bv->emask[k] |= bv->sbit[i];
+			if (i < bv->minidx[k])
+				bv->minidx[k] = i;
+		}
+		bvh_leaf(c, k);
+	}
+	for (int64_t k = bv->P2 - 1; k >= 1; k--) {
+		bv->emask[k] = bv->emask[2 * k] | bv->emask[2 * k + 1];
+		bv->minidx[k] = bv->minidx[2 * k] < bv->minidx[2 * k + 1] ? bv->minidx[2 * k] : bv->minidx[2 * k + 1];
+		bvh_join(c, k);
+	}
+	return 0;
+}
+
+/* Best fit's ratios stay finite (and their distances too) when every
+ * framework's pivot demand is not too small against the pivot's total:
+ * a server where the task fits has free[p] / total[p] >= about d[p] / total[p],
+ * so its ratios are at most about total[p] / d[p]. */
+static int bestfit_bounded(const struct fs_problem *p, const double *total, const double *shape_b,
+			   const int64_t *pivot)
+{
+	int64_t R = p->n_resources;
+	for (int64_t r = 0; r < R; r++)
+		if (!(total[r] > 0.0) || !isfinite(total[r]))
+			return 0;
+	for (int64_t n = 0; n < p->n_frameworks; n++) {
+		int64_t pv = pivot[n];
+		if (pv < 0 || pv >= R || !(total[pv] / p->demand[n * R + pv] <= 1e300))
+			return 0;
+		for (int64_t r = 0; r < R; r++)
+			if (!(fabs(shape_b[n * R + r]) <= 1e300))
+				return 0;
+	}
+	return 1;
+}
+
 static int grow_log(struct ctx *c)
 {
 	int64_t cap = c->caplog ? 2 * c->caplog : 4096;
@@ -264,8 +577,10 @@ static int place(struct ctx *c, int64_t n, int64_t i, int64_t count)
 			f[r] = 0.0;
 	}
 	c->s->changed[i] = 1;
-	if (c->q)
+	if (c->bv) {
 		q_refresh(c, i);
+		bvh_update(c, i);
+	}
 	if (c->rows) {
 		if (c->nlog == c->caplog && grow_log(c))
 			return -1;
@@ -277,26 +592,16 @@ static int place(struct ctx *c, int64_t n, int64_t i, int64_t count)
 
 static void sync_entry(struct ctx *c, int64_t n, int64_t i)
 {
-	int64_t at = n * c->S + i, b = n * c->nblocks + i / BLOCK;
+	int64_t at = n * c->S + i;
 	if (!c->alive[at])
 		return; /* free only shrinks during a fill: no room stays no room (distance inf) */
 	int64_t v = room_alive(c, n, i);
 	if (v == 0)
 		c->alive[at] = 0;
 	c->rows[at] = v; /* <= old: a leaf of the block max tree stays an upper bound */
-	if (c->dist) {
-		double was = c->dist[at], d = v > 0 ? distance_q(c, n, i) : INFINITY;
-		c->dist[at] = d;
-		if (isnan(d))
-			c->nan_seen = 1;
-		else if (d < c->bmin[b])
-			c->bmin[b] = d;
-		else if (was == c->bmin[b] && d != was)
-			c->bmin_ok[b] = 0;
-	}
 }
 
-/* Bring rows[n] (and dist[n]) up to date with the placements since n looked:
+/* Bring rows[n] up to date with the placements since n looked:
  * each server changed since then once (at its last log entry).  From a
  * sixteenth of the servers on, one sequential sweep over the row beats
  * jumping around it in log order (the hardware prefetcher follows it). */
@@ -408,40 +713,6 @@ static int64_t lazy_argmax(struct ctx *c, int64_t n, int64_t skip)
 			tree_set(t, P, skip / BLOCK, saved);
 	}
 	return i;
-}
-
-static int64_t argmin_f64(const double *v, int64_t len);
-
-/* numpy argmin of dist[n] through the block minima. */
-static int64_t dist_argmin(struct ctx *c, int64_t n)
-{
-	const double *v = c->dist + n * c->S;
-	if (c->nan_seen)
-		return argmin_f64(v, c->S);
-	double *bm = c->bmin + n * c->nblocks;
-	unsigned char *ok = c->bmin_ok + n * c->nblocks;
-	double best = INFINITY;
-	int64_t bb = -1;
-	for (int64_t b = 0; b < c->nblocks; b++) {
-		if (!ok[b]) {
-			int64_t lo = b * BLOCK, hi = lo + BLOCK < c->S ? lo + BLOCK : c->S;
-			double m = INFINITY;
-			for (int64_t i = lo; i < hi; i++)
-				if (v[i] < m)
-					m = v[i];
-			bm[b] = m;
-			ok[b] = 1;
-		}
-		if (bb < 0 || bm[b] < best) {
-			best = bm[b];
-			bb = b;
-		}
-	}
-	int64_t lo = bb * BLOCK, hi = lo + BLOCK < c->S ? lo + BLOCK : c->S;
-	for (int64_t i = lo; i < hi; i++)
-		if (v[i] == best)
-			return i;
-	return lo; /* all inf: numpy's argmin is 0, the first */
 }
 
 static int64_t argmax_i64(const int64_t *v, int64_t len)
@@ -619,9 +890,20 @@ static void ctx_free(struct ctx *c)
 	free(c->alive);
 	free(c->tree);
 	free(c->tree_ok);
-	free(c->bmin);
-	free(c->bmin_ok);
 	free(c->q);
+	if (c->bv) {
+		free(c->bv->order);
+		free(c->bv->leaf_of);
+		free(c->bv->lo);
+		free(c->bv->hi);
+		free(c->bv->maxfree);
+		free(c->bv->emask);
+		free(c->bv->minidx);
+		free(c->bv->fmask);
+		free(c->bv->sbit);
+		free(c->bv);
+	}
+	free(c->s_fit);
 	free(c->s_room);
 	free(c->s_placed);
 	free(c->s_dist);
@@ -659,19 +941,18 @@ static int ctx_init(struct ctx *c, const struct fs_problem *p, struct fs_state *
 			;
 		c->tree = malloc(c->F * 2 * c->P * sizeof *c->tree);
 		c->tree_ok = calloc(c->F, 1);
-		c->bmin = malloc(c->F * c->nblocks * sizeof *c->bmin);
-		c->bmin_ok = calloc(c->F * c->nblocks, 1);
-		if (!c->tree || !c->tree_ok || !c->bmin || !c->bmin_ok)
+		if (!c->tree || !c->tree_ok)
 			return -1;
 	}
 	if (scratch) {
 		c->s_room = malloc(c->S * sizeof *c->s_room);
 		c->s_placed = malloc(c->S * sizeof *c->s_placed);
+		c->s_fit = malloc(c->S * sizeof *c->s_fit);
 		c->s_dist = malloc(c->S * sizeof *c->s_dist);
 		c->s_free = malloc(c->S * c->R * sizeof *c->s_free);
 		c->s_touched = malloc(c->S * sizeof *c->s_touched);
 		c->s_over = calloc(c->S, 1);
-		if (!c->s_room || !c->s_placed || !c->s_dist || !c->s_free || !c->s_touched || !c->s_over)
+		if (!c->s_room || !c->s_placed || !c->s_fit || !c->s_dist || !c->s_free || !c->s_touched || !c->s_over)
 			return -1;
 	}
 	return 0;
@@ -680,40 +961,35 @@ static int ctx_init(struct ctx *c, const struct fs_problem *p, struct fs_state *
 /* ---------- pooled criteria (filling._fill_pooled) ---------- */
 
 int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double *unit, const unsigned char *active,
-		   int rule, int64_t *rows, double *dist, const double *total, const double *shape_b,
-		   const int64_t *pivot)
+		   int rule, int64_t *rows, const double *total, const double *shape_b, const int64_t *pivot)
 {
 	struct ctx c;
-	int err = 0;
-	if (p->n_resources > FS_MAX_RESOURCES || p->n_servers < 1 || !rows)
+	int err = 0, bestfit = rule == FS_RULE_BESTFIT;
+	if (p->n_resources > FS_MAX_RESOURCES || p->n_servers < 1 || (!bestfit && !rows))
 		return -2;
-	if (ctx_init(&c, p, s, rows, 1)) {
+	if (bestfit && (p->n_resources >= 8 || !bestfit_bounded(p, total, shape_b, pivot)))
+		return -3; /* numpy sums 8+ terms pairwise, not left to right; or ratios could overflow */
+	if (ctx_init(&c, p, s, bestfit ? NULL : rows, 1)) {
 		ctx_free(&c);
 		return -1;
 	}
-	if (rule == FS_RULE_BESTFIT) {
-		if (p->n_resources >= 8 || !dist)
-			return ctx_free(&c), -2; /* numpy sums 8+ terms pairwise, not left to right */
-		c.dist = dist;
+	if (bestfit) {
 		c.total = total;
 		c.shape_b = shape_b;
 		c.pivot = pivot;
 		c.q = malloc(c.S * c.R * c.R * sizeof *c.q);
-		if (!c.q)
-			return ctx_free(&c), -1;
+		if (!c.q) {
+			ctx_free(&c);
+			return -1;
+		}
 		for (int64_t n = 0; n < c.F; n++)
 			c.pivot_used[pivot[n]] = 1;
 		for (int64_t i = 0; i < c.S; i++)
 			q_refresh(&c, i);
-		/* BestFit.begin_fill: inf where the task does not fit. */
-		for (int64_t n = 0; n < c.F; n++)
-			for (int64_t i = 0; i < c.S; i++)
-			{
-				double d = rows[n * c.S + i] > 0 ? distance_q(&c, n, i) : INFINITY;
-				dist[n * c.S + i] = d;
-				if (isnan(d))
-					c.nan_seen = 1;
-			}
+		if (bvh_build(&c)) {
+			ctx_free(&c);
+			return -1;
+		}
 	}
 	int64_t *x = s->x;
 	const int64_t *lim = s->limit;
@@ -734,10 +1010,9 @@ int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double 
 			continue;
 		if (count == 1) {
 			int64_t i;
-			if (rule == FS_RULE_BESTFIT) {
-				row(&c, n);
-				i = dist_argmin(&c, n);
-				if (c.dist[n * c.S + i] == INFINITY)
+			if (bestfit) {
+				i = bvh_pick(&c, n);
+				if (i < 0)
 					continue;
 			} else {
 				i = lazy_argmax(&c, n, -1);
@@ -747,13 +1022,20 @@ int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double 
 			if (place(&c, n, i, 1))
 				err = -1;
 		} else {
-			int64_t *fit = row(&c, n);
+			int64_t *fit = c.s_fit;
+			if (bestfit) {
+				const unsigned char *el = c.p->elig + n * c.S;
+				for (int64_t i = 0; i < c.S; i++)
+					fit[i] = el[i] ? room_alive(&c, n, i) : 0;
+			} else {
+				fit = row(&c, n);
+			}
 			wide room = sum_i64(fit, c.S);
 			if (room < count)
 				count = (int64_t)room;
 			if (count <= 0)
 				continue;
-			if (rule == FS_RULE_BESTFIT)
+			if (bestfit)
 				bestfit_place(&c, n, count, fit);
 			else
 				water_fill(fit, c.S, count, c.s_placed);

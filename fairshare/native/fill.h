@@ -30,10 +30,13 @@ struct fs_state {
 	unsigned char *changed;  /* servers: set to 1 when free changes */
 };
 
-/* Return 0, -1 when out of memory, -2 for arguments this code does not take. */
+/* Return 0, -1 when out of memory, -2 for arguments this code does not take,
+ * -3 (best fit, nothing changed) when the Python loop must run instead: 8 or
+ * more resources, or demands so small against the totals that the shape
+ * ratios could overflow.  rows (the room matrix, frameworks x servers) is
+ * scratch for the residual rule and unused (NULL) for best fit. */
 int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double *unit, const unsigned char *active,
-		   int rule, int64_t *rows, double *dist, const double *total, const double *shape_b,
-		   const int64_t *pivot);
+		   int rule, int64_t *rows, const double *total, const double *shape_b, const int64_t *pivot);
 int fs_fill_server_specific(const struct fs_problem *p, struct fs_state *s, const unsigned char *active,
 			    int residual, int64_t *rows, const int64_t *gamma_full);
 /* One round of the offer cycle over the servers in `order`; cols is the
