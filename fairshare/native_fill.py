@@ -72,12 +72,15 @@ class _Call:
         return True
 
 
-def _rooms(state) -> np.ndarray:
+def _rooms(state):
     """The room matrix (frameworks x servers, int64) as the Python loop would
-    first see it: the state's cache if it has one, else computed afresh."""
+    first see it, and the pointer to it: the state's cache if it has one,
+    else NULL and the C code computes fit_counts(free) itself (the same
+    divisions, without numpy's temporaries)."""
     if state.has_rows:
-        return np.ascontiguousarray(state.cols.T, dtype=np.int64)
-    return np.ascontiguousarray(state.problem.fit_counts(state.free), dtype=np.int64)
+        rows = np.ascontiguousarray(state.cols.T, dtype=np.int64)
+        return rows, _ptr("int64_t *", rows)
+    return None, ffi.NULL
 
 
 def fill_pooled(problem, unit: np.ndarray, sel, state, act: np.ndarray) -> bool:
@@ -102,8 +105,8 @@ def fill_pooled(problem, unit: np.ndarray, sel, state, act: np.ndarray) -> bool:
         keep = [piv, sb, tot]
         total, shape_b, pivot = _ptr("double *", tot), _ptr("double *", sb), _ptr("int64_t *", piv)
     else:
-        keep = [_rooms(state)]
-        rows = _ptr("int64_t *", keep[0])
+        rows_a, rows = _rooms(state)
+        keep = [rows_a]
     rc = lib.fs_fill_pooled(call.problem, call.state, _ptr("double *", unit), _ptr("unsigned char *", active),
                             rule, rows, total, shape_b, pivot)
     del keep
@@ -119,12 +122,12 @@ def fill_server_specific(problem, crit, state, act: np.ndarray) -> bool:
     call = _Call(problem, state)
     active = np.ascontiguousarray(act, dtype=np.bool_).view(np.uint8)
     if crit.residual:
-        rows, gamma = _rooms(state), None
+        (rows_a, rows), gamma = _rooms(state), None
     else:
-        rows, gamma = None, np.ascontiguousarray(state.gamma_full, dtype=np.int64)
+        rows_a, rows, gamma = None, ffi.NULL, np.ascontiguousarray(state.gamma_full, dtype=np.int64)
     rc = lib.fs_fill_server_specific(call.problem, call.state, _ptr("unsigned char *", active), int(crit.residual),
-                                     ffi.NULL if rows is None else _ptr("int64_t *", rows),
-                                     ffi.NULL if gamma is None else _ptr("int64_t *", gamma))
+                                     rows, ffi.NULL if gamma is None else _ptr("int64_t *", gamma))
+    del rows_a
     return call.finish(rc, state)
 
 

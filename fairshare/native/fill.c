@@ -48,7 +48,7 @@ struct ctx {
 	struct fs_state *s;
 	int64_t F, S, R;
 	/* lazily synced room rows (see top of file) */
-	int64_t *rows;
+	int64_t *rows, *own_rows; /* own_rows: allocated here when the caller gave none */
 	unsigned char *alive; /* rows[n][i] > 0, a byte per entry: a fifth of the
 			       * memory traffic of reading the room to skip it */
 	int64_t *log;   /* servers changed, in order */
@@ -1018,9 +1018,39 @@ static void ctx_free(struct ctx *c)
 	free(c->s_free);
 	free(c->s_touched);
 	free(c->s_over);
+	free(c->own_rows);
 }
 
-static int ctx_init(struct ctx *c, const struct fs_problem *p, struct fs_state *s, int64_t *rows, int scratch)
+/* Problem.fit_counts(free) for every framework and server, as numpy
+ * computes it: min over the resources n needs of free / demand (fmin),
+ * clamped at 0, + 1e-9, floored, at most TASK_LIMIT, 0 where ineligible. */
+static void fit_counts(const struct ctx *c, int64_t *rows)
+{
+	int64_t S = c->S, R = c->R;
+	for (int64_t n = 0; n < c->F; n++) {
+		const double *d = c->p->demand + n * R;
+		const unsigned char *el = c->p->elig + n * S;
+		int64_t *out = rows + n * S;
+		for (int64_t i = 0; i < S; i++) {
+			const double *f = c->s->free + i * R;
+			double g = INFINITY;
+			for (int64_t r = 0; r < R; r++)
+				if (d[r] != 0.0)
+					g = fmin(g, f[r] / d[r]);
+			if (g < 0.0)
+				g = 0.0;
+			g = floor(g + 1e-9);
+			if (g > TASK_LIMIT)
+				g = TASK_LIMIT;
+			out[i] = el[i] ? (int64_t)g : 0;
+		}
+	}
+}
+
+/* want_rows: the fill keeps the room matrix, the caller's `rows` if given,
+ * else one computed here (fit_counts of the current free capacity). */
+static int ctx_init(struct ctx *c, const struct fs_problem *p, struct fs_state *s, int64_t *rows, int want_rows,
+		    int scratch)
 {
 	memset(c, 0, sizeof *c);
 	c->p = p;
@@ -1028,11 +1058,17 @@ static int ctx_init(struct ctx *c, const struct fs_problem *p, struct fs_state *
 	c->F = p->n_frameworks;
 	c->S = p->n_servers;
 	c->R = p->n_resources;
-	c->rows = rows;
 	c->heap = malloc((c->F + 1) * sizeof *c->heap);
 	if (!c->heap)
 		return -1;
-	if (rows) {
+	if (want_rows && !rows) {
+		rows = c->own_rows = malloc(c->F * c->S * sizeof *rows);
+		if (!rows)
+			return -1;
+		fit_counts(c, rows);
+	}
+	c->rows = want_rows ? rows : NULL;
+	if (c->rows) {
 		c->last = malloc(c->S * sizeof *c->last);
 		c->synced = calloc(c->F, sizeof *c->synced);
 		if (!c->last || !c->synced || grow_log(c))
@@ -1073,11 +1109,11 @@ int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double 
 {
 	struct ctx c;
 	int err = 0, bestfit = rule == FS_RULE_BESTFIT;
-	if (p->n_resources > FS_MAX_RESOURCES || p->n_servers < 1 || (!bestfit && !rows))
+	if (p->n_resources > FS_MAX_RESOURCES || p->n_servers < 1)
 		return -2;
 	if (bestfit && (p->n_resources >= 8 || !bestfit_bounded(p, total, shape_b, pivot)))
 		return -3; /* numpy sums 8+ terms pairwise, not left to right; or ratios could overflow */
-	if (ctx_init(&c, p, s, bestfit ? NULL : rows, 1)) {
+	if (ctx_init(&c, p, s, rows, !bestfit, 1)) {
 		ctx_free(&c);
 		return -1;
 	}
@@ -1317,12 +1353,11 @@ int fs_fill_server_specific(const struct fs_problem *p, struct fs_state *s, cons
 {
 	struct ss z;
 	int err = 0;
-	if (p->n_resources > FS_MAX_RESOURCES || p->n_servers < 1 || (residual && !rows) ||
-	    (!residual && !gamma_full))
+	if (p->n_resources > FS_MAX_RESOURCES || p->n_servers < 1 || (!residual && !gamma_full))
 		return -2;
 	memset(&z, 0, sizeof z);
 	struct ctx *c = &z.c;
-	if (ctx_init(c, p, s, residual ? rows : NULL, residual))
+	if (ctx_init(c, p, s, rows, residual, residual))
 		goto oom;
 	z.residual = residual;
 	z.gamma_full = gamma_full;

@@ -33,8 +33,11 @@ struct fs_state {
 /* Return 0, -1 when out of memory, -2 for arguments this code does not take,
  * -3 (best fit, nothing changed) when the Python loop must run instead: 8 or
  * more resources, or demands so small against the totals that the shape
- * ratios could overflow.  rows (the room matrix, frameworks x servers) is
- * scratch for the residual rule and unused (NULL) for best fit. */
+ * ratios could overflow.
+ *
+ * rows, frameworks x servers, is the room matrix the fill starts from (the
+ * residual rule, rPS-DSF) and scratch it overwrites; NULL computes it from
+ * free as Problem.fit_counts does.  Best fit and PS-DSF do not use it. */
 int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double *unit, const unsigned char *active,
 		   int rule, int64_t *rows, const double *total, const double *shape_b, const int64_t *pivot);
 int fs_fill_server_specific(const struct fs_problem *p, struct fs_state *s, const unsigned char *active,
