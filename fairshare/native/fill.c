@@ -259,11 +259,13 @@ static inline double distance_q(const struct ctx *c, int64_t n, int64_t i)
  * so the pick is the row scan's.  Shapes with a zero pivot amount (no
  * framework with that pivot fits there) stay out of the boxes; fs_fill_pooled
  * leaves instances whose ratios could overflow to the Python loop. */
-#define LEAF 16
+#define LEAF 8
 /* Placements between two re-sorts of the leaves by current shape (a re-sort
- * costs a few quickselects over the servers; on the 10,000 x 1,000 bench
- * instance every S/16 placements took the fill from 2.2 s to 1.3 s). */
-#define REORDER (c.S / 16 > 64 ? c.S / 16 : 64)
+ * costs a quickselect over the servers per tree level).  On the 10,000 x
+ * 1,000 bench instance (bfdrf fill): never 2.2 s; every S/16 with 16-server
+ * leaves 1.15-1.3 s; every S/8 with 8-server leaves 1.05-1.1 s; smaller
+ * leaves or more frequent re-sorts gain nothing more. */
+#define REORDER (c.S / 8 > 64 ? c.S / 8 : 64)
 
 struct bvh {
 	int64_t P2;           /* leaves rounded up to a power of two; leaf l is node P2 + l */
