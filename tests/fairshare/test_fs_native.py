@@ -9,7 +9,7 @@ import pytest
 
 from fairshare import native_fill
 from fairshare.criteria import CRITERIA
-from fairshare.filling import progressive_fill
+from fairshare.filling import FillState, make_selection, progressive_fill
 from fairshare.model import Constraints, Framework, Problem, Server
 from fairshare.online import Reallocator
 from fairshare.policies import get_policy
@@ -59,6 +59,21 @@ def tied_problem(seed: int, n_servers: int, n_frameworks: int) -> Problem:
     return Problem(servers, frameworks)
 
 
+def pivot_problem(seed: int, n_servers: int, n_frameworks: int) -> Problem:
+    """Frameworks whose first needed resource (best fit's pivot) differs:
+    some need no cpu, some only gpu and mem; servers without a gpu (a zero
+    pivot amount for the gpu frameworks)."""
+    rng = np.random.default_rng(seed)
+    servers = [Server(f"s{i}", {"cpu": float(rng.integers(4, 64)), "mem": float(rng.integers(8, 256)),
+                                "gpu": float(rng.choice([0, 0, 2, 8]))}, {}) for i in range(n_servers)]
+    needs = [("cpu", "mem"), ("mem",), ("mem", "gpu"), ("gpu",), ("cpu", "gpu")]
+    frameworks = []
+    for n in range(n_frameworks):
+        d = {r: float(rng.choice([0.5, 1, 2, 4])) for r in needs[n % len(needs)]}
+        frameworks.append(Framework(f"f{n}", d, float(rng.choice([1, 2])), None, Constraints()))
+    return Problem(servers, frameworks)
+
+
 def both_ways(monkeypatch, run):
     monkeypatch.setenv("FAIRSHARE_PURE_PYTHON", "1")
     ref = run()
@@ -69,7 +84,7 @@ def both_ways(monkeypatch, run):
 
 INSTANCES = [("mixed", s, 12, 6) for s in range(4)] + [("mixed", s, 150, 40) for s in range(4, 7)] \
     + [("synthetic", 7, 400, 60), ("synthetic", 8, 60, 300), ("mixed", 9, 1, 5), ("tied", 10, 300, 80),
-       ("tied", 11, 70, 200)]
+       ("tied", 11, 70, 200), ("pivot", 12, 200, 40)]
 
 
 def make(kind, seed, servers, frameworks):
@@ -77,6 +92,8 @@ def make(kind, seed, servers, frameworks):
         return synthetic_problem(servers, frameworks, 4, 0.3, seed)
     if kind == "tied":
         return tied_problem(seed, servers, frameworks)
+    if kind == "pivot":
+        return pivot_problem(seed, servers, frameworks)
     return mixed_problem(seed, servers, frameworks)
 
 
@@ -134,6 +151,22 @@ def test_c_fill_online_events(monkeypatch, crit):
 
     ref, got = both_ways(monkeypatch, events)
     assert np.array_equal(ref, got)
+
+
+def test_c_best_fit_leaves_overflowing_shapes_to_python(monkeypatch):
+    """A pivot demand so small against the cluster total that best fit's
+    shape ratios could overflow: the C code declines before touching the
+    state, and the Python loop's allocation is the result."""
+    p = Problem([Server("a", {"cpu": 4.0, "mem": 8.0}), Server("b", {"cpu": 2.0, "mem": 2.0})],
+                [Framework("tiny", {"cpu": 1e-300, "mem": 1.0}, 1.0, 3, Constraints()),
+                 Framework("g", {"cpu": 1.0, "mem": 1.0}, 1.0, None, Constraints())])
+    monkeypatch.setenv("FAIRSHARE_PURE_PYTHON", "0")
+    state = FillState(p)
+    assert not native_fill.fill_pooled(p, CRITERIA["bfdrf"](p).unit(), make_selection(p, "bestfit"), state,
+                                       np.ones(2, dtype=bool))
+    assert state.x.sum() == 0 and np.array_equal(state.free, p.capacity)
+    ref, got = both_ways(monkeypatch, lambda: progressive_fill(p, CRITERIA["bfdrf"]).x)
+    assert np.array_equal(ref, got) and got.sum() > 0
 
 
 def test_pure_python_switch(monkeypatch):
