@@ -14,13 +14,18 @@
  * capacity changed so the caller can refresh its own caches.  Single
  * threaded; nothing here is shared, so there is no locking.
  *
- * Room cache.  rows[n][i] = tasks of n that fit on server i.  It starts from
- * the caller's values (fit_counts at the start of the fill) and is re-derived
- * lazily: every placement appends its server to a log, and a framework about
- * to look at its row first recomputes the entries of the servers logged since
- * it last looked (the Python FillState keeps the same invariant with a
- * server-major copy; recomputing from free is cheaper here than maintaining
- * that copy on every placement).
+ * Room cache (residual rule, rPS-DSF).  rows[n][i] = tasks of n that fit on
+ * server i.  It starts from the caller's values (or fit_counts of free,
+ * computed here) and is re-derived lazily: every placement appends its server
+ * to a log.  Invariant: rows[n][i] >= the true room (free only shrinks during
+ * a fill, and the room is monotone in free), with equality for every server
+ * not logged since synced[n].  A pick needs only the argmax, which
+ * lazy_argmax finds by recomputing the few stale entries that could be it;
+ * the batched paths (water-filling) first recompute every logged entry
+ * (row()).  The Python FillState keeps an exact server-major copy instead;
+ * recomputing from free on demand is cheaper here.
+ *
+ * Best fit keeps no rows: its picks search a hierarchy of servers (bvh_pick).
  */
 #include <math.h>
 #include <stdint.h>
@@ -34,7 +39,7 @@
 #define TASK_LIMIT 9007199254740992.0 /* 2^53 */
 #define VECTOR_MAX 4096               /* best fit: scan up to this count, bisect beyond */
 #define SPREAD_MIN 64                 /* rPS-DSF water-level step threshold */
-#define BLOCK 64                      /* servers per block of the row extrema */
+#define BLOCK 64                      /* servers per leaf of a row's max tree */
 
 typedef __int128 wide;
 
