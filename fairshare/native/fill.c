@@ -170,11 +170,10 @@ static int64_t count_before_crossing(int64_t x, double u, int64_t n, double s_m,
 	}
 }
 
-/* min over resources of free / demand, as free * (1/d) + (0 or 1e300 where
- * n needs none of the resource): FillState's arithmetic, term for term. */
-static inline double min_ratio(const struct ctx *c, int64_t n, int64_t i)
+/* min over resources of f / demand, as f * (1/d) + (0 or 1e300 where n
+ * needs none of the resource): FillState's arithmetic, term for term. */
+static inline double min_ratio_of(const struct ctx *c, int64_t n, const double *f)
 {
-	const double *f = c->s->free + i * c->R;
 	const double *inv = c->p->inv + n * c->R, *big = c->p->big + n * c->R;
 	double m = f[0] * inv[0] + big[0];
 	for (int64_t r = 1; r < c->R; r++) {
@@ -183,6 +182,11 @@ static inline double min_ratio(const struct ctx *c, int64_t n, int64_t i)
 			m = v;
 	}
 	return m;
+}
+
+static inline double min_ratio(const struct ctx *c, int64_t n, int64_t i)
+{
+	return min_ratio_of(c, n, c->s->free + i * c->R);
 }
 
 /* FillState._refresh for one (framework, server) pair that had room: the
@@ -371,15 +375,7 @@ static inline double box_lb(const struct ctx *c, int64_t k, int64_t p, const dou
  * min_r(free * inv + big) + 1e-9 >= 1, monotone in free.) */
 static inline int box_may_fit(const struct ctx *c, int64_t n, int64_t k)
 {
-	const double *mf = c->bv->maxfree + k * c->R;
-	const double *inv = c->p->inv + n * c->R, *big = c->p->big + n * c->R;
-	double m = mf[0] * inv[0] + big[0];
-	for (int64_t r = 1; r < c->R; r++) {
-		double v = mf[r] * inv[r] + big[r];
-		if (v < m)
-			m = v;
-	}
-	return m + 1e-9 >= 1.0;
+	return min_ratio_of(c, n, c->bv->maxfree + k * c->R) + 1e-9 >= 1.0;
 }
 
 /* The best-fit server for one task of n, or -1 if it fits nowhere. */
@@ -424,6 +420,31 @@ static int64_t bvh_pick(struct ctx *c, int64_t n)
 		}
 	}
 	return best;
+}
+
+/* Every node from the leaves' membership (order): which leaf holds each
+ * server, the classes and smallest index present, and the boxes. */
+static void bvh_nodes(struct ctx *c)
+{
+	struct bvh *bv = c->bv;
+	for (int64_t k = bv->P2; k < 2 * bv->P2; k++) {
+		int64_t a = (k - bv->P2) * LEAF, e = a + LEAF < c->S ? a + LEAF : c->S;
+		bv->minidx[k] = INT64_MAX;
+		bv->emask[k] = 0;
+		for (int64_t t = a; t < e; t++) {
+			int64_t i = bv->order[t];
+			bv->leaf_of[i] = k;
+			bv->emask[k] |= bv->sbit[i];
+			if (i < bv->minidx[k])
+				bv->minidx[k] = i;
+		}
+		bvh_leaf(c, k);
+	}
+	for (int64_t k = bv->P2 - 1; k >= 1; k--) {
+		bv->emask[k] = bv->emask[2 * k] | bv->emask[2 * k + 1];
+		bv->minidx[k] = bv->minidx[2 * k] < bv->minidx[2 * k + 1] ? bv->minidx[2 * k] : bv->minidx[2 * k + 1];
+		bvh_join(c, k);
+	}
 }
 
 static const double *sort_key_q;
@@ -523,23 +544,7 @@ static int bvh_build(struct ctx *c)
 	sort_key_stride = R;
 	qsort(bv->order, S, sizeof *bv->order, by_shape);
 	free(key);
-	for (int64_t k = bv->P2; k < nodes; k++) {
-		int64_t a = (k - bv->P2) * LEAF, e = a + LEAF < S ? a + LEAF : S;
-		bv->minidx[k] = INT64_MAX;
-		for (int64_t t = a; t < e; t++) {
-			int64_t i = bv->order[t];
-			bv->leaf_of[i] = k;
-			bv->emask[k] |= bv->sbit[i];
-			if (i < bv->minidx[k])
-				bv->minidx[k] = i;
-		}
-		bvh_leaf(c, k);
-	}
-	for (int64_t k = bv->P2 - 1; k >= 1; k--) {
-		bv->emask[k] = bv->emask[2 * k] | bv->emask[2 * k + 1];
-		bv->minidx[k] = bv->minidx[2 * k] < bv->minidx[2 * k + 1] ? bv->minidx[2 * k] : bv->minidx[2 * k + 1];
-		bvh_join(c, k);
-	}
+	bvh_nodes(c);
 	return 0;
 }
 
@@ -624,24 +629,7 @@ static int bvh_reorder(struct ctx *c)
 	kd_split(c, 1, 0, bv->P2, p0);
 	free(kd_key);
 	kd_key = NULL;
-	for (int64_t k = bv->P2; k < 2 * bv->P2; k++) {
-		int64_t a = (k - bv->P2) * LEAF, e = a + LEAF < S ? a + LEAF : S;
-		bv->minidx[k] = INT64_MAX;
-		bv->emask[k] = 0;
-		for (int64_t t = a; t < e; t++) {
-			int64_t i = bv->order[t];
-			bv->leaf_of[i] = k;
-			bv->emask[k] |= bv->sbit[i];
-			if (i < bv->minidx[k])
-				bv->minidx[k] = i;
-		}
-		bvh_leaf(c, k);
-	}
-	for (int64_t k = bv->P2 - 1; k >= 1; k--) {
-		bv->emask[k] = bv->emask[2 * k] | bv->emask[2 * k + 1];
-		bv->minidx[k] = bv->minidx[2 * k] < bv->minidx[2 * k + 1] ? bv->minidx[2 * k] : bv->minidx[2 * k + 1];
-		bvh_join(c, k);
-	}
+	bvh_nodes(c);
 	return 0;
 }
 
