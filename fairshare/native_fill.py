@@ -76,7 +76,7 @@ def _rooms(state):
     """The room matrix (frameworks x servers, int64) as the Python loop would
     first see it, and the pointer to it: the state's cache if it has one,
     else NULL and the C code computes fit_counts(free) itself (the same
-    divisions, without numpy's temporaries)."""
+    divisions, without numpy's temporaries) when the Python loop would."""
     if state.has_rows:
         rows = np.ascontiguousarray(state.cols.T, dtype=np.int64)
         return rows, _ptr("int64_t *", rows)
@@ -93,20 +93,17 @@ def fill_pooled(problem, unit: np.ndarray, sel, state, act: np.ndarray) -> bool:
     call = _Call(problem, state)
     unit = np.ascontiguousarray(unit, dtype=np.float64)
     active = np.ascontiguousarray(act, dtype=np.bool_).view(np.uint8)
-    rows = total = shape_b = pivot = ffi.NULL
-    keep = []
+    rows_a, rows = _rooms(state)
+    total = shape_b = pivot = ffi.NULL
+    keep = [rows_a]
     if rule == RULES["bestfit"]:
-        # The C code computes rooms and distances itself (no room matrix).
         d = problem.demand
         piv = np.argmax(d > 0, axis=1).astype(np.int64)
         b = d / problem.total
         sb = np.ascontiguousarray(b / b[np.arange(len(b)), piv][:, None])
         tot = np.ascontiguousarray(problem.total, dtype=np.float64)
-        keep = [piv, sb, tot]
+        keep += [piv, sb, tot]
         total, shape_b, pivot = _ptr("double *", tot), _ptr("double *", sb), _ptr("int64_t *", piv)
-    else:
-        rows_a, rows = _rooms(state)
-        keep = [rows_a]
     rc = lib.fs_fill_pooled(call.problem, call.state, _ptr("double *", unit), _ptr("unsigned char *", active),
                             rule, rows, total, shape_b, pivot)
     del keep

@@ -54,6 +54,8 @@ struct ctx {
 	int64_t F, S, R;
 	/* lazily synced room rows (see top of file) */
 	int64_t *rows, *own_rows; /* own_rows: allocated here when the caller gave none */
+	int rows_pending;         /* own_rows not computed yet (ROOMS_LATER) */
+	const int64_t *room0;     /* best fit: the rooms at the start of the fill */
 	unsigned char *alive; /* rows[n][i] > 0, a byte per entry: a fifth of the
 			       * memory traffic of reading the room to skip it */
 	int64_t *log;   /* servers changed, in order */
@@ -371,11 +373,13 @@ static inline double box_lb(const struct ctx *c, int64_t k, int64_t p, const dou
 	return s;
 }
 
-/* Could one task of n fit on some server of node k?  (room >= 1 is
- * min_r(free * inv + big) + 1e-9 >= 1, monotone in free.) */
+/* Could one task of n fit on some server of node k?  A refreshed room is
+ * >= 1 when min_r(free * inv + big) + 1e-9 >= 1, monotone in free; a start
+ * value came from free / d instead, within 4e-16 relative of free * inv, so
+ * the test keeps a 1e-12 margin for both. */
 static inline int box_may_fit(const struct ctx *c, int64_t n, int64_t k)
 {
-	return min_ratio_of(c, n, c->bv->maxfree + k * c->R) + 1e-9 >= 1.0;
+	return min_ratio_of(c, n, c->bv->maxfree + k * c->R) * (1.0 + 1e-12) + 1e-9 >= 1.0;
 }
 
 /* The best-fit server for one task of n, or -1 if it fits nowhere. */
@@ -384,7 +388,8 @@ static int64_t bvh_pick(struct ctx *c, int64_t n)
 	struct bvh *bv = c->bv;
 	int64_t p = c->pivot[n], best = -1, stack[2 * 64 + 2], top = 0;
 	const double *sb = c->shape_b + n * c->R;
-	const unsigned char *el = c->p->elig + n * c->S;
+	const unsigned char *el = c->p->elig + n * c->S, *chg = c->s->changed;
+	const int64_t *r0 = c->room0 + n * c->S;
 	uint64_t fm = bv->fmask[n];
 	double bd = INFINITY;
 	stack[top++] = 1;
@@ -399,7 +404,8 @@ static int64_t bvh_pick(struct ctx *c, int64_t n)
 			int64_t a = (k - bv->P2) * LEAF, e = a + LEAF < c->S ? a + LEAF : c->S;
 			for (int64_t t = a; t < e; t++) {
 				int64_t i = bv->order[t];
-				if (!el[i] || min_ratio(c, n, i) + 1e-9 < 1.0)
+				/* the cached room: refreshed (1/d) where placed, else the start value */
+				if (chg[i] ? !el[i] || min_ratio(c, n, i) + 1e-9 < 1.0 : r0[i] <= 0)
 					continue;
 				double d = distance_q(c, n, i);
 				if (d < bd || (d == bd && i < best)) {
@@ -1042,9 +1048,27 @@ static void fit_counts(const struct ctx *c, int64_t *rows)
 	}
 }
 
-/* want_rows: the fill keeps the room matrix, the caller's `rows` if given,
- * else one computed here (fit_counts of the current free capacity). */
-static int ctx_init(struct ctx *c, const struct fs_problem *p, struct fs_state *s, int64_t *rows, int want_rows,
+/* The room matrix a fill starts from is the caller's cache if it has one.
+ * Without one, the Python loop builds it (Problem.fit_counts: division) the
+ * first time it needs a row, and until then computes rows afresh
+ * (FillState.room_row: multiplication by 1/d), which can differ in the last
+ * place: ROOMS_NOW builds it at the start (rPS-DSF reads every row before
+ * its first placement), ROOMS_LATER on first use (ensure_rows). */
+enum { ROOMS_NONE, ROOMS_NOW, ROOMS_LATER };
+
+static void ensure_rows(struct ctx *c)
+{
+	if (!c->rows_pending)
+		return;
+	fit_counts(c, c->rows);
+	for (int64_t k = 0; k < c->F * c->S; k++)
+		c->alive[k] = c->rows[k] > 0;
+	for (int64_t n = 0; n < c->F; n++)
+		c->synced[n] = c->nlog; /* every entry reflects free as it is now */
+	c->rows_pending = 0;
+}
+
+static int ctx_init(struct ctx *c, const struct fs_problem *p, struct fs_state *s, int64_t *rows, int rooms,
 		    int scratch)
 {
 	memset(c, 0, sizeof *c);
@@ -1056,14 +1080,14 @@ static int ctx_init(struct ctx *c, const struct fs_problem *p, struct fs_state *
 	c->heap = malloc((c->F + 1) * sizeof *c->heap);
 	if (!c->heap)
 		return -1;
-	if (want_rows && !rows) {
-		rows = c->own_rows = malloc(c->F * c->S * sizeof *rows);
-		if (!rows)
-			return -1;
-		fit_counts(c, rows);
-	}
-	c->rows = want_rows ? rows : NULL;
-	if (c->rows) {
+	if (rooms != ROOMS_NONE) {
+		if (!rows) {
+			rows = c->own_rows = malloc(c->F * c->S * sizeof *rows);
+			if (!rows)
+				return -1;
+			c->rows_pending = 1;
+		}
+		c->rows = rows;
 		c->last = malloc(c->S * sizeof *c->last);
 		c->synced = calloc(c->F, sizeof *c->synced);
 		if (!c->last || !c->synced || grow_log(c))
@@ -1073,8 +1097,11 @@ static int ctx_init(struct ctx *c, const struct fs_problem *p, struct fs_state *
 		c->alive = malloc(c->F * c->S);
 		if (!c->alive)
 			return -1;
-		for (int64_t k = 0; k < c->F * c->S; k++)
-			c->alive[k] = rows[k] > 0;
+		if (!c->rows_pending)
+			for (int64_t k = 0; k < c->F * c->S; k++)
+				c->alive[k] = rows[k] > 0;
+		else if (rooms == ROOMS_NOW)
+			ensure_rows(c);
 		c->nblocks = (c->S + BLOCK - 1) / BLOCK;
 		for (c->P = 1; c->P < c->nblocks; c->P *= 2)
 			;
@@ -1108,7 +1135,7 @@ int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double 
 		return -2;
 	if (bestfit && (p->n_resources >= 8 || !bestfit_bounded(p, total, shape_b, pivot)))
 		return -3; /* numpy sums 8+ terms pairwise, not left to right; or ratios could overflow */
-	if (ctx_init(&c, p, s, rows, !bestfit, 1)) {
+	if (ctx_init(&c, p, s, rows, bestfit ? ROOMS_NONE : ROOMS_LATER, 1)) {
 		ctx_free(&c);
 		return -1;
 	}
@@ -1116,6 +1143,15 @@ int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double 
 		c.total = total;
 		c.shape_b = shape_b;
 		c.pivot = pivot;
+		if (!rows) {
+			rows = c.own_rows = malloc(c.F * c.S * sizeof *rows);
+			if (!rows) {
+				ctx_free(&c);
+				return -1;
+			}
+			fit_counts(&c, rows); /* BestFit.begin_fill builds the cache at once */
+		}
+		c.room0 = rows;
 		c.q = malloc(c.S * c.R * c.R * sizeof *c.q);
 		if (!c.q) {
 			ctx_free(&c);
@@ -1162,6 +1198,7 @@ int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double 
 				if (i < 0)
 					continue;
 			} else {
+				ensure_rows(&c);
 				i = lazy_argmax(&c, n, -1);
 				if (c.rows[n * c.S + i] <= 0)
 					continue;
@@ -1170,10 +1207,17 @@ int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double 
 				err = -1;
 		} else {
 			int64_t *fit = c.s_fit;
+			const unsigned char *el = c.p->elig + n * c.S, *chg = s->changed;
 			if (bestfit) {
-				const unsigned char *el = c.p->elig + n * c.S;
+				/* the cached row: start values, refreshed where placed */
 				for (int64_t i = 0; i < c.S; i++)
-					fit[i] = el[i] ? room_alive(&c, n, i) : 0;
+					fit[i] = chg[i] ? (el[i] ? room_alive(&c, n, i) : 0) : c.room0[n * c.S + i];
+			} else if (c.rows_pending) {
+				/* FillState.room_row */
+				for (int64_t i = 0; i < c.S; i++) {
+					double m = floor(min_ratio(&c, n, i) + 1e-9);
+					fit[i] = el[i] ? (int64_t)(m < TASK_LIMIT ? m : TASK_LIMIT) : 0;
+				}
 			} else {
 				fit = row(&c, n);
 			}
@@ -1352,7 +1396,7 @@ int fs_fill_server_specific(const struct fs_problem *p, struct fs_state *s, cons
 		return -2;
 	memset(&z, 0, sizeof z);
 	struct ctx *c = &z.c;
-	if (ctx_init(c, p, s, rows, residual, residual))
+	if (ctx_init(c, p, s, rows, residual ? ROOMS_NOW : ROOMS_NONE, residual))
 		goto oom;
 	z.residual = residual;
 	z.gamma_full = gamma_full;

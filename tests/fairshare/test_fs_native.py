@@ -153,6 +153,23 @@ def test_c_fill_online_events(monkeypatch, crit):
     assert np.array_equal(ref, got)
 
 
+@pytest.mark.parametrize("policy", [p for p in POLICIES if p != "psdsf"])  # PS-DSF keeps no room cache
+def test_c_fill_rooms_rounded_as_python(monkeypatch, policy):
+    """1.3999999999 / 0.1 and 1.3999999999 * (1 / 0.1) floor (after + 1e-9)
+    to different task counts, 13 and 14.  The Python loop's room cache
+    starts from the division (Problem.fit_counts) when it is built and
+    refreshes by the multiplication, and a batch before the cache exists
+    uses the multiplication (FillState.room_row): the C code must read each
+    room the way the Python loop would at that step.  A lone framework
+    takes the odd server in one batch; with others, single picks come first."""
+    for frameworks in (1, 3):
+        p = Problem([Server("odd", {"cpu": 1.3999999999, "mem": 64.0}), Server("b", {"cpu": 0.8, "mem": 16.0})],
+                    [Framework(f"f{k}", {"cpu": 0.1, "mem": 1.0 + k}, 1.0, None, Constraints())
+                     for k in range(frameworks)])
+        ref, got = both_ways(monkeypatch, lambda: get_policy(policy)(p, 0).x)
+        assert np.array_equal(ref, got), f"{policy} with {frameworks} framework(s): {ref.tolist()} != {got.tolist()}"
+
+
 def test_c_best_fit_leaves_overflowing_shapes_to_python(monkeypatch):
     """A pivot demand so small against the cluster total that best fit's
     shape ratios could overflow: the C code declines before touching the
