@@ -247,6 +247,39 @@ static inline double distance_q(const struct ctx *c, int64_t n, int64_t i)
 	return s;
 }
 
+/* Problem.fit_counts(free) for one pair (fit_count) or all (fit_counts), as numpy
+ * computes it: min over the resources n needs of free / demand (fmin),
+ * clamped at 0, + 1e-9, floored, at most TASK_LIMIT, 0 where ineligible. */
+static inline int64_t fit_count(const struct ctx *c, int64_t n, int64_t i)
+{
+	const double *d = c->p->demand + n * c->R, *f = c->s->free + i * c->R;
+	double g = INFINITY;
+	for (int64_t r = 0; r < c->R; r++)
+		if (d[r] != 0.0)
+			g = fmin(g, f[r] / d[r]);
+	if (g < 0.0)
+		g = 0.0;
+	g = floor(g + 1e-9);
+	if (g > TASK_LIMIT)
+		g = TASK_LIMIT;
+	return c->p->elig[n * c->S + i] ? (int64_t)g : 0;
+}
+
+static void fit_counts(const struct ctx *c, int64_t *rows)
+{
+	for (int64_t n = 0; n < c->F; n++)
+		for (int64_t i = 0; i < c->S; i++)
+			rows[n * c->S + i] = fit_count(c, n, i);
+}
+
+/* Best fit: the room the Python cache holds for a server not placed on in
+ * this fill: the caller's cache, or (none: BestFit.begin_fill builds it
+ * from free, which has not changed there) fit_counts' value. */
+static inline int64_t room_start(const struct ctx *c, int64_t n, int64_t i)
+{
+	return c->room0 ? c->room0[n * c->S + i] : fit_count(c, n, i);
+}
+
 /* ---------- best fit: nearest fitting shape through a hierarchy ----------
  *
  * Best fit's single task goes to the server with the smallest distance
@@ -389,7 +422,6 @@ static int64_t bvh_pick(struct ctx *c, int64_t n)
 	int64_t p = c->pivot[n], best = -1, stack[2 * 64 + 2], top = 0;
 	const double *sb = c->shape_b + n * c->R;
 	const unsigned char *el = c->p->elig + n * c->S, *chg = c->s->changed;
-	const int64_t *r0 = c->room0 + n * c->S;
 	uint64_t fm = bv->fmask[n];
 	double bd = INFINITY;
 	stack[top++] = 1;
@@ -405,7 +437,7 @@ static int64_t bvh_pick(struct ctx *c, int64_t n)
 			for (int64_t t = a; t < e; t++) {
 				int64_t i = bv->order[t];
 				/* the cached room: refreshed (1/d) where placed, else the start value */
-				if (chg[i] ? !el[i] || min_ratio(c, n, i) + 1e-9 < 1.0 : r0[i] <= 0)
+				if (chg[i] ? !el[i] || min_ratio(c, n, i) + 1e-9 < 1.0 : room_start(c, n, i) <= 0)
 					continue;
 				double d = distance_q(c, n, i);
 				if (d < bd || (d == bd && i < best)) {
@@ -1022,32 +1054,6 @@ static void ctx_free(struct ctx *c)
 	free(c->own_rows);
 }
 
-/* Problem.fit_counts(free) for every framework and server, as numpy
- * computes it: min over the resources n needs of free / demand (fmin),
- * clamped at 0, + 1e-9, floored, at most TASK_LIMIT, 0 where ineligible. */
-static void fit_counts(const struct ctx *c, int64_t *rows)
-{
-	int64_t S = c->S, R = c->R;
-	for (int64_t n = 0; n < c->F; n++) {
-		const double *d = c->p->demand + n * R;
-		const unsigned char *el = c->p->elig + n * S;
-		int64_t *out = rows + n * S;
-		for (int64_t i = 0; i < S; i++) {
-			const double *f = c->s->free + i * R;
-			double g = INFINITY;
-			for (int64_t r = 0; r < R; r++)
-				if (d[r] != 0.0)
-					g = fmin(g, f[r] / d[r]);
-			if (g < 0.0)
-				g = 0.0;
-			g = floor(g + 1e-9);
-			if (g > TASK_LIMIT)
-				g = TASK_LIMIT;
-			out[i] = el[i] ? (int64_t)g : 0;
-		}
-	}
-}
-
 /* The room matrix a fill starts from is the caller's cache if it has one.
  * Without one, the Python loop builds it (Problem.fit_counts: division) the
  * first time it needs a row, and until then computes rows afresh
@@ -1143,15 +1149,7 @@ int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double 
 		c.total = total;
 		c.shape_b = shape_b;
 		c.pivot = pivot;
-		if (!rows) {
-			rows = c.own_rows = malloc(c.F * c.S * sizeof *rows);
-			if (!rows) {
-				ctx_free(&c);
-				return -1;
-			}
-			fit_counts(&c, rows); /* BestFit.begin_fill builds the cache at once */
-		}
-		c.room0 = rows;
+		c.room0 = rows; /* NULL: room_start computes start values on demand */
 		c.q = malloc(c.S * c.R * c.R * sizeof *c.q);
 		if (!c.q) {
 			ctx_free(&c);
@@ -1211,7 +1209,7 @@ int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double 
 			if (bestfit) {
 				/* the cached row: start values, refreshed where placed */
 				for (int64_t i = 0; i < c.S; i++)
-					fit[i] = chg[i] ? (el[i] ? room_alive(&c, n, i) : 0) : c.room0[n * c.S + i];
+					fit[i] = chg[i] ? (el[i] ? room_alive(&c, n, i) : 0) : room_start(&c, n, i);
 			} else if (c.rows_pending) {
 				/* FillState.room_row */
 				for (int64_t i = 0; i < c.S; i++) {
