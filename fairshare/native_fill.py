@@ -72,12 +72,15 @@ class _Call:
         return True
 
 
-def _rooms(state) -> np.ndarray:
+def _rooms(state):
     """The room matrix (frameworks x servers, int64) as the Python loop would
-    first see it: the state's cache if it has one, else computed afresh."""
+    first see it, and the pointer to it: the state's cache if it has one,
+    else NULL and the C code computes fit_counts(free) itself (the same
+    divisions, without numpy's temporaries) when the Python loop would."""
     if state.has_rows:
-        return np.ascontiguousarray(state.cols.T, dtype=np.int64)
-    return np.ascontiguousarray(state.problem.fit_counts(state.free), dtype=np.int64)
+        rows = np.ascontiguousarray(state.cols.T, dtype=np.int64)
+        return rows, _ptr("int64_t *", rows)
+    return None, ffi.NULL
 
 
 def fill_pooled(problem, unit: np.ndarray, sel, state, act: np.ndarray) -> bool:
@@ -88,24 +91,24 @@ def fill_pooled(problem, unit: np.ndarray, sel, state, act: np.ndarray) -> bool:
             or (rule == RULES["bestfit"] and n_res >= 8):
         return False
     call = _Call(problem, state)
-    rows = _rooms(state)
     unit = np.ascontiguousarray(unit, dtype=np.float64)
     active = np.ascontiguousarray(act, dtype=np.bool_).view(np.uint8)
-    dist = total = shape_b = pivot = ffi.NULL
-    keep = []
+    rows_a, rows = _rooms(state)
+    total = shape_b = pivot = ffi.NULL
+    keep = [rows_a]
     if rule == RULES["bestfit"]:
         d = problem.demand
         piv = np.argmax(d > 0, axis=1).astype(np.int64)
         b = d / problem.total
         sb = np.ascontiguousarray(b / b[np.arange(len(b)), piv][:, None])
         tot = np.ascontiguousarray(problem.total, dtype=np.float64)
-        dist_a = np.empty((problem.n_frameworks, problem.n_servers))
-        keep = [piv, sb, tot, dist_a]
-        dist, total, shape_b, pivot = (_ptr("double *", dist_a), _ptr("double *", tot), _ptr("double *", sb),
-                                       _ptr("int64_t *", piv))
+        keep += [piv, sb, tot]
+        total, shape_b, pivot = _ptr("double *", tot), _ptr("double *", sb), _ptr("int64_t *", piv)
     rc = lib.fs_fill_pooled(call.problem, call.state, _ptr("double *", unit), _ptr("unsigned char *", active),
-                            rule, _ptr("int64_t *", rows), dist, total, shape_b, pivot)
+                            rule, rows, total, shape_b, pivot)
     del keep
+    if rc == -3:
+        return False  # nothing placed: the Python loop runs (see fill.h)
     return call.finish(rc, state)
 
 
@@ -116,12 +119,12 @@ def fill_server_specific(problem, crit, state, act: np.ndarray) -> bool:
     call = _Call(problem, state)
     active = np.ascontiguousarray(act, dtype=np.bool_).view(np.uint8)
     if crit.residual:
-        rows, gamma = _rooms(state), None
+        (rows_a, rows), gamma = _rooms(state), None
     else:
-        rows, gamma = None, np.ascontiguousarray(state.gamma_full, dtype=np.int64)
+        rows_a, rows, gamma = None, ffi.NULL, np.ascontiguousarray(state.gamma_full, dtype=np.int64)
     rc = lib.fs_fill_server_specific(call.problem, call.state, _ptr("unsigned char *", active), int(crit.residual),
-                                     ffi.NULL if rows is None else _ptr("int64_t *", rows),
-                                     ffi.NULL if gamma is None else _ptr("int64_t *", gamma))
+                                     rows, ffi.NULL if gamma is None else _ptr("int64_t *", gamma))
+    del rows_a
     return call.finish(rc, state)
 
 

@@ -14,13 +14,18 @@
  * capacity changed so the caller can refresh its own caches.  Single
  * threaded; nothing here is shared, so there is no locking.
  *
- * Room cache.  rows[n][i] = tasks of n that fit on server i.  It starts from
- * the caller's values (fit_counts at the start of the fill) and is re-derived
- * lazily: every placement appends its server to a log, and a framework about
- * to look at its row first recomputes the entries of the servers logged since
- * it last looked (the Python FillState keeps the same invariant with a
- * server-major copy; recomputing from free is cheaper here than maintaining
- * that copy on every placement).
+ * Room cache (residual rule, rPS-DSF).  rows[n][i] = tasks of n that fit on
+ * server i.  It starts from the caller's values (or fit_counts of free,
+ * computed here) and is re-derived lazily: every placement appends its server
+ * to a log.  Invariant: rows[n][i] >= the true room (free only shrinks during
+ * a fill, and the room is monotone in free), with equality for every server
+ * not logged since synced[n].  A pick needs only the argmax, which
+ * lazy_argmax finds by recomputing the few stale entries that could be it;
+ * the batched paths (water-filling) first recompute every logged entry
+ * (row()).  The Python FillState keeps an exact server-major copy instead;
+ * recomputing from free on demand is cheaper here.
+ *
+ * Best fit keeps no rows: its picks search a hierarchy of servers (bvh_pick).
  */
 #include <math.h>
 #include <stdint.h>
@@ -34,7 +39,7 @@
 #define TASK_LIMIT 9007199254740992.0 /* 2^53 */
 #define VECTOR_MAX 4096               /* best fit: scan up to this count, bisect beyond */
 #define SPREAD_MIN 64                 /* rPS-DSF water-level step threshold */
-#define BLOCK 64                      /* servers per block of the row extrema */
+#define BLOCK 64                      /* servers per leaf of a row's max tree */
 
 typedef __int128 wide;
 
@@ -48,33 +53,38 @@ struct ctx {
 	struct fs_state *s;
 	int64_t F, S, R;
 	/* lazily synced room rows (see top of file) */
-	int64_t *rows;
+	int64_t *rows, *own_rows; /* own_rows: allocated here when the caller gave none */
+	int rows_pending;         /* own_rows not computed yet (ROOMS_LATER) */
+	const int64_t *room0;     /* best fit: the rooms at the start of the fill */
 	unsigned char *alive; /* rows[n][i] > 0, a byte per entry: a fifth of the
 			       * memory traffic of reading the room to skip it */
 	int64_t *log;   /* servers changed, in order */
 	int64_t nlog, caplog;
 	int64_t *last;   /* per server: log position of its last change, -1 never */
 	int64_t *synced; /* per framework: log length its row reflects */
-	/* Per block of BLOCK servers of each row: the largest room and the
-	 * smallest distance, valid when the flag is set.  Rooms only shrink
-	 * during a fill, so a block's maximum goes stale only when the entry
-	 * holding it drops; distances move both ways. */
-	int64_t nblocks;
-	int64_t *bmax;
-	unsigned char *bmax_ok;
-	double *bmin;
-	unsigned char *bmin_ok;
-	int nan_seen; /* a NaN distance: argmin falls back to numpy's full scan */
-	/* best fit: per-framework distance rows, synced with the room rows */
-	double *dist;
+	/* Per framework, a max tree over its row's blocks of BLOCK servers
+	 * (leaves at P + block, P a power of two): each leaf is an upper bound
+	 * of its block's cached rooms, built on first use (tree_ok). */
+	int64_t nblocks, P;
+	int64_t *tree;
+	unsigned char *tree_ok;
+	/* best fit */
+	struct bvh *bv;
+	int64_t nplace; /* placements so far (servers changed, with repeats) */
 	const double *total;
 	const double *shape_b; /* F x R: (d/total) / (d/total)[pivot] */
 	const int64_t *pivot;
+	/* q[(i * R + p) * R + r] = (free[i][r] / total[r]) / (free[i][p] / total[p]),
+	 * server i's free shape scaled by pivot p, for the pivots some framework
+	 * uses (pivot_used): the divisions of distance(), done once per server
+	 * change instead of once per (framework, server). */
+	double *q;
+	unsigned char pivot_used[FS_MAX_RESOURCES];
 	/* min-heap of (key, framework) */
 	struct entry *heap;
 	int64_t nheap;
 	/* scratch, S long */
-	int64_t *s_room, *s_placed;
+	int64_t *s_room, *s_placed, *s_fit;
 	double *s_dist, *s_free;
 	int64_t *s_touched;
 	int64_t n_touched;
@@ -162,11 +172,10 @@ static int64_t count_before_crossing(int64_t x, double u, int64_t n, double s_m,
 	}
 }
 
-/* min over resources of free / demand, as free * (1/d) + (0 or 1e300 where
- * n needs none of the resource): FillState's arithmetic, term for term. */
-static inline double min_ratio(const struct ctx *c, int64_t n, int64_t i)
+/* min over resources of f / demand, as f * (1/d) + (0 or 1e300 where n
+ * needs none of the resource): FillState's arithmetic, term for term. */
+static inline double min_ratio_of(const struct ctx *c, int64_t n, const double *f)
 {
-	const double *f = c->s->free + i * c->R;
 	const double *inv = c->p->inv + n * c->R, *big = c->p->big + n * c->R;
 	double m = f[0] * inv[0] + big[0];
 	for (int64_t r = 1; r < c->R; r++) {
@@ -177,15 +186,21 @@ static inline double min_ratio(const struct ctx *c, int64_t n, int64_t i)
 	return m;
 }
 
-/* FillState._refresh for one (framework, server) pair. */
-static int64_t room_of(const struct ctx *c, int64_t n, int64_t i)
+static inline double min_ratio(const struct ctx *c, int64_t n, int64_t i)
+{
+	return min_ratio_of(c, n, c->s->free + i * c->R);
+}
+
+/* FillState._refresh for one (framework, server) pair that had room: the
+ * eligibility factor is 1 (eligibility is static, and an ineligible pair
+ * never has room). */
+static inline int64_t room_alive(const struct ctx *c, int64_t n, int64_t i)
 {
 	double m = min_ratio(c, n, i);
 	m += 1e-9;
 	m = floor(m);
 	if (m > c->p->room_max)
 		m = c->p->room_max;
-	m *= c->p->elig[n * c->S + i] ? 1.0 : 0.0;
 	return (int64_t)m;
 }
 
@@ -208,6 +223,474 @@ static double distance(const struct ctx *c, int64_t n, const double *f)
 	for (int64_t r = 0; r < c->R; r++)
 		s += fabs((f[r] / c->total[r]) / ap - sb[r]);
 	return s;
+}
+
+static void q_refresh(struct ctx *c, int64_t i)
+{
+	const double *f = c->s->free + i * c->R;
+	double a[FS_MAX_RESOURCES];
+	for (int64_t r = 0; r < c->R; r++)
+		a[r] = f[r] / c->total[r];
+	for (int64_t p = 0; p < c->R; p++)
+		if (c->pivot_used[p])
+			for (int64_t r = 0; r < c->R; r++)
+				c->q[(i * c->R + p) * c->R + r] = a[r] / a[p];
+}
+
+/* distance() of server i's current free capacity, from q. */
+static inline double distance_q(const struct ctx *c, int64_t n, int64_t i)
+{
+	const double *qi = c->q + (i * c->R + c->pivot[n]) * c->R, *sb = c->shape_b + n * c->R;
+	double s = 0.0;
+	for (int64_t r = 0; r < c->R; r++)
+		s += fabs(qi[r] - sb[r]);
+	return s;
+}
+
+/* Problem.fit_counts(free) for one pair (fit_count) or all (fit_counts), as numpy
+ * computes it: min over the resources n needs of free / demand (fmin),
+ * clamped at 0, + 1e-9, floored, at most TASK_LIMIT, 0 where ineligible. */
+static inline int64_t fit_count(const struct ctx *c, int64_t n, int64_t i)
+{
+	const double *d = c->p->demand + n * c->R, *f = c->s->free + i * c->R;
+	double g = INFINITY;
+	for (int64_t r = 0; r < c->R; r++)
+		if (d[r] != 0.0)
+			g = fmin(g, f[r] / d[r]);
+	if (g < 0.0)
+		g = 0.0;
+	g = floor(g + 1e-9);
+	if (g > TASK_LIMIT)
+		g = TASK_LIMIT;
+	return c->p->elig[n * c->S + i] ? (int64_t)g : 0;
+}
+
+static void fit_counts(const struct ctx *c, int64_t *rows)
+{
+	for (int64_t n = 0; n < c->F; n++)
+		for (int64_t i = 0; i < c->S; i++)
+			rows[n * c->S + i] = fit_count(c, n, i);
+}
+
+/* Best fit: the room the Python cache holds for a server not placed on in
+ * this fill: the caller's cache, or (none: BestFit.begin_fill builds it
+ * from free, which has not changed there) fit_counts' value. */
+static inline int64_t room_start(const struct ctx *c, int64_t n, int64_t i)
+{
+	return c->room0 ? c->room0[n * c->S + i] : fit_count(c, n, i);
+}
+
+/* ---------- best fit: nearest fitting shape through a hierarchy ----------
+ *
+ * Best fit's single task goes to the server with the smallest distance
+ * (distance_q) among those where the task fits, the lowest index on ties.
+ * Distances move both ways as servers fill, so no cached row stays a bound;
+ * instead the servers sit in a static binary tree (leaves of LEAF servers,
+ * ordered by their initial shape so that similar servers share leaves) whose
+ * nodes hold, refreshed on every placement, the box [lo, hi] of their
+ * servers' shape ratios per pivot, their largest free amount per resource,
+ * and (static) the eligibility classes and smallest server index present.
+ *
+ * A node is skipped when no server in it can be the answer:
+ * - box_lb > best (or equal, and its smallest index above the best's): the
+ *   bound adds max(0, lo - b, b - hi) per resource left to right, and IEEE
+ *   subtraction and addition are monotone, so for every server in the box
+ *   the bound is at most the distance distance_q computes, bit for bit;
+ * - its largest free amounts do not fit one task (the room is monotone in
+ *   free, so no server in it has room);
+ * - the framework is eligible on none of its classes.
+ * Every server not skipped is tested exactly as the row scan would test it,
+ * so the pick is the row scan's.  Shapes with a zero pivot amount (no
+ * framework with that pivot fits there) stay out of the boxes; fs_fill_pooled
+ * leaves instances whose ratios could overflow to the Python loop. */
+#define LEAF 8
+/* Placements between two re-sorts of the leaves by current shape (a re-sort
+ * costs a quickselect over the servers per tree level).  On the 10,000 x
+ * 1,000 bench instance (bfdrf fill): never 2.2 s; every S/16 with 16-server
+ * leaves 1.15-1.3 s; every S/8 with 8-server leaves 1.05-1.1 s; smaller
+ * leaves or more frequent re-sorts gain nothing more. */
+#define REORDER (c.S / 8 > 64 ? c.S / 8 : 64)
+
+struct bvh {
+	int64_t P2;           /* leaves rounded up to a power of two; leaf l is node P2 + l */
+	int32_t *order;       /* servers by initial shape; leaf l holds order[l * LEAF ...] */
+	int64_t *leaf_of;     /* server -> its leaf node */
+	double *lo, *hi;      /* node k, pivot p, resource r at (k * R + p) * R + r */
+	double *maxfree;      /* node k, resource r at k * R + r */
+	uint64_t *emask;      /* node: eligibility class bits present */
+	int64_t *minidx;      /* node: smallest server index */
+	uint64_t *fmask;      /* framework: class bits of the servers it may use */
+	uint64_t *sbit;       /* server: its class bit */
+};
+
+static void bvh_leaf(struct ctx *c, int64_t k)
+{
+	struct bvh *bv = c->bv;
+	int64_t R = c->R, a = (k - bv->P2) * LEAF, e = a + LEAF < c->S ? a + LEAF : c->S;
+	double *mf = bv->maxfree + k * R;
+	for (int64_t r = 0; r < R; r++)
+		mf[r] = -1.0;
+	for (int64_t p = 0; p < R; p++)
+		if (c->pivot_used[p])
+			for (int64_t r = 0; r < R; r++) {
+				bv->lo[(k * R + p) * R + r] = INFINITY;
+				bv->hi[(k * R + p) * R + r] = -INFINITY;
+			}
+	for (int64_t t = a; t < e; t++) {
+		int64_t i = bv->order[t];
+		const double *f = c->s->free + i * R;
+		for (int64_t r = 0; r < R; r++)
+			if (f[r] > mf[r])
+				mf[r] = f[r];
+		for (int64_t p = 0; p < R; p++) {
+			if (!c->pivot_used[p])
+				continue;
+			const double *qi = c->q + (i * R + p) * R;
+			int finite = 1;
+			for (int64_t r = 0; r < R; r++)
+				finite &= isfinite(qi[r]);
+			if (!finite)
+				continue;
+			double *lo = bv->lo + (k * R + p) * R, *hi = bv->hi + (k * R + p) * R;
+			for (int64_t r = 0; r < R; r++) {
+				if (qi[r] < lo[r])
+					lo[r] = qi[r];
+				if (qi[r] > hi[r])
+					hi[r] = qi[r];
+			}
+		}
+	}
+}
+
+static void bvh_join(struct ctx *c, int64_t k)
+{
+	struct bvh *bv = c->bv;
+	int64_t R = c->R, a = 2 * k, b = 2 * k + 1;
+	for (int64_t r = 0; r < R; r++) {
+		double x = bv->maxfree[a * R + r], y = bv->maxfree[b * R + r];
+		bv->maxfree[k * R + r] = x > y ? x : y;
+	}
+	for (int64_t p = 0; p < R; p++)
+		if (c->pivot_used[p])
+			for (int64_t r = 0; r < R; r++) {
+				int64_t o = p * R + r;
+				double l1 = bv->lo[a * R * R + o], l2 = bv->lo[b * R * R + o];
+				double h1 = bv->hi[a * R * R + o], h2 = bv->hi[b * R * R + o];
+				bv->lo[k * R * R + o] = l1 < l2 ? l1 : l2;
+				bv->hi[k * R * R + o] = h1 > h2 ? h1 : h2;
+			}
+}
+
+static void bvh_update(struct ctx *c, int64_t i)
+{
+	int64_t k = c->bv->leaf_of[i];
+	bvh_leaf(c, k);
+	for (k >>= 1; k >= 1; k >>= 1)
+		bvh_join(c, k);
+}
+
+/* Lower bound of distance_q(n, i) over the servers of node k (see above). */
+static inline double box_lb(const struct ctx *c, int64_t k, int64_t p, const double *sb)
+{
+	int64_t R = c->R;
+	const double *lo = c->bv->lo + (k * R + p) * R, *hi = c->bv->hi + (k * R + p) * R;
+	double s = 0.0;
+	for (int64_t r = 0; r < R; r++) {
+		double t = 0.0;
+		if (sb[r] < lo[r])
+			t = lo[r] - sb[r];
+		else if (sb[r] > hi[r])
+			t = sb[r] - hi[r];
+		s += t;
+	}
+	return s;
+}
+
+/* Could one task of n fit on some server of node k?  A refreshed room is
+ * >= 1 when min_r(free * inv + big) + 1e-9 >= 1, monotone in free; a start
+ * value came from free / d instead, within 4e-16 relative of free * inv, so
+ * the test keeps a 1e-12 margin for both. */
+static inline int box_may_fit(const struct ctx *c, int64_t n, int64_t k)
+{
+	return min_ratio_of(c, n, c->bv->maxfree + k * c->R) * (1.0 + 1e-12) + 1e-9 >= 1.0;
+}
+
+/* The best-fit server for one task of n, or -1 if it fits nowhere. */
+static int64_t bvh_pick(struct ctx *c, int64_t n)
+{
+	struct bvh *bv = c->bv;
+	int64_t p = c->pivot[n], best = -1, stack[2 * 64 + 2], top = 0;
+	const double *sb = c->shape_b + n * c->R;
+	const unsigned char *el = c->p->elig + n * c->S, *chg = c->s->changed;
+	uint64_t fm = bv->fmask[n];
+	double bd = INFINITY;
+	stack[top++] = 1;
+	while (top > 0) {
+		int64_t k = stack[--top];
+		if (!(bv->emask[k] & fm) || !box_may_fit(c, n, k))
+			continue;
+		double lb = box_lb(c, k, p, sb);
+		if (lb > bd || (lb == bd && bv->minidx[k] > best))
+			continue;
+		if (k >= bv->P2) {
+			int64_t a = (k - bv->P2) * LEAF, e = a + LEAF < c->S ? a + LEAF : c->S;
+			for (int64_t t = a; t < e; t++) {
+				int64_t i = bv->order[t];
+				/* the cached room: refreshed (1/d) where placed, else the start value */
+				if (chg[i] ? !el[i] || min_ratio(c, n, i) + 1e-9 < 1.0 : room_start(c, n, i) <= 0)
+					continue;
+				double d = distance_q(c, n, i);
+				if (d < bd || (d == bd && i < best)) {
+					bd = d;
+					best = i;
+				}
+			}
+			continue;
+		}
+		/* the nearer child is popped first */
+		double l1 = box_lb(c, 2 * k, p, sb), l2 = box_lb(c, 2 * k + 1, p, sb);
+		if (l2 < l1) {
+			stack[top++] = 2 * k;
+			stack[top++] = 2 * k + 1;
+		} else {
+			stack[top++] = 2 * k + 1;
+			stack[top++] = 2 * k;
+		}
+	}
+	return best;
+}
+
+/* Every node from the leaves' membership (order): which leaf holds each
+ * server, the classes and smallest index present, and the boxes. */
+static void bvh_nodes(struct ctx *c)
+{
+	struct bvh *bv = c->bv;
+	for (int64_t k = bv->P2; k < 2 * bv->P2; k++) {
+		int64_t a = (k - bv->P2) * LEAF, e = a + LEAF < c->S ? a + LEAF : c->S;
+		bv->minidx[k] = INT64_MAX;
+		bv->emask[k] = 0;
+		for (int64_t t = a; t < e; t++) {
+			int64_t i = bv->order[t];
+			bv->leaf_of[i] = k;
+			bv->emask[k] |= bv->sbit[i];
+			if (i < bv->minidx[k])
+				bv->minidx[k] = i;
+		}
+		bvh_leaf(c, k);
+	}
+	for (int64_t k = bv->P2 - 1; k >= 1; k--) {
+		bv->emask[k] = bv->emask[2 * k] | bv->emask[2 * k + 1];
+		bv->minidx[k] = bv->minidx[2 * k] < bv->minidx[2 * k + 1] ? bv->minidx[2 * k] : bv->minidx[2 * k + 1];
+		bvh_join(c, k);
+	}
+}
+
+static const double *sort_key_q;
+static int64_t sort_key_stride;
+
+static int by_shape(const void *a, const void *b)
+{
+	int32_t i = *(const int32_t *)a, j = *(const int32_t *)b;
+	const double *x = sort_key_q + i * sort_key_stride, *y = sort_key_q + j * sort_key_stride;
+	for (int64_t r = 0; r < sort_key_stride; r++) {
+		/* NaN (no pivot amount) last */
+		int nx = isnan(x[r]), ny = isnan(y[r]);
+		if (nx != ny)
+			return nx - ny;
+		if (x[r] < y[r])
+			return -1;
+		if (x[r] > y[r])
+			return 1;
+	}
+	return (i > j) - (i < j);
+}
+
+static int bvh_build(struct ctx *c)
+{
+	struct bvh *bv = calloc(1, sizeof *bv);
+	int64_t S = c->S, R = c->R, F = c->F, nleaf = (S + LEAF - 1) / LEAF, p0 = 0;
+	if (!bv)
+		return -1;
+	c->bv = bv;
+	for (bv->P2 = 1; bv->P2 < nleaf; bv->P2 *= 2)
+		;
+	int64_t nodes = 2 * bv->P2;
+	bv->order = malloc(S * sizeof *bv->order);
+	bv->leaf_of = malloc(S * sizeof *bv->leaf_of);
+	bv->lo = malloc(nodes * R * R * sizeof *bv->lo);
+	bv->hi = malloc(nodes * R * R * sizeof *bv->hi);
+	bv->maxfree = malloc(nodes * R * sizeof *bv->maxfree);
+	bv->emask = calloc(nodes, sizeof *bv->emask);
+	bv->minidx = malloc(nodes * sizeof *bv->minidx);
+	bv->fmask = calloc(F, sizeof *bv->fmask);
+	bv->sbit = malloc(S * sizeof *bv->sbit);
+	uint64_t *h = calloc(S, sizeof *h);
+	int64_t hcap = 1;
+	while (hcap < 2 * S)
+		hcap *= 2;
+	int64_t *slot = malloc(hcap * sizeof *slot);
+	if (!bv->order || !bv->leaf_of || !bv->lo || !bv->hi || !bv->maxfree || !bv->emask || !bv->minidx ||
+	    !bv->fmask || !bv->sbit || !h || !slot) {
+		free(h);
+		free(slot);
+		return -1;
+	}
+	/* Eligibility classes: servers with the same eligibility column share a
+	 * bit (first 64 columns seen; later ones reuse bits, which only makes
+	 * the test weaker).  A framework's mask has the bit of every server it
+	 * may use, so a node without any of them holds no eligible server. */
+	for (int64_t n = 0; n < F; n++) {
+		const unsigned char *el = c->p->elig + n * S;
+		for (int64_t i = 0; i < S; i++)
+			h[i] = h[i] * 0x100000001b3ULL + el[i] + 1;
+	}
+	for (int64_t k = 0; k < hcap; k++)
+		slot[k] = -1;
+	int64_t classes = 0;
+	for (int64_t i = 0; i < S; i++) {
+		int64_t k = (int64_t)((h[i] * 0x9e3779b97f4a7c15ULL) >> 1) & (hcap - 1);
+		while (slot[k] >= 0 && h[slot[k]] != h[i])
+			k = (k + 1) & (hcap - 1);
+		if (slot[k] < 0) {
+			slot[k] = i;
+			bv->sbit[i] = 1ULL << (classes++ % 64);
+		} else {
+			bv->sbit[i] = bv->sbit[slot[k]];
+		}
+	}
+	free(h);
+	free(slot);
+	for (int64_t n = 0; n < F; n++) {
+		const unsigned char *el = c->p->elig + n * S;
+		uint64_t m = 0;
+		for (int64_t i = 0; i < S; i++)
+			if (el[i])
+				m |= bv->sbit[i];
+		bv->fmask[n] = m;
+	}
+	/* Leaves in the order of the initial shapes of the first pivot used. */
+	while (!c->pivot_used[p0])
+		p0++;
+	for (int64_t i = 0; i < S; i++)
+		bv->order[i] = (int32_t)i;
+	double *key = malloc(S * R * sizeof *key);
+	if (!key)
+		return -1;
+	for (int64_t i = 0; i < S; i++)
+		memcpy(key + i * R, c->q + (i * R + p0) * R, R * sizeof *key);
+	sort_key_q = key;
+	sort_key_stride = R;
+	qsort(bv->order, S, sizeof *bv->order, by_shape);
+	free(key);
+	bvh_nodes(c);
+	return 0;
+}
+
+static double *kd_key; /* scratch: a sort key per server */
+
+/* Quickselect: order[a..e) rearranged so that order[m] holds the element of
+ * rank m - a by kd_key, smaller ones before it and larger ones after. */
+static void kd_select(int32_t *order, int64_t a, int64_t e, int64_t m)
+{
+	while (e - a > 1) {
+		double pv = kd_key[order[a + (e - a) / 2]];
+		int64_t i = a, j = e - 1;
+		while (i <= j) {
+			while (kd_key[order[i]] < pv)
+				i++;
+			while (kd_key[order[j]] > pv)
+				j--;
+			if (i <= j) {
+				int32_t t = order[i];
+				order[i++] = order[j];
+				order[j--] = t;
+			}
+		}
+		if (m <= j)
+			e = j + 1;
+		else if (m >= i)
+			a = i;
+		else
+			return;
+	}
+}
+
+/* Split node k's servers at its middle leaf along the shape ratio with the
+ * widest spread (of the first pivot used), recursively: nearby shapes share
+ * leaves, so the boxes stay tight as servers drift apart while they fill. */
+static void kd_split(struct ctx *c, int64_t k, int64_t l0, int64_t l1, int64_t p0)
+{
+	struct bvh *bv = c->bv;
+	int64_t R = c->R, a = l0 * LEAF, e = l1 * LEAF < c->S ? l1 * LEAF : c->S;
+	if (l1 - l0 < 2 || e - a < 2)
+		return;
+	int64_t dim = -1;
+	double spread = 0.0;
+	for (int64_t r = 0; r < R; r++) {
+		double lo = INFINITY, hi = -INFINITY;
+		for (int64_t t = a; t < e; t++) {
+			double v = c->q[(bv->order[t] * R + p0) * R + r];
+			if (v < lo)
+				lo = v;
+			if (v > hi)
+				hi = v;
+		}
+		if (hi - lo > spread) {
+			spread = hi - lo;
+			dim = r;
+		}
+	}
+	int64_t lm = (l0 + l1) / 2, m = lm * LEAF;
+	if (dim >= 0 && m < e) {
+		for (int64_t t = a; t < e; t++) {
+			int64_t i = bv->order[t];
+			double v = c->q[(i * R + p0) * R + dim];
+			kd_key[i] = isnan(v) ? INFINITY : v;
+		}
+		kd_select(bv->order, a, e, m);
+	}
+	kd_split(c, 2 * k, l0, lm, p0);
+	kd_split(c, 2 * k + 1, lm, l1, p0);
+}
+
+/* Re-sort the servers into the leaves by their current shapes and rebuild
+ * every node (membership is free to change: a node only bounds its own). */
+static int bvh_reorder(struct ctx *c)
+{
+	struct bvh *bv = c->bv;
+	int64_t S = c->S, p0 = 0;
+	while (!c->pivot_used[p0])
+		p0++;
+	kd_key = malloc(S * sizeof *kd_key);
+	if (!kd_key)
+		return -1;
+	kd_split(c, 1, 0, bv->P2, p0);
+	free(kd_key);
+	kd_key = NULL;
+	bvh_nodes(c);
+	return 0;
+}
+
+/* Best fit's ratios stay finite (and their distances too) when every
+ * framework's pivot demand is not too small against the pivot's total:
+ * a server where the task fits has free[p] / total[p] >= about d[p] / total[p],
+ * so its ratios are at most about total[p] / d[p]. */
+static int bestfit_bounded(const struct fs_problem *p, const double *total, const double *shape_b,
+			   const int64_t *pivot)
+{
+	int64_t R = p->n_resources;
+	for (int64_t r = 0; r < R; r++)
+		if (!(total[r] > 0.0) || !isfinite(total[r]))
+			return 0;
+	for (int64_t n = 0; n < p->n_frameworks; n++) {
+		int64_t pv = pivot[n];
+		if (pv < 0 || pv >= R || !(total[pv] / p->demand[n * R + pv] <= 1e300))
+			return 0;
+		for (int64_t r = 0; r < R; r++)
+			if (!(fabs(shape_b[n * R + r]) <= 1e300))
+				return 0;
+	}
+	return 1;
 }
 
 static int grow_log(struct ctx *c)
@@ -234,6 +717,11 @@ static int place(struct ctx *c, int64_t n, int64_t i, int64_t count)
 			f[r] = 0.0;
 	}
 	c->s->changed[i] = 1;
+	c->nplace++;
+	if (c->bv) {
+		q_refresh(c, i);
+		bvh_update(c, i);
+	}
 	if (c->rows) {
 		if (c->nlog == c->caplog && grow_log(c))
 			return -1;
@@ -245,31 +733,16 @@ static int place(struct ctx *c, int64_t n, int64_t i, int64_t count)
 
 static void sync_entry(struct ctx *c, int64_t n, int64_t i)
 {
-	int64_t at = n * c->S + i, b = n * c->nblocks + i / BLOCK;
+	int64_t at = n * c->S + i;
 	if (!c->alive[at])
 		return; /* free only shrinks during a fill: no room stays no room (distance inf) */
-	int64_t old = c->rows[at];
-	int64_t v = room_of(c, n, i);
+	int64_t v = room_alive(c, n, i);
 	if (v == 0)
 		c->alive[at] = 0;
-	if (v != old) {
-		c->rows[at] = v;
-		if (old == c->bmax[b])
-			c->bmax_ok[b] = 0;
-	}
-	if (c->dist) {
-		double was = c->dist[at], d = v > 0 ? distance(c, n, c->s->free + i * c->R) : INFINITY;
-		c->dist[at] = d;
-		if (isnan(d))
-			c->nan_seen = 1;
-		else if (d < c->bmin[b])
-			c->bmin[b] = d;
-		else if (was == c->bmin[b] && d != was)
-			c->bmin_ok[b] = 0;
-	}
+	c->rows[at] = v; /* <= old: a leaf of the block max tree stays an upper bound */
 }
 
-/* Bring rows[n] (and dist[n]) up to date with the placements since n looked:
+/* Bring rows[n] up to date with the placements since n looked:
  * each server changed since then once (at its last log entry).  From a
  * sixteenth of the servers on, one sequential sweep over the row beats
  * jumping around it in log order (the hardware prefetcher follows it). */
@@ -291,74 +764,96 @@ static int64_t *row(struct ctx *c, int64_t n)
 	return c->rows + n * c->S;
 }
 
-/* numpy argmax of rows[n] (first maximum) with entry `skip` read as -1 (or
- * skip < 0), through the block maxima. */
-static int64_t row_argmax(struct ctx *c, int64_t n, int64_t skip)
+static int64_t block_max(const int64_t *v, int64_t lo, int64_t hi)
 {
-	const int64_t *v = c->rows + n * c->S;
-	int64_t *bm = c->bmax + n * c->nblocks;
-	unsigned char *ok = c->bmax_ok + n * c->nblocks;
-	int64_t best = INT64_MIN, bb = 0, sb = skip >= 0 ? skip / BLOCK : -1;
-	for (int64_t b = 0; b < c->nblocks; b++) {
-		int64_t lo = b * BLOCK, hi = lo + BLOCK < c->S ? lo + BLOCK : c->S, m;
-		if (b == sb || !ok[b]) {
-			m = INT64_MIN;
-			for (int64_t i = lo; i < hi; i++) {
-				int64_t x = i == skip ? -1 : v[i];
-				if (x > m)
-					m = x;
-			}
-			if (b != sb) {
-				bm[b] = m;
-				ok[b] = 1;
-			}
-		} else {
-			m = bm[b];
-		}
-		if (m > best) {
-			best = m;
-			bb = b;
-		}
-	}
-	int64_t lo = bb * BLOCK, hi = lo + BLOCK < c->S ? lo + BLOCK : c->S;
+	int64_t m = INT64_MIN;
 	for (int64_t i = lo; i < hi; i++)
-		if ((i == skip ? -1 : v[i]) == best)
-			return i;
-	return lo; /* not reached */
+		if (v[i] > m)
+			m = v[i];
+	return m;
 }
 
-static int64_t argmin_f64(const double *v, int64_t len);
-
-/* numpy argmin of dist[n] through the block minima. */
-static int64_t dist_argmin(struct ctx *c, int64_t n)
+/* Framework n's block max tree, built from its cached row on first use. */
+static int64_t *tree_of(struct ctx *c, int64_t n)
 {
-	const double *v = c->dist + n * c->S;
-	if (c->nan_seen)
-		return argmin_f64(v, c->S);
-	double *bm = c->bmin + n * c->nblocks;
-	unsigned char *ok = c->bmin_ok + n * c->nblocks;
-	double best = INFINITY;
-	int64_t bb = -1;
-	for (int64_t b = 0; b < c->nblocks; b++) {
-		if (!ok[b]) {
-			int64_t lo = b * BLOCK, hi = lo + BLOCK < c->S ? lo + BLOCK : c->S;
-			double m = INFINITY;
-			for (int64_t i = lo; i < hi; i++)
-				if (v[i] < m)
-					m = v[i];
-			bm[b] = m;
-			ok[b] = 1;
-		}
-		if (bb < 0 || bm[b] < best) {
-			best = bm[b];
-			bb = b;
-		}
+	int64_t P = c->P, *t = c->tree + n * 2 * P;
+	if (!c->tree_ok[n]) {
+		const int64_t *v = c->rows + n * c->S;
+		for (int64_t b = 0; b < P; b++)
+			t[P + b] = b < c->nblocks ? block_max(v, b * BLOCK, b * BLOCK + BLOCK < c->S ? b * BLOCK + BLOCK : c->S)
+						  : INT64_MIN;
+		for (int64_t k = P - 1; k >= 1; k--)
+			t[k] = t[2 * k] >= t[2 * k + 1] ? t[2 * k] : t[2 * k + 1];
+		c->tree_ok[n] = 1;
 	}
-	int64_t lo = bb * BLOCK, hi = lo + BLOCK < c->S ? lo + BLOCK : c->S;
-	for (int64_t i = lo; i < hi; i++)
-		if (v[i] == best)
-			return i;
-	return lo; /* all inf: numpy's argmin is 0, the first */
+	return t;
+}
+
+static void tree_set(int64_t *t, int64_t P, int64_t b, int64_t val)
+{
+	int64_t k = P + b;
+	t[k] = val;
+	for (k >>= 1; k >= 1; k >>= 1) {
+		int64_t m = t[2 * k] >= t[2 * k + 1] ? t[2 * k] : t[2 * k + 1];
+		if (t[k] == m)
+			break; /* the ancestors already hold the right maximum */
+		t[k] = m;
+	}
+}
+
+/* numpy's argmax (the first maximum) of framework n's TRUE room row, entry
+ * `skip` read as -1 (none if skip < 0), without syncing the whole row.
+ *
+ * Invariants: a cached room is never below the true one (free only shrinks
+ * during a fill and the room is monotone in free), and it is exact for every
+ * server not logged since synced[n]; a leaf of the tree is never below its
+ * block's cached rooms.  The descent finds the first block b whose bound m is
+ * the largest, and the walk visits b's entries equal to m in index order.
+ * An exact one (unlogged, or recomputed and unchanged) is the answer: every
+ * block before b has a bound below m, and so true rooms below m; the entries
+ * of b before it are below m; every other true room is at most m.  A
+ * recomputed entry that dropped is passed (it stays below m for good), and
+ * a block without an entry at m gets its true cached maximum as its new
+ * bound and the descent starts over.
+ *
+ * With hundreds of frameworks at near-equal shares taking turns, the
+ * servers with the most room for n are the ones the others took from since
+ * n last looked: the walk passes those (one recomputation each) instead of
+ * recomputing every server changed since n looked (one per other framework,
+ * scattered over an 80 KB row), which is what the full sync in row() does. */
+static int64_t lazy_argmax(struct ctx *c, int64_t n, int64_t skip)
+{
+	int64_t P = c->P, *t = tree_of(c, n), *v = c->rows + n * c->S, saved = 0, i;
+	if (skip >= 0) {
+		saved = v[skip];
+		v[skip] = -1;
+	}
+	for (;;) {
+		int64_t k = 1;
+		while (k < P)
+			k = t[2 * k] >= t[2 * k + 1] ? 2 * k : 2 * k + 1;
+		int64_t lo = (k - P) * BLOCK, hi = lo + BLOCK < c->S ? lo + BLOCK : c->S, m = t[k];
+		/* Walk the block's entries at the bound in index order: the ones
+		 * before i are below it, and a recomputed entry only drops. */
+		for (i = lo;; i++) {
+			while (i < hi && v[i] != m)
+				i++;
+			if (i == hi || m <= 0 || c->last[i] < c->synced[n])
+				break;
+			sync_entry(c, n, i);
+			if (v[i] == m)
+				break;
+		}
+		if (i < hi)
+			break;
+		tree_set(t, P, k - P, block_max(v, lo, hi));
+	}
+	if (skip >= 0) {
+		v[skip] = saved;
+		if (saved > t[P + skip / BLOCK])
+			tree_set(t, P, skip / BLOCK, saved);
+	}
+	return i;
 }
 
 static int64_t argmax_i64(const int64_t *v, int64_t len)
@@ -534,19 +1029,53 @@ static void ctx_free(struct ctx *c)
 	free(c->synced);
 	free(c->heap);
 	free(c->alive);
-	free(c->bmax);
-	free(c->bmax_ok);
-	free(c->bmin);
-	free(c->bmin_ok);
+	free(c->tree);
+	free(c->tree_ok);
+	free(c->q);
+	if (c->bv) {
+		free(c->bv->order);
+		free(c->bv->leaf_of);
+		free(c->bv->lo);
+		free(c->bv->hi);
+		free(c->bv->maxfree);
+		free(c->bv->emask);
+		free(c->bv->minidx);
+		free(c->bv->fmask);
+		free(c->bv->sbit);
+		free(c->bv);
+	}
+	free(c->s_fit);
 	free(c->s_room);
 	free(c->s_placed);
 	free(c->s_dist);
 	free(c->s_free);
 	free(c->s_touched);
 	free(c->s_over);
+	free(c->own_rows);
 }
 
-static int ctx_init(struct ctx *c, const struct fs_problem *p, struct fs_state *s, int64_t *rows, int scratch)
+/* The room matrix a fill starts from is the caller's cache if it has one.
+ * Without one, the Python loop builds it (Problem.fit_counts: division) the
+ * first time it needs a row, and until then computes rows afresh
+ * (FillState.room_row: multiplication by 1/d), which can differ in the last
+ * place: ROOMS_NOW builds it at the start (rPS-DSF reads every row before
+ * its first placement), ROOMS_LATER on first use (ensure_rows). */
+enum { ROOMS_NONE, ROOMS_NOW, ROOMS_LATER };
+
+static void ensure_rows(struct ctx *c)
+{
+	if (!c->rows_pending)
+		return;
+	fit_counts(c, c->rows);
+	for (int64_t k = 0; k < c->F * c->S; k++)
+		c->alive[k] = c->rows[k] > 0;
+	for (int64_t n = 0; n < c->F; n++)
+		c->synced[n] = c->nlog; /* every entry reflects free as it is now */
+	c->rows_pending = 0;
+}
+
+static int ctx_init(struct ctx *c, const struct fs_problem *p, struct fs_state *s, int64_t *rows, int rooms,
+		    int scratch)
 {
 	memset(c, 0, sizeof *c);
 	c->p = p;
@@ -554,11 +1083,17 @@ static int ctx_init(struct ctx *c, const struct fs_problem *p, struct fs_state *
 	c->F = p->n_frameworks;
 	c->S = p->n_servers;
 	c->R = p->n_resources;
-	c->rows = rows;
 	c->heap = malloc((c->F + 1) * sizeof *c->heap);
 	if (!c->heap)
 		return -1;
-	if (rows) {
+	if (rooms != ROOMS_NONE) {
+		if (!rows) {
+			rows = c->own_rows = malloc(c->F * c->S * sizeof *rows);
+			if (!rows)
+				return -1;
+			c->rows_pending = 1;
+		}
+		c->rows = rows;
 		c->last = malloc(c->S * sizeof *c->last);
 		c->synced = calloc(c->F, sizeof *c->synced);
 		if (!c->last || !c->synced || grow_log(c))
@@ -568,24 +1103,28 @@ static int ctx_init(struct ctx *c, const struct fs_problem *p, struct fs_state *
 		c->alive = malloc(c->F * c->S);
 		if (!c->alive)
 			return -1;
-		for (int64_t k = 0; k < c->F * c->S; k++)
-			c->alive[k] = rows[k] > 0;
+		if (!c->rows_pending)
+			for (int64_t k = 0; k < c->F * c->S; k++)
+				c->alive[k] = rows[k] > 0;
+		else if (rooms == ROOMS_NOW)
+			ensure_rows(c);
 		c->nblocks = (c->S + BLOCK - 1) / BLOCK;
-		c->bmax = malloc(c->F * c->nblocks * sizeof *c->bmax);
-		c->bmax_ok = calloc(c->F * c->nblocks, 1);
-		c->bmin = malloc(c->F * c->nblocks * sizeof *c->bmin);
-		c->bmin_ok = calloc(c->F * c->nblocks, 1);
-		if (!c->bmax || !c->bmax_ok || !c->bmin || !c->bmin_ok)
+		for (c->P = 1; c->P < c->nblocks; c->P *= 2)
+			;
+		c->tree = malloc(c->F * 2 * c->P * sizeof *c->tree);
+		c->tree_ok = calloc(c->F, 1);
+		if (!c->tree || !c->tree_ok)
 			return -1;
 	}
 	if (scratch) {
 		c->s_room = malloc(c->S * sizeof *c->s_room);
 		c->s_placed = malloc(c->S * sizeof *c->s_placed);
+		c->s_fit = malloc(c->S * sizeof *c->s_fit);
 		c->s_dist = malloc(c->S * sizeof *c->s_dist);
 		c->s_free = malloc(c->S * c->R * sizeof *c->s_free);
 		c->s_touched = malloc(c->S * sizeof *c->s_touched);
 		c->s_over = calloc(c->S, 1);
-		if (!c->s_room || !c->s_placed || !c->s_dist || !c->s_free || !c->s_touched || !c->s_over)
+		if (!c->s_room || !c->s_placed || !c->s_fit || !c->s_dist || !c->s_free || !c->s_touched || !c->s_over)
 			return -1;
 	}
 	return 0;
@@ -594,42 +1133,53 @@ static int ctx_init(struct ctx *c, const struct fs_problem *p, struct fs_state *
 /* ---------- pooled criteria (filling._fill_pooled) ---------- */
 
 int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double *unit, const unsigned char *active,
-		   int rule, int64_t *rows, double *dist, const double *total, const double *shape_b,
-		   const int64_t *pivot)
+		   int rule, int64_t *rows, const double *total, const double *shape_b, const int64_t *pivot)
 {
 	struct ctx c;
-	int err = 0;
-	if (p->n_resources > FS_MAX_RESOURCES || p->n_servers < 1 || !rows)
+	int err = 0, bestfit = rule == FS_RULE_BESTFIT;
+	if (p->n_resources > FS_MAX_RESOURCES || p->n_servers < 1)
 		return -2;
-	if (ctx_init(&c, p, s, rows, 1)) {
+	if (bestfit && (p->n_resources >= 8 || !bestfit_bounded(p, total, shape_b, pivot)))
+		return -3; /* numpy sums 8+ terms pairwise, not left to right; or ratios could overflow */
+	if (ctx_init(&c, p, s, rows, bestfit ? ROOMS_NONE : ROOMS_LATER, 1)) {
 		ctx_free(&c);
 		return -1;
 	}
-	if (rule == FS_RULE_BESTFIT) {
-		if (p->n_resources >= 8 || !dist)
-			return ctx_free(&c), -2; /* numpy sums 8+ terms pairwise, not left to right */
-		c.dist = dist;
+	if (bestfit) {
 		c.total = total;
 		c.shape_b = shape_b;
 		c.pivot = pivot;
-		/* BestFit.begin_fill: inf where the task does not fit. */
+		c.room0 = rows; /* NULL: room_start computes start values on demand */
+		c.q = malloc(c.S * c.R * c.R * sizeof *c.q);
+		if (!c.q) {
+			ctx_free(&c);
+			return -1;
+		}
 		for (int64_t n = 0; n < c.F; n++)
-			for (int64_t i = 0; i < c.S; i++)
-			{
-				double d = rows[n * c.S + i] > 0 ? distance(&c, n, s->free + i * c.R) : INFINITY;
-				dist[n * c.S + i] = d;
-				if (isnan(d))
-					c.nan_seen = 1;
-			}
+			c.pivot_used[pivot[n]] = 1;
+		for (int64_t i = 0; i < c.S; i++)
+			q_refresh(&c, i);
+		if (bvh_build(&c)) {
+			ctx_free(&c);
+			return -1;
+		}
 	}
 	int64_t *x = s->x;
 	const int64_t *lim = s->limit;
 	for (int64_t n = 0; n < c.F; n++)
 		if (active[n])
 			heap_push(&c, q12((double)x[n] * unit[n]), n);
+	int64_t sorted_at = 0;
 	while (c.nheap > 0 && !err) {
 		struct entry top = heap_pop(&c);
 		int64_t n = top.n, limit = lim[n] - x[n], count;
+		if (bestfit && c.nplace - sorted_at >= REORDER) {
+			if (bvh_reorder(&c)) {
+				err = -1;
+				break;
+			}
+			sorted_at = c.nplace;
+		}
 		if (c.nheap > 0) {
 			count = count_before_crossing(x[n], unit[n], n, c.heap[0].key, c.heap[0].n);
 			if (count > limit)
@@ -639,27 +1189,42 @@ int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double 
 		}
 		if (count <= 0)
 			continue;
-		int64_t *fit = row(&c, n);
 		if (count == 1) {
 			int64_t i;
-			if (rule == FS_RULE_BESTFIT) {
-				i = dist_argmin(&c, n);
-				if (c.dist[n * c.S + i] == INFINITY)
+			if (bestfit) {
+				i = bvh_pick(&c, n);
+				if (i < 0)
 					continue;
 			} else {
-				i = row_argmax(&c, n, -1);
-				if (fit[i] <= 0)
+				ensure_rows(&c);
+				i = lazy_argmax(&c, n, -1);
+				if (c.rows[n * c.S + i] <= 0)
 					continue;
 			}
 			if (place(&c, n, i, 1))
 				err = -1;
 		} else {
+			int64_t *fit = c.s_fit;
+			const unsigned char *el = c.p->elig + n * c.S, *chg = s->changed;
+			if (bestfit) {
+				/* the cached row: start values, refreshed where placed */
+				for (int64_t i = 0; i < c.S; i++)
+					fit[i] = chg[i] ? (el[i] ? room_alive(&c, n, i) : 0) : room_start(&c, n, i);
+			} else if (c.rows_pending) {
+				/* FillState.room_row */
+				for (int64_t i = 0; i < c.S; i++) {
+					double m = floor(min_ratio(&c, n, i) + 1e-9);
+					fit[i] = el[i] ? (int64_t)(m < TASK_LIMIT ? m : TASK_LIMIT) : 0;
+				}
+			} else {
+				fit = row(&c, n);
+			}
 			wide room = sum_i64(fit, c.S);
 			if (room < count)
 				count = (int64_t)room;
 			if (count <= 0)
 				continue;
-			if (rule == FS_RULE_BESTFIT)
+			if (bestfit)
 				bestfit_place(&c, n, count, fit);
 			else
 				water_fill(fit, c.S, count, c.s_placed);
@@ -745,11 +1310,11 @@ static int key_of(struct ss *z, int64_t n, struct key *k)
 	struct ctx *c = &z->c;
 	double xn1 = (double)(c->s->x[n] + 1), w = c->p->weight[n];
 	if (z->residual) {
-		int64_t *room = row(c, n);
-		int64_t i = row_argmax(c, n, -1), gi = room[i];
+		int64_t *room = c->rows + n * c->S;
+		int64_t i = lazy_argmax(c, n, -1), gi = room[i];
 		if (gi <= 0)
 			return 0;
-		int64_t j = row_argmax(c, n, i), g2 = j == i ? -1 : room[j];
+		int64_t j = lazy_argmax(c, n, i), g2 = j == i ? -1 : room[j];
 		*k = (struct key){xn1 / (w * (double)gi), i, j, g2, gi};
 		return 1;
 	}
@@ -825,12 +1390,11 @@ int fs_fill_server_specific(const struct fs_problem *p, struct fs_state *s, cons
 {
 	struct ss z;
 	int err = 0;
-	if (p->n_resources > FS_MAX_RESOURCES || p->n_servers < 1 || (residual && !rows) ||
-	    (!residual && !gamma_full))
+	if (p->n_resources > FS_MAX_RESOURCES || p->n_servers < 1 || (!residual && !gamma_full))
 		return -2;
 	memset(&z, 0, sizeof z);
 	struct ctx *c = &z.c;
-	if (ctx_init(c, p, s, residual ? rows : NULL, residual))
+	if (ctx_init(c, p, s, rows, residual ? ROOMS_NOW : ROOMS_NONE, residual))
 		goto oom;
 	z.residual = residual;
 	z.gamma_full = gamma_full;

@@ -30,10 +30,16 @@ struct fs_state {
 	unsigned char *changed;  /* servers: set to 1 when free changes */
 };
 
-/* Return 0, -1 when out of memory, -2 for arguments this code does not take. */
+/* Return 0, -1 when out of memory, -2 for arguments this code does not take,
+ * -3 (best fit, nothing changed) when the Python loop must run instead: 8 or
+ * more resources, or demands so small against the totals that the shape
+ * ratios could overflow.
+ *
+ * rows, frameworks x servers, is the room matrix the fill starts from (the
+ * residual rule, rPS-DSF) and scratch it overwrites; NULL computes it from
+ * free as Problem.fit_counts does.  Best fit and PS-DSF do not use it. */
 int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double *unit, const unsigned char *active,
-		   int rule, int64_t *rows, double *dist, const double *total, const double *shape_b,
-		   const int64_t *pivot);
+		   int rule, int64_t *rows, const double *total, const double *shape_b, const int64_t *pivot);
 int fs_fill_server_specific(const struct fs_problem *p, struct fs_state *s, const unsigned char *active,
 			    int residual, int64_t *rows, const int64_t *gamma_full);
 /* Problem.fit_counts(free) transposed (servers x frameworks), same counts. */

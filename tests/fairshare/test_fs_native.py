@@ -9,7 +9,7 @@ import pytest
 
 from fairshare import native_fill
 from fairshare.criteria import CRITERIA
-from fairshare.filling import progressive_fill
+from fairshare.filling import FillState, make_selection, progressive_fill
 from fairshare.model import Constraints, Framework, Problem, Server
 from fairshare.online import Reallocator
 from fairshare.policies import get_policy
@@ -40,6 +40,40 @@ def mixed_problem(seed: int, n_servers: int, n_frameworks: int) -> Problem:
     return Problem(servers, frameworks)
 
 
+def tied_problem(seed: int, n_servers: int, n_frameworks: int) -> Problem:
+    """Water-level ties: a few server shapes repeated in shuffled order and
+    frameworks sharing a handful of demands with equal weights, so hundreds
+    of servers tie for the most room and frameworks at equal shares take
+    turns on them (the lazy argmax walks past the entries others lowered);
+    some task caps and label constraints."""
+    rng = np.random.default_rng(seed)
+    shapes = [{"cpu": 32.0, "mem": 64.0}, {"cpu": 16.0, "mem": 128.0}, {"cpu": 64.0, "mem": 32.0}]
+    servers = [Server(f"s{i}", dict(shapes[int(k)]), {"t": str(i % 2)})
+               for i, k in enumerate(rng.integers(0, len(shapes), n_servers))]
+    demands = [{"cpu": 1.0, "mem": 2.0}, {"cpu": 2.0, "mem": 1.0}, {"cpu": 1.0, "mem": 1.0}, {"cpu": 0.5, "mem": 3.0}]
+    frameworks = []
+    for n in range(n_frameworks):
+        cons = Constraints(labels={"t": ("1",)}) if n % 7 == 3 else Constraints()
+        cap = 40 if n % 11 == 5 else None
+        frameworks.append(Framework(f"f{n}", dict(demands[n % len(demands)]), 1.0, cap, cons))
+    return Problem(servers, frameworks)
+
+
+def pivot_problem(seed: int, n_servers: int, n_frameworks: int) -> Problem:
+    """Frameworks whose first needed resource (best fit's pivot) differs:
+    some need no cpu, some only gpu and mem; servers without a gpu (a zero
+    pivot amount for the gpu frameworks)."""
+    rng = np.random.default_rng(seed)
+    servers = [Server(f"s{i}", {"cpu": float(rng.integers(4, 64)), "mem": float(rng.integers(8, 256)),
+                                "gpu": float(rng.choice([0, 0, 2, 8]))}, {}) for i in range(n_servers)]
+    needs = [("cpu", "mem"), ("mem",), ("mem", "gpu"), ("gpu",), ("cpu", "gpu")]
+    frameworks = []
+    for n in range(n_frameworks):
+        d = {r: float(rng.choice([0.5, 1, 2, 4])) for r in needs[n % len(needs)]}
+        frameworks.append(Framework(f"f{n}", d, float(rng.choice([1, 2])), None, Constraints()))
+    return Problem(servers, frameworks)
+
+
 def both_ways(monkeypatch, run):
     monkeypatch.setenv("FAIRSHARE_PURE_PYTHON", "1")
     ref = run()
@@ -49,12 +83,17 @@ def both_ways(monkeypatch, run):
 
 
 INSTANCES = [("mixed", s, 12, 6) for s in range(4)] + [("mixed", s, 150, 40) for s in range(4, 7)] \
-    + [("synthetic", 7, 400, 60), ("synthetic", 8, 60, 300), ("mixed", 9, 1, 5)]
+    + [("synthetic", 7, 400, 60), ("synthetic", 8, 60, 300), ("mixed", 9, 1, 5), ("tied", 10, 300, 80),
+       ("tied", 11, 70, 200), ("pivot", 12, 200, 40)]
 
 
 def make(kind, seed, servers, frameworks):
     if kind == "synthetic":
         return synthetic_problem(servers, frameworks, 4, 0.3, seed)
+    if kind == "tied":
+        return tied_problem(seed, servers, frameworks)
+    if kind == "pivot":
+        return pivot_problem(seed, servers, frameworks)
     return mixed_problem(seed, servers, frameworks)
 
 
@@ -112,6 +151,39 @@ def test_c_fill_online_events(monkeypatch, crit):
 
     ref, got = both_ways(monkeypatch, events)
     assert np.array_equal(ref, got)
+
+
+@pytest.mark.parametrize("policy", [p for p in POLICIES if p != "psdsf"])  # PS-DSF keeps no room cache
+def test_c_fill_rooms_rounded_as_python(monkeypatch, policy):
+    """1.3999999999 / 0.1 and 1.3999999999 * (1 / 0.1) floor (after + 1e-9)
+    to different task counts, 13 and 14.  The Python loop's room cache
+    starts from the division (Problem.fit_counts) when it is built and
+    refreshes by the multiplication, and a batch before the cache exists
+    uses the multiplication (FillState.room_row): the C code must read each
+    room the way the Python loop would at that step.  A lone framework
+    takes the odd server in one batch; with others, single picks come first."""
+    for frameworks in (1, 3):
+        p = Problem([Server("odd", {"cpu": 1.3999999999, "mem": 64.0}), Server("b", {"cpu": 0.8, "mem": 16.0})],
+                    [Framework(f"f{k}", {"cpu": 0.1, "mem": 1.0 + k}, 1.0, None, Constraints())
+                     for k in range(frameworks)])
+        ref, got = both_ways(monkeypatch, lambda: get_policy(policy)(p, 0).x)
+        assert np.array_equal(ref, got), f"{policy} with {frameworks} framework(s): {ref.tolist()} != {got.tolist()}"
+
+
+def test_c_best_fit_leaves_overflowing_shapes_to_python(monkeypatch):
+    """A pivot demand so small against the cluster total that best fit's
+    shape ratios could overflow: the C code declines before touching the
+    state, and the Python loop's allocation is the result."""
+    p = Problem([Server("a", {"cpu": 4.0, "mem": 8.0}), Server("b", {"cpu": 2.0, "mem": 2.0})],
+                [Framework("tiny", {"cpu": 1e-300, "mem": 1.0}, 1.0, 3, Constraints()),
+                 Framework("g", {"cpu": 1.0, "mem": 1.0}, 1.0, None, Constraints())])
+    monkeypatch.setenv("FAIRSHARE_PURE_PYTHON", "0")
+    state = FillState(p)
+    assert not native_fill.fill_pooled(p, CRITERIA["bfdrf"](p).unit(), make_selection(p, "bestfit"), state,
+                                       np.ones(2, dtype=bool))
+    assert state.x.sum() == 0 and np.array_equal(state.free, p.capacity)
+    ref, got = both_ways(monkeypatch, lambda: progressive_fill(p, CRITERIA["bfdrf"]).x)
+    assert np.array_equal(ref, got) and got.sum() > 0
 
 
 def test_pure_python_switch(monkeypatch):
