@@ -247,22 +247,30 @@ static inline double distance_q(const struct ctx *c, int64_t n, int64_t i)
 	return s;
 }
 
-/* Problem.fit_counts(free) for one pair (fit_count) or all (fit_counts), as numpy
- * computes it: min over the resources n needs of free / demand (fmin),
- * clamped at 0, + 1e-9, floored, at most TASK_LIMIT, 0 where ineligible. */
+/* Tasks of demand d that fit in free f, as Problem.fit_counts computes it
+ * (Problem._ratios): the minimum of f / d over the resources d needs (a
+ * resource it does not need never binds), then floor(max(m, 0) + 1e-9),
+ * capped at TASK_LIMIT: the same divisions, so the same count bit for bit. */
+static inline int64_t tasks_fitting(const double *f, const double *d, int64_t R)
+{
+	double m = INFINITY;
+	for (int64_t r = 0; r < R; r++)
+		if (d[r] > 0.0) {
+			double q = f[r] / d[r];
+			if (q < m)
+				m = q;
+		}
+	m = floor(fmax(m, 0.0) + 1e-9);
+	return (int64_t)(m < TASK_LIMIT ? m : TASK_LIMIT);
+}
+
+/* Problem.fit_counts(free) for one pair (fit_count) or all (fit_counts):
+ * tasks_fitting, 0 where n is not eligible on i. */
 static inline int64_t fit_count(const struct ctx *c, int64_t n, int64_t i)
 {
-	const double *d = c->p->demand + n * c->R, *f = c->s->free + i * c->R;
-	double g = INFINITY;
-	for (int64_t r = 0; r < c->R; r++)
-		if (d[r] != 0.0)
-			g = fmin(g, f[r] / d[r]);
-	if (g < 0.0)
-		g = 0.0;
-	g = floor(g + 1e-9);
-	if (g > TASK_LIMIT)
-		g = TASK_LIMIT;
-	return c->p->elig[n * c->S + i] ? (int64_t)g : 0;
+	if (!c->p->elig[n * c->S + i])
+		return 0;
+	return tasks_fitting(c->s->free + i * c->R, c->p->demand + n * c->R, c->R);
 }
 
 static void fit_counts(const struct ctx *c, int64_t *rows)
@@ -1484,25 +1492,8 @@ out:
 
 #define FIT_TILE 256 /* servers per tile: their eligibility bytes and output rows stay in cache */
 
-/* Tasks of demand d that fit in free f, as Problem.fit_counts computes it
- * (Problem._ratios): the minimum of f / d over the resources d needs (a
- * resource it does not need never binds), then floor(max(m, 0) + 1e-9),
- * capped at TASK_LIMIT: the same divisions, so the same count bit for bit. */
-static inline int64_t fit_count(const double *f, const double *d, int64_t R)
-{
-	double m = INFINITY;
-	for (int64_t r = 0; r < R; r++)
-		if (d[r] > 0.0) {
-			double q = f[r] / d[r];
-			if (q < m)
-				m = q;
-		}
-	m = floor(fmax(m, 0.0) + 1e-9);
-	return (int64_t)(m < TASK_LIMIT ? m : TASK_LIMIT);
-}
-
 /* Problem.fit_counts(free) transposed, in the layout the offer cycle reads:
- * cols[i * F + n] = tasks of n that fit in free[i] (fit_count), 0 where n is
+ * cols[i * F + n] = tasks of n that fit in free[i] (tasks_fitting), 0 where n is
  * not eligible on i; without numpy's float temporaries and a transposing
  * copy. */
 void fs_fit_counts_by_server(const struct fs_problem *p, const double *free, int64_t *cols)
@@ -1514,7 +1505,7 @@ void fs_fit_counts_by_server(const struct fs_problem *p, const double *free, int
 			const double *d = p->demand + n * R;
 			const unsigned char *elig = p->elig + n * S;
 			for (int64_t i = i0; i < i1; i++)
-				cols[i * F + n] = elig[i] ? fit_count(free + i * R, d, R) : 0;
+				cols[i * F + n] = elig[i] ? tasks_fitting(free + i * R, d, R) : 0;
 		}
 	}
 }
@@ -1527,7 +1518,7 @@ void fs_fit_counts_by_server(const struct fs_problem *p, const double *free, int
  * class's servers in order, as many as fit on one before the next.  Servers
  * are in class order (free is S x R in that order, class c is rows
  * start[c] .. start[c + 1]); by_class maps a row to the server's index in
- * X (F x S).  The room is fit_count's, and free
+ * X (F x S).  The room is tasks_fitting's, and free
  * drops by take * demand per resource as numpy's block update does; the
  * walk stops once the want is met (numpy's later takes are 0).  free only
  * drops, so a server without room for n never has room for it again:
@@ -1549,7 +1540,7 @@ void fs_place_floors(const struct fs_problem *p, double *free, const int64_t *st
 				int64_t want = (int64_t)floor((double)targets[at] * fracs[k] + 1e-9) - placed[at];
 				for (int64_t j = cursor[at]; j < start[c + 1] && want > 0; j++) {
 					double *f = free + j * R;
-					int64_t fit = fit_count(f, d, R);
+					int64_t fit = tasks_fitting(f, d, R);
 					int64_t take = fit < want ? fit : want;
 					if (take <= 0) {
 						if (j == cursor[at])
