@@ -79,6 +79,7 @@ class FillState:
         # never bind (1e300), and no division or masking per refresh.
         self._inv = np.where(pos, 1.0 / np.where(pos, d, 1.0), 0.0)
         self._big = np.where(pos, 0.0, 1e300)
+        self._inv_lists = None      # _inv and _big as Python lists, for has_room_one
         self._invT = np.ascontiguousarray(self._inv.T)
         self._bigT = np.ascontiguousarray(self._big.T)
         # (resource, demand - 1e-9) pairs per framework for `fits_one`: a
@@ -159,6 +160,22 @@ class FillState:
         out = ratio.astype(np.int64)
         out[~(self.problem.eligible[n] if servers is None else self.problem.eligible[n, servers])] = 0
         return out
+
+    def has_room_one(self, n: int, i: int) -> bool:
+        """room_row(n)[i] >= 1 for a server eligible for n, in Python floats: the same
+        IEEE products, sums and minimum as numpy's, without a numpy call per check."""
+        if self._inv_lists is None:
+            self._inv_lists = (self._inv.tolist(), self._big.tolist())
+        inv, big = self._inv_lists[0][n], self._inv_lists[1][n]
+        return min([f * a + b for f, a, b in zip(self.free[i].tolist(), inv, big)]) + 1e-9 >= 1.0
+
+    def first_with_room(self, n: int, servers: np.ndarray) -> int:
+        """Index in `servers` (eligible for n) of the first with room for one task of
+        n, by room_row's arithmetic (its room >= 1 exactly when min + 1e-9 >= 1); -1 if none."""
+        ratio = (self.free[servers] * self._inv[n] + self._big[n]).min(axis=1)
+        ratio += 1e-9
+        hits = np.flatnonzero(ratio >= 1.0)
+        return int(hits[0]) if len(hits) else -1
 
     @property
     def has_rows(self) -> bool:

@@ -1,0 +1,84 @@
+"""Randomised round robin's single-task pick (`pick_one_state`) equals its
+batch rule (`place(n, 1, room row)`): same servers, same cursor moves, so
+whole fills give equal matrices with and without it."""
+import numpy as np
+import pytest
+
+from fairshare.criteria import CRITERIA
+from fairshare.filling import progressive_fill
+from fairshare.model import Constraints, Framework, Problem, Server
+from fairshare.selection.round_robin import RandomRoundRobin
+from fairshare.workload import synthetic_problem
+
+
+def tight_problem(seed: int, n_servers: int, n_frameworks: int) -> Problem:
+    """Servers with room for one or two tasks of most frameworks, so servers run
+    full, cursors wrap past full positions, and the last server with room for
+    one task is often the only one left (place()'s cursor-keeping branch)."""
+    rng = np.random.default_rng(seed)
+    servers = [Server(f"s{i}", {"cpu": float(rng.choice([1, 2, 3])), "mem": float(rng.choice([2, 4]))},
+                      {"t": str(i % 2)}) for i in range(n_servers)]
+    frameworks = [Framework(f"f{n}", {"cpu": float(rng.choice([1, 1.5])), "mem": 1.0}, float(rng.choice([1, 2])),
+                            int(rng.integers(1, 6)) if n % 3 == 0 else None,
+                            Constraints(labels={"t": ("1",)}) if n % 4 == 1 and n_servers > 1 else Constraints())
+                  for n in range(n_frameworks)]
+    return Problem(servers, frameworks)
+
+
+INSTANCES = [("tight", s, 30, 12) for s in range(6)] + [("tight", 6, 1, 3), ("tight", 7, 200, 40),
+                                                       ("synthetic", 8, 300, 60), ("synthetic", 9, 50, 200)]
+
+
+def make(kind, seed, servers, frameworks):
+    if kind == "synthetic":
+        return synthetic_problem(servers, frameworks, 4, 0.3, seed)
+    return tight_problem(seed, servers, frameworks)
+
+
+@pytest.mark.parametrize("inst", INSTANCES, ids=lambda t: f"{t[0]}{t[1]}-{t[2]}x{t[3]}")
+@pytest.mark.parametrize("crit", ["drf", "drfh", "tsf"])
+def test_single_task_picks_equal_the_batch_rule(monkeypatch, inst, crit):
+    p = make(*inst)
+    picks = []
+    real = RandomRoundRobin.pick_one_state
+
+    def counted(self, n, state):
+        i = real(self, n, state)
+        picks.append(i)
+        return i
+    monkeypatch.setattr(RandomRoundRobin, "pick_one_state", counted)
+    got = progressive_fill(p, CRITERIA[crit], "rrr", seed=4).x
+    monkeypatch.setattr(RandomRoundRobin, "pick_one_state", None)
+    ref = progressive_fill(p, CRITERIA[crit], "rrr", seed=4).x
+    assert ref.sum() > 0 and picks, "the single-task path was not exercised"
+    assert np.array_equal(ref, got)
+
+
+def test_from_a_partial_allocation(monkeypatch):
+    p = tight_problem(11, 80, 30)
+    start = progressive_fill(p, CRITERIA["drf"], "rrr", seed=1, active=np.arange(30) % 3 == 0).x // 2
+    active = np.arange(30) % 4 != 1
+    got = progressive_fill(p, CRITERIA["drf"], "rrr", seed=2, initial=start, active=active).x
+    monkeypatch.setattr(RandomRoundRobin, "pick_one_state", None)
+    ref = progressive_fill(p, CRITERIA["drf"], "rrr", seed=2, initial=start, active=active).x
+    assert np.array_equal(ref, got)
+
+
+def test_room_checks_agree_with_the_room_row():
+    """has_room_one (Python floats) and first_with_room (one numpy pass) say what
+    room_row says, also for free amounts a hair below and above a whole task."""
+    from fairshare.filling import FillState
+    p = tight_problem(3, 40, 12)
+    state = FillState(p)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        d = p.demand[rng.integers(0, p.n_frameworks)]
+        k = rng.integers(0, 3, size=(p.n_servers, 1))
+        state.free[:] = np.minimum(p.capacity, k * d + rng.choice([-2e-9, -1e-12, 0.0, 1e-12], size=(p.n_servers, 1)))
+        state.free[:] = np.maximum(state.free, 0.0)
+        for n in range(p.n_frameworks):
+            servers = np.flatnonzero(p.eligible[n])
+            room = state.room_row(n, servers)
+            assert [state.has_room_one(n, int(i)) for i in servers] == (room >= 1).tolist()
+            hits = np.flatnonzero(room >= 1)
+            assert state.first_with_room(n, servers) == (int(hits[0]) if len(hits) else -1)
