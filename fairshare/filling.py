@@ -530,7 +530,19 @@ def _fill_server_specific(problem, crit, state, act) -> None:
         if _q(key) > stored:
             heapq.heappush(heap, (_q(key), n))
             continue
-        limit = int(min(g_i0 if residual else state.room_one(n, i), state.limit[n] - x[n]))
+        room = g_i0 if residual else state.room_one(n, i)
+        if room <= 0:
+            # PS-DSF's cursor test (free >= demand - 1e-9 per resource) passed a
+            # server on which the room (floor(min free / demand + 1e-9)) is 0 tasks,
+            # e.g. 1.3999999999 cpu for 0.1-cpu tasks after 13 placements.  Placing 0
+            # would re-queue n with the same key, first in line, forever.  Free only
+            # shrinks during a fill, so the server is passed for good.
+            cursor[n] += 1
+            nxt = key_of(n)
+            if nxt is not None:
+                heapq.heappush(heap, (_q(nxt[0]), n))
+            continue
+        limit = int(min(room, state.limit[n] - x[n]))
         if not residual:
             # gamma on full capacity is static: i stays best while it fits.
             count = limit

@@ -1437,6 +1437,14 @@ int fs_fill_server_specific(const struct fs_problem *p, struct fs_state *s, cons
 		const struct entry *ru = c->nheap > 0 ? &c->heap[0] : NULL;
 		int64_t i = k.i, count;
 		int64_t limit = residual ? k.gi : room_one(c, n, i);
+		if (limit <= 0) {
+			/* _fill_server_specific: the cursor's tolerance test passed a
+			 * server with room for no whole task; placing 0 would re-queue n
+			 * first in line forever.  Free only shrinks: pass it for good. */
+			z.cursor[n]++;
+			err = push_key_of(&z, n);
+			continue;
+		}
 		if (lim[n] - x[n] < limit)
 			limit = lim[n] - x[n];
 		if (!residual) {

@@ -191,3 +191,29 @@ def test_pure_python_switch(monkeypatch):
     assert not native_fill.enabled()
     monkeypatch.setenv("FAIRSHARE_PURE_PYTHON", "0")
     assert native_fill.enabled()
+
+
+def test_psdsf_passes_a_server_with_only_a_sliver_of_room():
+    """PS-DSF's cursor test (free >= demand - 1e-9) passes the 1.3999999999-cpu
+    server after 13 tasks of 0.1 cpu although no whole task fits (room 0): the fill
+    must pass it and end, in both loops, with the same matrix (it once re-queued the
+    framework forever).  In child processes, so a regression fails instead of hanging."""
+    import json
+    import os
+    import subprocess
+    import sys
+    code = ("import json; from fairshare.model import Framework, Problem, Server; "
+            "from fairshare.policies import get_policy; "
+            "p = Problem([Server('odd', {'cpu': 1.3999999999, 'mem': 64.0}), Server('b', {'cpu': 0.8, 'mem': 16.0})], "
+            "[Framework(f'f{k}', {'cpu': 0.1, 'mem': 1.0 + k}, 1.0) for k in range(3)]); "
+            "print(json.dumps(get_policy('psdsf')(p, 0).x.tolist()))")
+    results = []
+    for pure in ("1", "0"):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                             env={**os.environ, "FAIRSHARE_PURE_PYTHON": pure})
+        assert out.returncode == 0, out.stderr
+        results.append(np.array(json.loads(out.stdout)))
+    ref, got = results
+    assert np.array_equal(ref, got)
+    # Whole tasks of 0.1 cpu: 13 fit in 1.3999999999 cpu and 8 in 0.8 (memory never binds).
+    assert ref[:, 0].sum() == 13 and ref[:, 1].sum() == 8
