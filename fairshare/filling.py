@@ -79,7 +79,7 @@ class FillState:
         # never bind (1e300), and no division or masking per refresh.
         self._inv = np.where(pos, 1.0 / np.where(pos, d, 1.0), 0.0)
         self._big = np.where(pos, 0.0, 1e300)
-        self._inv_lists = None      # _inv and _big as Python lists, for has_room_one
+        self._inv_lists = None      # _inv and _big as Python lists, for room_one
         self._invT = np.ascontiguousarray(self._inv.T)
         self._bigT = np.ascontiguousarray(self._big.T)
         # (resource, demand - 1e-9) pairs per framework for `fits_one`: a
@@ -144,8 +144,15 @@ class FillState:
     # (framework, server) pair (PS-DSF's cursor, the large-cluster random
     # rule) never build the room matrix, so placements cost one subtraction.
     def room_one(self, n: int, i: int) -> int:
-        v = min(float((self.free[i] * self._inv[n] + self._big[n]).min()), TASK_LIMIT)
-        return int(v + 1e-9) if self.problem.eligible[n, i] else 0
+        # Python floats: the same IEEE products, sums and minimum as room_row's
+        # numpy arithmetic, without numpy calls on a four-element row.
+        if not self.problem.eligible[n, i]:
+            return 0
+        if self._inv_lists is None:
+            self._inv_lists = (self._inv.tolist(), self._big.tolist())
+        inv, big = self._inv_lists[0][n], self._inv_lists[1][n]
+        v = min(min([f * a + b for f, a, b in zip(self.free[i].tolist(), inv, big)]), TASK_LIMIT)
+        return int(v + 1e-9)
 
     def room_row(self, n: int, servers: np.ndarray | None = None) -> np.ndarray:
         """Tasks of n that fit on each server (or on `servers`), computed
@@ -160,14 +167,6 @@ class FillState:
         out = ratio.astype(np.int64)
         out[~(self.problem.eligible[n] if servers is None else self.problem.eligible[n, servers])] = 0
         return out
-
-    def has_room_one(self, n: int, i: int) -> bool:
-        """room_row(n)[i] >= 1 for a server eligible for n, in Python floats: the same
-        IEEE products, sums and minimum as numpy's, without a numpy call per check."""
-        if self._inv_lists is None:
-            self._inv_lists = (self._inv.tolist(), self._big.tolist())
-        inv, big = self._inv_lists[0][n], self._inv_lists[1][n]
-        return min([f * a + b for f, a, b in zip(self.free[i].tolist(), inv, big)]) + 1e-9 >= 1.0
 
     def first_with_room(self, n: int, servers: np.ndarray) -> int:
         """Index in `servers` (eligible for n) of the first with room for one task of

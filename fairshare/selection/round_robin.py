@@ -17,8 +17,6 @@ class RandomRoundRobin(Selection):
         super().__init__(problem, rng)
         self.order: dict[int, np.ndarray] = {}
         self.cursor: dict[int, int] = {}
-        self._state = None
-        self._skip: dict[int, list[int]] = {}
 
     def _order(self, n) -> np.ndarray:
         if n not in self.order:
@@ -63,14 +61,14 @@ class RandomRoundRobin(Selection):
         room row per task made drf:rrr take 57 s at 10,000 x 1,000, and one
         numpy room check per server passed still 24 s.  So the server at the
         cursor is checked in Python floats
-        (`FillState.has_room_one`), then the order is read in growing chunks
+        (`FillState.room_one`), then the order is read in growing chunks
         (16, 64, ... 4,096 servers) with one vectorised test each
         (`FillState.first_with_room`); both use the room row's arithmetic.
         """
         order = self._order(n)
         size = len(order)
         at = self.cursor[n]
-        if size and state.has_room_one(n, int(order[at])):
+        if size and state.room_one(n, int(order[at])) > 0:
             # Half the picks: the server at the cursor still has room.
             self.cursor[n] = (at + 1) % size
             return int(order[at])

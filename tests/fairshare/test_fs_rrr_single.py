@@ -65,7 +65,7 @@ def test_from_a_partial_allocation(monkeypatch):
 
 
 def test_room_checks_agree_with_the_room_row():
-    """has_room_one (Python floats) and first_with_room (one numpy pass) say what
+    """room_one (Python floats) and first_with_room (one numpy pass) say what
     room_row says, also for free amounts a hair below and above a whole task."""
     from fairshare.filling import FillState
     p = tight_problem(3, 40, 12)
@@ -79,6 +79,6 @@ def test_room_checks_agree_with_the_room_row():
         for n in range(p.n_frameworks):
             servers = np.flatnonzero(p.eligible[n])
             room = state.room_row(n, servers)
-            assert [state.has_room_one(n, int(i)) for i in servers] == (room >= 1).tolist()
+            assert [state.room_one(n, int(i)) for i in servers] == room.tolist()
             hits = np.flatnonzero(room >= 1)
             assert state.first_with_room(n, servers) == (int(hits[0]) if len(hits) else -1)
