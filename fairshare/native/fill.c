@@ -995,7 +995,7 @@ static void bestfit_place(struct ctx *c, int64_t n, int64_t count, const int64_t
 	memcpy(room, fit, S * sizeof *room);
 	memset(placed, 0, S * sizeof *placed);
 	for (int64_t i = 0; i < S; i++)
-		dist[i] = room[i] > 0 ? distance(c, n, c->s->free + i * R) : INFINITY;
+		dist[i] = room[i] > 0 ? distance_q(c, n, i) : INFINITY;
 	c->n_touched = 0;
 	while (count > 0) {
 		int any = 0;
@@ -1601,21 +1601,10 @@ void fs_place_floors(const struct fs_problem *p, double *free, const int64_t *st
  * recomputed (and stored in the column) on each visit after a placement.
  */
 
-/* Column i's room for framework n as FillState._refresh writes it after a
- * placement on i, for an eligible pair (eligibility factor 1). */
-static int64_t offer_room(const struct ctx *c, int64_t n, int64_t i)
-{
-	double m = min_ratio(c, n, i) + 1e-9;
-	m = floor(m);
-	if (m > c->p->room_max)
-		m = c->p->room_max;
-	return (int64_t)m;
-}
-
 /* Room of n on i now (listed frameworks had room: eligible). */
 static int64_t room_now(const struct ctx *c, const int64_t *col, int64_t n, int64_t i)
 {
-	return c->s->changed[i] ? offer_room(c, n, i) : col[n];
+	return c->s->changed[i] ? room_alive(c, n, i) : col[n];
 }
 
 /* Equal shares within float noise go to the lowest framework index: the
@@ -1706,7 +1695,7 @@ static int64_t pick_by_residual(const struct ctx *c, int64_t *col, const unsigne
 		int64_t n = list[j];
 		if (n < 0 || !open[n])
 			continue;
-		if (stale && (col[n] = offer_room(c, n, i)) <= 0)
+		if (stale && (col[n] = room_alive(c, n, i)) <= 0)
 			continue;
 		list[kept] = (int32_t)n;
 		v[kept] = (double)x[n] / (w[n] * (double)col[n]);

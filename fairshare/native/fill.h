@@ -35,9 +35,10 @@ struct fs_state {
  * more resources, or demands so small against the totals that the shape
  * ratios could overflow.
  *
- * rows, frameworks x servers, is the room matrix the fill starts from (the
- * residual rule, rPS-DSF) and scratch it overwrites; NULL computes it from
- * free as Problem.fit_counts does.  Best fit and PS-DSF do not use it. */
+ * rows, frameworks x servers, is the room matrix the fill starts from and
+ * scratch it overwrites (the residual rule, rPS-DSF), or only read for the
+ * rooms a best-fit pick starts from; NULL computes them from free as
+ * Problem.fit_counts does. */
 int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double *unit, const unsigned char *active,
 		   int rule, int64_t *rows, const double *total, const double *shape_b, const int64_t *pivot);
 int fs_fill_server_specific(const struct fs_problem *p, struct fs_state *s, const unsigned char *active,
