@@ -4,6 +4,8 @@ from __future__ import annotations
 import enum
 import math
 
+from sharekit.fairness import NICE_WEIGHTS
+
 
 class SliceDecision(enum.Enum):
     DEMOTE = "demote"   # the slice is spent: on to CFS
@@ -48,12 +50,7 @@ def aging_due(now: float, cfs_since: float, aging_s: float) -> bool:
     return now - cfs_since >= aging_s
 
 
-# CFS weight of each nice value, -20..19 (the kernel's table: each step is about 1.25x).
-NICE_WEIGHTS = (88761, 71755, 56483, 46273, 36291, 29154, 23254, 18705, 14949, 11916,
-                9548, 7620, 6100, 4904, 3906, 3121, 2501, 1991, 1586, 1277,
-                1024, 820, 655, 526, 423, 335, 272, 215, 172, 137,
-                110, 87, 70, 56, 45, 36, 29, 23, 18, 15)
-NICE_MIN, NICE_MAX = -20, 19
+NICE_MIN, NICE_MAX = -20, 19   # NICE_WEIGHTS[nice - NICE_MIN] is nice's CFS weight
 
 
 def nice_for_weight(weight: float) -> int:

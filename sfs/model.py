@@ -29,10 +29,11 @@ import statistics
 import sys
 from types import SimpleNamespace
 
-from sfs.decisions import NICE_MIN, NICE_WEIGHTS, aging_due, in_turn_nices, joins_turns, should_bypass
+from sfs.decisions import NICE_MIN, aging_due, in_turn_nices, should_bypass
 from sfs.policies import make_policy
 from sfs.scheduler import SchedulerConfig
 from sfs.task import Task
+from sharekit.fairness import NICE_WEIGHTS
 
 STEP_S = 0.001
 NICE_0 = NICE_WEIGHTS[-NICE_MIN]
@@ -41,11 +42,11 @@ NICE_0 = NICE_WEIGHTS[-NICE_MIN]
 class Job:
     """The model's state of one call; `task` is what the policy sees."""
     __slots__ = ("task", "size", "attained", "where", "core", "slice_start", "budget", "next_check",
-                 "cfs_since", "in_turn", "end")
+                 "cfs_since", "end")
 
     def __init__(self, task: Task, size: float) -> None:
         self.task, self.size = task, size
-        self.attained, self.where, self.core, self.in_turn, self.end = 0.0, "queued", -1, False, math.nan
+        self.attained, self.where, self.core, self.end = 0.0, "queued", -1, math.nan
 
 
 def run(invocations, policy_name: str, cores: int, config: SchedulerConfig | None = None) -> list[float]:
@@ -66,10 +67,8 @@ def run(invocations, policy_name: str, cores: int, config: SchedulerConfig | Non
             stacks[job.core].remove(job)
             job.core = -1
         job.where, job.cfs_since = "cfs", t
-        job.in_turn = config.cfs_in_turn and joins_turns(job.attained, policy.slice.recent_median(),
-                                                          config.in_turn_min_s)
         cfs.append(job)
-        if job.in_turn:
+        if policy.waits_in_turn(job.attained):
             turns.append(job)
 
     def place(job: Job, core: int, budget: float | None) -> None:

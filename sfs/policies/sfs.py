@@ -157,9 +157,12 @@ class SfsPolicy(Policy):
         """
         if attained is None:
             attained = procfs.cpu_seconds(task.pid) or 0.0
-        in_turn = self.config.cfs_in_turn and joins_turns(attained, self.slice.recent_median(),
-                                                          self.config.in_turn_min_s)
-        self.engine.to_cfs(task, now, self.config.aging_s, cpu, in_turn=in_turn)
+        self.engine.to_cfs(task, now, self.config.aging_s, cpu, in_turn=self.waits_in_turn(attained))
+
+    def waits_in_turn(self, attained: float) -> bool:
+        """Whether a task leaving FILTER with `attained` CPU joins the CFS line (see leave_filter)."""
+        return self.config.cfs_in_turn and joins_turns(attained, self.slice.recent_median(),
+                                                       self.config.in_turn_min_s)
 
     def _make_room(self, core: int) -> None:
         """A full stack: the waiting task ranked last (sfs: the most attained CPU) leaves FILTER for CFS.

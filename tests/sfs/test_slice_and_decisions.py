@@ -1,6 +1,7 @@
 import pytest
 
-from sfs.decisions import (DEMOTE, NICE_WEIGHTS, REARM, YIELD, aging_due, in_turn_nices, joins_turns,
+from sharekit.fairness import NICE_WEIGHTS
+from sfs.decisions import (DEMOTE, REARM, YIELD, aging_due, in_turn_nices, joins_turns,
                            nice_for_weight, on_slice_check, should_bypass)
 from sfs.slice import AdaptiveSlice, SliceConfig
 from sharekit.stats import quantile
