@@ -399,12 +399,22 @@ class Scheduler:
         line.remove(task)
         if not line:
             del self._turns[task.tenant]
-        if task.nice != 0:
-            if alive:
-                procfs.set_nice(task.pid, 0)
-            self._watchdog_say(b"O %d\n" % task.pid)
-        task.nice = 0
+        self._set_nice(task, 0, alive)
         self._renice_turns(task.tenant)
+
+    def _set_nice(self, task: Task, nice: int, alive: bool = True) -> None:
+        """Give `task` nice `nice` (no syscall for a task that is gone), keeping the
+        watchdog's list of reniced pids: told before a task leaves nice 0, so it knows
+        every reniced pid, and after it is back."""
+        if task.nice == nice:
+            return
+        if task.nice == 0:
+            self._watchdog_say(b"N %d\n" % task.pid)
+        if alive:
+            procfs.set_nice(task.pid, nice)
+        if nice == 0:
+            self._watchdog_say(b"O %d\n" % task.pid)
+        task.nice = nice
 
     def _renice_turns(self, tenant: str) -> None:
         """Give the tasks waiting in CFS their nice values for their place in the turn order.
@@ -414,13 +424,7 @@ class Scheduler:
         """
         line = self._turns.get(tenant, [])
         for task, nice in zip(line, in_turn_nices(len(line), len(self.cores))):
-            if task.nice != nice:
-                if task.nice == 0:
-                    self._watchdog_say(b"N %d\n" % task.pid)   # before: it must know every niced pid
-                procfs.set_nice(task.pid, nice)
-                if nice == 0:
-                    self._watchdog_say(b"O %d\n" % task.pid)
-                task.nice = nice
+            self._set_nice(task, nice)
 
     def arm_aging(self, task: Task, delay: float) -> None:
         task.gen += 1
@@ -637,10 +641,7 @@ class Scheduler:
 
     def _shutdown(self) -> None:
         for task in [t for line in self._turns.values() for t in line]:
-            if task.nice != 0:
-                procfs.set_nice(task.pid, 0)
-                self._watchdog_say(b"O %d\n" % task.pid)
-                task.nice = 0
+            self._set_nice(task, 0)
         self._turns.clear()
         for task in list(self._tasks.values()):
             if task.promoted or task.state is State.FILTER:
