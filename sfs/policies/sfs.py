@@ -155,9 +155,10 @@ class SfsPolicy(Policy):
         usual: put at the end of the line, a short call would wait for every
         long one before it.
         """
-        if attained is None:
-            attained = procfs.cpu_seconds(task.pid) or 0.0
-        self.engine.to_cfs(task, now, self.config.aging_s, cpu, in_turn=self.waits_in_turn(attained))
+        if attained is None and self.config.cfs_in_turn and self.slice.recent_median() is not None:
+            attained = procfs.cpu_seconds(task.pid) or 0.0   # read only when the rule can use it
+        in_turn = attained is not None and self.waits_in_turn(attained)
+        self.engine.to_cfs(task, now, self.config.aging_s, cpu, in_turn=in_turn)
 
     def waits_in_turn(self, attained: float) -> bool:
         """Whether a task leaving FILTER with `attained` CPU joins the CFS line (see leave_filter)."""
@@ -173,11 +174,12 @@ class SfsPolicy(Policy):
         ~0.2 s).  It goes on under CFS, with the usual aging timer.
         """
         stack = self.engine.stacks[core]
-        victim = min(stack[:-1], key=lambda t: self.rank(t, procfs.cpu_seconds(t.pid) or 0.0))
+        attained = {t.pid: procfs.cpu_seconds(t.pid) or 0.0 for t in stack[:-1]}
+        victim = min(stack[:-1], key=lambda t: self.rank(t, attained[t.pid]))
         self.engine.stats["demotions"] += 1
         victim.outcome.demoted = True
         victim.remaining = None
-        self.leave_filter(victim, time.monotonic())
+        self.leave_filter(victim, time.monotonic(), attained=attained[victim.pid])
         self.engine.restack(core)
 
     def _steal(self) -> None:
