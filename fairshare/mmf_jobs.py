@@ -280,9 +280,16 @@ def exact(p, rate=None, max_pairs: int = 120, time_limit: float = 30.0) -> MMFRe
         for r, coefs in enumerate(rows):
             for v, a in coefs.items():
                 A[r, v] = a
-        res = milp(c, integrality=integrality, bounds=Bounds(lb, ub),
-                   constraints=LinearConstraint(A.tocsr(), lo, hi),
-                   options={"time_limit": time_limit, "mip_rel_gap": 0.0})
+        problem = dict(integrality=integrality, bounds=Bounds(lb, ub),
+                       constraints=LinearConstraint(A.tocsr(), lo, hi))
+        res = milp(c, **problem, options={"time_limit": time_limit, "mip_rel_gap": 0.0})
+        if res.status in (2, 4):
+            # The model is feasible by construction (the last step's solution meets
+            # every row, the bound rows with slack), yet HiGHS's presolve reports a
+            # solve error or infeasibility on some tiny instances: p = [[1, 1], [2, 4]]
+            # with rates 0.5, 0.25, and p = [[1, 3, 1, 6]] with rates 2, 1/3, 3, 0.5,
+            # every time.  The same model solves without presolve.
+            res = milp(c, **problem, options={"time_limit": time_limit, "mip_rel_gap": 0.0, "presolve": False})
         if res.status != 0:
             raise TooLargeError(f"exact: the MILP solver stopped without an optimum ({res.message.strip()}); "
                                 "use mmf-dp or perturb")

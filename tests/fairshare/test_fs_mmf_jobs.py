@@ -51,6 +51,18 @@ def test_exact_matches_brute_force_on_the_whole_vector(inst):
     assert np.allclose(res.sorted_costs(), brute_force(p, rate), rtol=1e-6)
 
 
+@pytest.mark.parametrize("p, rate", [([[1.0, 1.0], [2.0, 4.0]], [0.5, 0.25]),
+                                     ([[1.0, 3.0, 1.0, 6.0]], [2.0, 1 / 3, 3.0, 0.5])])
+def test_exact_solves_the_instances_highs_presolve_fails_on(p, rate):
+    """Instances on which HiGHS's presolve reports a solve error or infeasibility (both
+    found by the property test below): exact still returns the optimum (the brute
+    force's vector)."""
+    p, rate = np.array(p), np.array(rate)
+    res = exact(p, rate)
+    _check_schedule(p, res)
+    assert np.allclose(res.sorted_costs(), brute_force(p, rate), rtol=1e-6)
+
+
 @settings(max_examples=40, deadline=None)
 @given(instances(), st.integers(0, 5))
 def test_perturb_is_a_valid_schedule_no_worse_than_mmf_dp(inst, seed):
