@@ -20,7 +20,7 @@ except ImportError:  # not built: the Python loops run instead
     ffi = lib = None
 
 # Selection rules with a C implementation (pooled criteria).
-RULES = {"residual": 0, "bestfit": 1}
+RULES = {"residual": 0, "bestfit": 1, "rrr": 2}
 
 
 def enabled() -> bool:
@@ -83,12 +83,55 @@ def _rooms(state):
     return None, ffi.NULL
 
 
+class RoundRobinOrders:
+    """The round-robin rule's per-framework server orders for one C fill.
+
+    RandomRoundRobin draws a framework's order from its numpy generator the
+    first time the fill needs it, so the draws depend on the fill's course;
+    the C code calls back (`fs_rrr_order_py`) at those same points and the
+    rule's own `_order` draws, which keeps every allocation equal to the
+    Python loop's.  Cursors live in one int64 array during the call and go
+    back to the rule at the end."""
+
+    def __init__(self, sel, n_frameworks: int):
+        self.sel = sel
+        self.cursor = np.zeros(n_frameworks, dtype=np.int64)
+        self.error: BaseException | None = None
+        self.handle = ffi.new_handle(self)
+        self.struct = ffi.new("struct fs_rrr *", {"order_of": lib.fs_rrr_order_py, "handle": self.handle,
+                                                  "cursor": _ptr("int64_t *", self.cursor)})
+
+    def order_of(self, n: int, out, length) -> int:
+        try:
+            order = self.sel._order(n)
+            if order.dtype != np.int64 or not order.flags.c_contiguous:
+                order = self.sel.order[n] = np.ascontiguousarray(order, dtype=np.int64)
+            self.cursor[n] = self.sel.cursor[n]
+            length[0] = len(order)
+            out[0] = _ptr("int64_t *", order) if len(order) else ffi.NULL
+            return 0
+        except BaseException as e:  # re-raised by fill_pooled once the C code has returned
+            self.error = e
+            return -1
+
+    def finish(self) -> None:
+        for n in self.sel.order:
+            self.sel.cursor[n] = int(self.cursor[n])
+
+
+if ffi is not None:
+    @ffi.def_extern()
+    def fs_rrr_order_py(handle, n, out, length):
+        return ffi.from_handle(handle).order_of(int(n), out, length)
+
+
 def fill_pooled(problem, unit: np.ndarray, sel, state, act: np.ndarray) -> bool:
-    """filling._fill_pooled with the residual or best-fit rule; False if not applicable."""
+    """filling._fill_pooled with the residual, best-fit or round-robin rule;
+    False if not applicable."""
     rule = RULES.get(getattr(sel, "name", None))
     n_res = len(problem.total)
     if not enabled() or rule is None or state.log is not None or not _writable(state) or problem.n_servers == 0 \
-            or (rule == RULES["bestfit"] and n_res >= 8):
+            or (rule == RULES["bestfit"] and n_res >= 8) or getattr(sel, "within", None) is not None:
         return False
     call = _Call(problem, state)
     unit = np.ascontiguousarray(unit, dtype=np.float64)
@@ -104,9 +147,15 @@ def fill_pooled(problem, unit: np.ndarray, sel, state, act: np.ndarray) -> bool:
         tot = np.ascontiguousarray(problem.total, dtype=np.float64)
         keep += [piv, sb, tot]
         total, shape_b, pivot = _ptr("double *", tot), _ptr("double *", sb), _ptr("int64_t *", piv)
+    orders = RoundRobinOrders(sel, problem.n_frameworks) if rule == RULES["rrr"] else None
     rc = lib.fs_fill_pooled(call.problem, call.state, _ptr("double *", unit), _ptr("unsigned char *", active),
-                            rule, rows, total, shape_b, pivot)
+                            rule, rows, total, shape_b, pivot, ffi.NULL if orders is None else orders.struct)
     del keep
+    if orders is not None:
+        orders.finish()
+        if orders.error is not None:
+            call.finish(0, state)  # the state's caches learn what was placed
+            raise orders.error
     if rc == -3:
         return False  # nothing placed: the Python loop runs (see fill.h)
     return call.finish(rc, state)

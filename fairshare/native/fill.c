@@ -80,6 +80,10 @@ struct ctx {
 	 * change instead of once per (framework, server). */
 	double *q;
 	unsigned char pivot_used[FS_MAX_RESOURCES];
+	/* randomised round robin: each framework's order once drawn (ordlen -1 before) */
+	const struct fs_rrr *rr;
+	const int64_t **ord;
+	int64_t *ordlen;
 	/* min-heap of (key, framework) */
 	struct entry *heap;
 	int64_t nheap;
@@ -1028,6 +1032,108 @@ static void bestfit_place(struct ctx *c, int64_t n, int64_t count, const int64_t
 		c->s_over[c->s_touched[t]] = 0;
 }
 
+/* ---------- randomised round robin (RandomRoundRobin) ---------- */
+
+/* The framework's order, drawn by the caller the first time it is needed:
+ * RandomRoundRobin._order is called at the same points of the fill (every
+ * single pick, and a batch once its count is positive), so the caller's
+ * random stream gives every framework the same order as in Python. */
+static int rrr_order(struct ctx *c, int64_t n, const int64_t **o, int64_t *len)
+{
+	if (c->ordlen[n] < 0) {
+		const int64_t *got = NULL;
+		int64_t l = 0;
+		if (c->rr->order_of(c->rr->handle, n, &got, &l) || l < 0 || (l > 0 && !got))
+			return -1;
+		c->ord[n] = got;
+		c->ordlen[n] = l;
+	}
+	*o = c->ord[n];
+	*len = c->ordlen[n];
+	return 0;
+}
+
+/* RandomRoundRobin.pick_one_state: the first server with room for one task
+ * (min ratio + 1e-9 >= 1, the room row's test) from the cursor on,
+ * cyclically, and the cursor moves past it; -1 (cursor kept) if none.
+ * -2 if the order could not be had. */
+static int64_t rrr_pick(struct ctx *c, int64_t n)
+{
+	int64_t size;
+	const int64_t *o;
+	if (rrr_order(c, n, &o, &size))
+		return -2;
+	if (size == 0)
+		return -1;
+	int64_t *cur = c->rr->cursor + n, at = *cur;
+	for (int64_t k = 0; k < size; k++) {
+		int64_t pos = at + k < size ? at + k : at + k - size, i = o[pos];
+		if (min_ratio(c, n, i) + 1e-9 >= 1.0) {
+			*cur = pos + 1 < size ? pos + 1 : 0;
+			return i;
+		}
+	}
+	return -1;
+}
+
+/* RandomRoundRobin.place into c->s_placed: `count` tasks (count <= the sum
+ * of fit) as whole rounds over n's order from the cursor, one task per
+ * server with room per round, then a partial round; the cursor moves past
+ * the last server of the partial round (or of the last round).  All of n's
+ * room taken: the cursor stays.  Returns -1 if the order could not be had. */
+static int rrr_place(struct ctx *c, int64_t n, int64_t count, const int64_t *fit)
+{
+	int64_t size;
+	const int64_t *o;
+	if (rrr_order(c, n, &o, &size))
+		return -1;
+	int64_t *room = c->s_room, *placed = c->s_placed, *cur = c->rr->cursor + n, at = *cur, hi = 0;
+	wide total = 0;
+	memset(placed, 0, c->S * sizeof *placed);
+	for (int64_t k = 0; k < size; k++) {
+		int64_t pos = at + k < size ? at + k : at + k - size;
+		room[k] = fit[o[pos]];
+		total += room[k];
+		if (room[k] > hi)
+			hi = room[k];
+	}
+	if (total <= count) {
+		for (int64_t k = 0; k < size; k++)
+			placed[o[at + k < size ? at + k : at + k - size]] = room[k];
+		return 0;
+	}
+	/* largest number of full rounds r with sum(min(room, r)) <= count */
+	int64_t lo = 0;
+	while (lo < hi) {
+		int64_t mid = lo + (hi - lo + 1) / 2;
+		wide s = 0;
+		for (int64_t k = 0; k < size; k++)
+			s += room[k] < mid ? room[k] : mid;
+		if (s <= count)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	wide left = count;
+	for (int64_t k = 0; k < size; k++)
+		left -= room[k] < lo ? room[k] : lo;
+	int partial = left > 0;
+	int64_t last = -1;
+	for (int64_t k = 0; k < size; k++) {
+		int64_t give = room[k] < lo ? room[k] : lo;
+		if (left > 0 && room[k] > lo) {
+			give++;
+			left--;
+			last = k; /* the partial round's last server */
+		} else if (!partial && give > 0) {
+			last = k; /* no partial round: the last server given any */
+		}
+		placed[o[at + k < size ? at + k : at + k - size]] = give;
+	}
+	*cur = (at + last + 1) % size;
+	return 0;
+}
+
 /* ---------- set-up ---------- */
 
 static void ctx_free(struct ctx *c)
@@ -1060,6 +1166,8 @@ static void ctx_free(struct ctx *c)
 	free(c->s_touched);
 	free(c->s_over);
 	free(c->own_rows);
+	free(c->ord);
+	free(c->ordlen);
 }
 
 /* The room matrix a fill starts from is the caller's cache if it has one.
@@ -1141,17 +1249,31 @@ static int ctx_init(struct ctx *c, const struct fs_problem *p, struct fs_state *
 /* ---------- pooled criteria (filling._fill_pooled) ---------- */
 
 int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double *unit, const unsigned char *active,
-		   int rule, int64_t *rows, const double *total, const double *shape_b, const int64_t *pivot)
+		   int rule, int64_t *rows, const double *total, const double *shape_b, const int64_t *pivot,
+		   const struct fs_rrr *rrr)
 {
 	struct ctx c;
-	int err = 0, bestfit = rule == FS_RULE_BESTFIT;
-	if (p->n_resources > FS_MAX_RESOURCES || p->n_servers < 1)
+	int err = 0, bestfit = rule == FS_RULE_BESTFIT, rr = rule == FS_RULE_RRR;
+	if (p->n_resources > FS_MAX_RESOURCES || p->n_servers < 1 || (rr && (!rrr || !rrr->order_of || !rrr->cursor)))
 		return -2;
 	if (bestfit && (p->n_resources >= 8 || !bestfit_bounded(p, total, shape_b, pivot)))
 		return -3; /* numpy sums 8+ terms pairwise, not left to right; or ratios could overflow */
-	if (ctx_init(&c, p, s, rows, bestfit ? ROOMS_NONE : ROOMS_LATER, 1)) {
+	/* Round robin reads rooms from free (single picks) or a fresh room row
+	 * (batches) unless the caller keeps a room cache, as the Python loop. */
+	if (ctx_init(&c, p, s, rows, bestfit || (rr && !rows) ? ROOMS_NONE : ROOMS_LATER, 1)) {
 		ctx_free(&c);
 		return -1;
+	}
+	if (rr) {
+		c.rr = rrr;
+		c.ord = calloc(c.F, sizeof *c.ord);
+		c.ordlen = malloc(c.F * sizeof *c.ordlen);
+		if (!c.ord || !c.ordlen) {
+			ctx_free(&c);
+			return -1;
+		}
+		for (int64_t n = 0; n < c.F; n++)
+			c.ordlen[n] = -1;
 	}
 	if (bestfit) {
 		c.total = total;
@@ -1203,6 +1325,14 @@ int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double 
 				i = bvh_pick(&c, n);
 				if (i < 0)
 					continue;
+			} else if (rr) {
+				i = rrr_pick(&c, n);
+				if (i == -2) {
+					err = -1;
+					break;
+				}
+				if (i < 0)
+					continue;
 			} else {
 				ensure_rows(&c);
 				i = lazy_argmax(&c, n, -1);
@@ -1218,7 +1348,7 @@ int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double 
 				/* the cached row: start values, refreshed where placed */
 				for (int64_t i = 0; i < c.S; i++)
 					fit[i] = chg[i] ? (el[i] ? room_alive(&c, n, i) : 0) : room_start(&c, n, i);
-			} else if (c.rows_pending) {
+			} else if (c.rows_pending || !c.rows) {
 				/* FillState.room_row */
 				for (int64_t i = 0; i < c.S; i++) {
 					double m = floor(min_ratio(&c, n, i) + 1e-9);
@@ -1232,10 +1362,16 @@ int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double 
 				count = (int64_t)room;
 			if (count <= 0)
 				continue;
-			if (bestfit)
+			if (bestfit) {
 				bestfit_place(&c, n, count, fit);
-			else
+			} else if (rr) {
+				if (rrr_place(&c, n, count, fit)) {
+					err = -1;
+					break;
+				}
+			} else {
 				water_fill(fit, c.S, count, c.s_placed);
+			}
 			wide got = place_vector(&c, n, c.s_placed, &err);
 			if (got < count)
 				continue;

@@ -11,6 +11,7 @@
 #define FS_MAX_RESOURCES 64
 #define FS_RULE_RESIDUAL 0
 #define FS_RULE_BESTFIT 1
+#define FS_RULE_RRR 2
 
 struct fs_problem {
 	int64_t n_frameworks, n_servers, n_resources;
@@ -30,6 +31,19 @@ struct fs_state {
 	unsigned char *changed;  /* servers: set to 1 when free changes */
 };
 
+/* Randomised round robin (selection/round_robin.py).  Each framework walks
+ * its own random order of its eligible servers.  The caller draws an order
+ * from its random stream the first time the fill needs it, so the C code
+ * asks in the order the Python loop would: order_of(handle, n, &order, &len)
+ * returns 0 with the order (len servers, caller-owned, alive for the call)
+ * and cursor[n] set to the framework's position, or -1 on failure (the fill
+ * then returns -1).  cursor is frameworks long and updated. */
+struct fs_rrr {
+	int (*order_of)(void *handle, int64_t n, const int64_t **order, int64_t *len);
+	void *handle;
+	int64_t *cursor;
+};
+
 /* Return 0, -1 when out of memory, -2 for arguments this code does not take,
  * -3 (best fit, nothing changed) when the Python loop must run instead: 8 or
  * more resources, or demands so small against the totals that the shape
@@ -38,9 +52,10 @@ struct fs_state {
  * rows, frameworks x servers, is the room matrix the fill starts from and
  * scratch it overwrites (the residual rule, rPS-DSF), or only read for the
  * rooms a best-fit pick starts from; NULL computes them from free as
- * Problem.fit_counts does. */
+ * Problem.fit_counts does.  rrr is given for FS_RULE_RRR only. */
 int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double *unit, const unsigned char *active,
-		   int rule, int64_t *rows, const double *total, const double *shape_b, const int64_t *pivot);
+		   int rule, int64_t *rows, const double *total, const double *shape_b, const int64_t *pivot,
+		   const struct fs_rrr *rrr);
 int fs_fill_server_specific(const struct fs_problem *p, struct fs_state *s, const unsigned char *active,
 			    int residual, int64_t *rows, const int64_t *gamma_full);
 /* Problem.fit_counts(free) transposed (servers x frameworks), same counts. */

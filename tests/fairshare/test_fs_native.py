@@ -98,7 +98,7 @@ def make(kind, seed, servers, frameworks):
 
 
 # Every policy that reaches the C code: server-specific criteria, and pooled
-# criteria with each rule it implements (the random rules stay in Python).
+# criteria with each rule it implements (the `random` rule stays in Python).
 POLICIES = [c for c, cls in CRITERIA.items() if cls.server_specific] \
     + [f"{c}:{s}" for c, cls in CRITERIA.items() if not cls.server_specific for s in native_fill.RULES]
 # The offer cycles visit every server every round: in Python that is slow
