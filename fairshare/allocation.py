@@ -64,7 +64,10 @@ class Allocation:
         return out
 
     def utilisation(self) -> dict[str, float]:
-        used = self.used().sum(axis=0)
+        # Summed over servers, use is tasks per framework times demand: one
+        # frameworks-long product instead of the servers x resources matrix
+        # (0.1-0.25 s at 10,000 x 1,000), and fewer roundings.
+        used = self.counts @ self.problem.demand
         return {r: float(used[k] / self.problem.total[k]) for k, r in enumerate(self.problem.resources)}
 
     def dominant_shares(self, counts: np.ndarray | None = None) -> np.ndarray:
