@@ -55,3 +55,14 @@ def test_placement_lists_every_framework_servers_in_order(kind):
     assert got == want
     assert all(list(got[f]) == list(want[f]) for f in want)
     assert all(type(v) is (int if kind == "int" else float) for d in got.values() for v in d.values())
+
+
+@pytest.mark.parametrize("policy", ["psdsf", "maxmin"])  # integer tasks, and the exact reference's
+def test_utilisation_is_use_summed_over_servers(example, policy):
+    alloc = allocate(example("ex2.yaml"), policy)
+    p = alloc.problem
+    expected = alloc.used().sum(axis=0) / p.total
+    got = alloc.utilisation()
+    assert list(got) == p.resources
+    assert np.allclose([got[r] for r in p.resources], expected, rtol=1e-12, atol=0)
+    assert 0 < max(got.values()) <= 1 + 1e-9
