@@ -30,7 +30,8 @@
  * Waiting: eligible waiters register (slot flag SLOT_WAITING, nwaiters++).
  *  - In another thread's valid slice they sleep on the futex `slice_seq`
  *    with a timeout at slice_end (the head waiter really sleeps; it wakes
- *    3 * spin_ns early and spins through the hand-over).
+ *    early, by 3 * spin_ns plus how late its timed sleeps end, and spins
+ *    through the hand-over).
  *  - When the slice is open (none, expired) or theirs but the word is held,
  *    they spin up to spin_ns, then sleep: the slice owner, and everyone
  *    while an expired slice's owner holds the word, on `word` (value 2,
@@ -626,6 +627,26 @@ static int try_take_dead(struct scl_mutex *m, int slot, pid_t me, uint64_t now, 
 
 #define NO_DEADLINE UINT64_MAX
 
+/* How late this thread's timed futex sleeps end: the head waiter wakes this
+ * much earlier (plus 3 * spin_ns) so that it is spinning, not asleep, when
+ * the slice changes hands.  Timer slack (50 us for normal threads) plus the
+ * wake-up itself made timed wake-ups 70-120 us late on a 2-vCPU VM, so a
+ * fixed 60 us margin woke the head waiter after the hand-over every time
+ * and each slice change idled the lock for that long (2-3% of a 2 ms slice).
+ * A property of the thread and the machine, not of one lock: thread-local.
+ * Estimate of a high quantile: a later sample raises it at once, an earlier
+ * one lowers it by 1/16 of the difference. */
+static __thread uint64_t tls_wake_late_ns;
+#define WAKE_LATE_MAX_NS 1000000ull /* beyond 1 ms something else is wrong: do not spin for it */
+
+static void note_wake_lateness(uint64_t late)
+{
+    uint64_t est = tls_wake_late_ns;
+    if (late > WAKE_LATE_MAX_NS)
+        late = WAKE_LATE_MAX_NS;
+    tls_wake_late_ns = late > est ? late : est - (est - late) / 16;
+}
+
 /* Out of line: keeps the fast path in lock_common() free of the slow
  * path's register pressure (no callee-saved spills on the fast path). */
 static __attribute__((noinline)) int lock_slow(struct scl_mutex *m, pid_t me, uint64_t now,
@@ -783,7 +804,9 @@ static __attribute__((noinline)) int lock_slow(struct scl_mutex *m, pid_t me, ui
              * the others sleep until the slice ends. */
             int so = slice_slot(sl);
             int head = slot >= 0 && pick_next(m, so) == slot;
-            uint64_t early = head ? 3 * spin_ns : 0;
+            uint64_t early = head ? 3 * spin_ns + tls_wake_late_ns : 0;
+            if (early > LD(&m->slice_ns) / 4)
+                early = LD(&m->slice_ns) / 4; /* spin at most a quarter of the slice */
             uint64_t end = se;
             if (head) {
                 /* The slice also ends when its owner gets banned: holding
@@ -797,6 +820,14 @@ static __attribute__((noinline)) int lock_slow(struct scl_mutex *m, pid_t me, ui
                 }
             }
             if (head && end - now <= early && head_spun < 8 * early) {
+                /* The owner notices the end up to one batch late and may be
+                 * inside a critical section then: keep the spin window open
+                 * until spin_ns past the end.  (It was last set when the
+                 * sleep ended, `early` before the end, so it would run out
+                 * before the end and send the head waiter to sleep on the
+                 * word just as the hand-over comes.) */
+                if (spin_until < end + spin_ns)
+                    spin_until = end + spin_ns;
                 uint64_t t0 = now;
                 for (int i = 0; i < 64; i++)
                     cpu_relax();
@@ -809,7 +840,11 @@ static __attribute__((noinline)) int lock_slow(struct scl_mutex *m, pid_t me, ui
                 wake_at = end - early;
             if (m->robust && now + ROBUST_POLL_NS < wake_at)
                 wake_at = now + ROBUST_POLL_NS;
-            futex_wait_rel(&m->slice_seq, seq, sat_sub(wake_at, now), m->pshared);
+            int timed_out = futex_wait_rel(&m->slice_seq, seq, sat_sub(wake_at, now), m->pshared) == ETIMEDOUT;
+            if (head && timed_out) {
+                now = scl_now();
+                note_wake_lateness(sat_sub(now, wake_at));
+            }
         }
         now = scl_now();
         spin_until = now + spin_ns;
