@@ -20,7 +20,7 @@ except ImportError:  # not built: the Python loops run instead
     ffi = lib = None
 
 # Selection rules with a C implementation (pooled criteria).
-RULES = {"residual": 0, "bestfit": 1, "rrr": 2}
+RULES = {"residual": 0, "bestfit": 1, "rrr": 2, "random": 3}
 
 
 def enabled() -> bool:
@@ -119,19 +119,81 @@ class RoundRobinOrders:
             self.sel.cursor[n] = int(self.cursor[n])
 
 
+class RandomDraws:
+    """The random rule's state for one C fill: Python's Mersenne Twister
+    (random.Random.getstate()) and the per-framework candidate lists.
+
+    RandomFit draws with `random.Random._randbelow`; the C code advances a
+    copy of that generator exactly as it would (fill.c, fs_mt_below), so the
+    draws are the Python loop's.  Batches of more than one task are rare
+    (single tasks are the rule when frameworks sit at near-equal shares) and
+    run the rule's own `place` through a callback, with the generator synced
+    into Python before and back out after.  At the end the generator and the
+    candidate lists go back to the rule object."""
+
+    def __init__(self, sel, problem, state):
+        self.sel, self.S, self.free = sel, problem.n_servers, state.free
+        version, internal, self.gauss = sel.py_rng.getstate()
+        self.version = version
+        self.mt = np.array(internal, dtype=np.uint32)
+        # Rows touched only for frameworks that draw (np.empty: untouched pages).
+        self.cand = np.empty((problem.n_frameworks, problem.n_servers), dtype=np.int32)
+        self.ncand = np.full(problem.n_frameworks, -1, dtype=np.int64)
+        for n, (arr, size) in sel._cand.items():
+            self.cand[n, :size] = arr[:size]
+            self.ncand[n] = size
+        self.error: BaseException | None = None
+        self.handle = ffi.new_handle(self)
+        self.struct = ffi.new("struct fs_random *", {
+            "mt": _ptr("uint32_t *", self.mt), "cand": _ptr("int32_t *", self.cand),
+            "ncand": _ptr("int64_t *", self.ncand), "place": lib.fs_random_place_py, "handle": self.handle})
+
+    @staticmethod
+    def applies(sel, problem) -> bool:
+        # Below this size the rule picks from the room matrix (another stream).
+        return problem.n_servers >= sel.state_pick_min_servers and sel._within_set is None
+
+    def _to_python(self) -> None:
+        self.sel.py_rng.setstate((self.version, tuple(self.mt.tolist()), self.gauss))
+
+    def place(self, n: int, count: int, fit, placed) -> int:
+        try:
+            self._to_python()
+            fit_a = np.frombuffer(ffi.buffer(fit, self.S * 8), dtype=np.int64).copy()
+            got = self.sel.place(n, count, fit_a, self.free)
+            np.frombuffer(ffi.buffer(placed, self.S * 8), dtype=np.int64)[:] = got
+            _, internal, self.gauss = self.sel.py_rng.getstate()
+            self.mt[:] = internal
+            return 0
+        except BaseException as e:  # re-raised by fill_pooled once the C code has returned
+            self.error = e
+            return -1
+
+    def finish(self) -> None:
+        self._to_python()
+        for n in np.flatnonzero(self.ncand >= 0).tolist():
+            size = int(self.ncand[n])
+            self.sel._cand[n] = [self.cand[n, :size].copy(), size]
+
+
 if ffi is not None:
     @ffi.def_extern()
     def fs_rrr_order_py(handle, n, out, length):
         return ffi.from_handle(handle).order_of(int(n), out, length)
 
+    @ffi.def_extern()
+    def fs_random_place_py(handle, n, count, fit, placed):
+        return ffi.from_handle(handle).place(int(n), int(count), fit, placed)
+
 
 def fill_pooled(problem, unit: np.ndarray, sel, state, act: np.ndarray) -> bool:
-    """filling._fill_pooled with the residual, best-fit or round-robin rule;
-    False if not applicable."""
+    """filling._fill_pooled with the residual, best-fit, round-robin or
+    random rule; False if not applicable."""
     rule = RULES.get(getattr(sel, "name", None))
     n_res = len(problem.total)
     if not enabled() or rule is None or state.log is not None or not _writable(state) or problem.n_servers == 0 \
-            or (rule == RULES["bestfit"] and n_res >= 8) or getattr(sel, "within", None) is not None:
+            or (rule == RULES["bestfit"] and n_res >= 8) or getattr(sel, "within", None) is not None \
+            or (rule == RULES["random"] and not RandomDraws.applies(sel, problem)):
         return False
     call = _Call(problem, state)
     unit = np.ascontiguousarray(unit, dtype=np.float64)
@@ -148,14 +210,17 @@ def fill_pooled(problem, unit: np.ndarray, sel, state, act: np.ndarray) -> bool:
         keep += [piv, sb, tot]
         total, shape_b, pivot = _ptr("double *", tot), _ptr("double *", sb), _ptr("int64_t *", piv)
     orders = RoundRobinOrders(sel, problem.n_frameworks) if rule == RULES["rrr"] else None
+    draws = RandomDraws(sel, problem, state) if rule == RULES["random"] else None
     rc = lib.fs_fill_pooled(call.problem, call.state, _ptr("double *", unit), _ptr("unsigned char *", active),
-                            rule, rows, total, shape_b, pivot, ffi.NULL if orders is None else orders.struct)
+                            rule, rows, total, shape_b, pivot, ffi.NULL if orders is None else orders.struct,
+                            ffi.NULL if draws is None else draws.struct)
     del keep
-    if orders is not None:
-        orders.finish()
-        if orders.error is not None:
-            call.finish(0, state)  # the state's caches learn what was placed
-            raise orders.error
+    for helper in (orders, draws):
+        if helper is not None:
+            helper.finish()  # the rule object gets its state back
+            if helper.error is not None:
+                call.finish(0, state)  # the state's caches learn what was placed
+                raise helper.error
     if rc == -3:
         return False  # nothing placed: the Python loop runs (see fill.h)
     return call.finish(rc, state)

@@ -2,7 +2,7 @@
 progressive filling (fill.c).
 
 The cdef is fill.h itself minus comments and include guards, so the binding
-cannot drift from the C declarations, plus the one Python callback.  setup.py names this module in
+cannot drift from the C declarations, plus the two Python callbacks.  setup.py names this module in
 `cffi_modules`; `make install` rebuilds it when fill.c, fill.h or this file
 change.  -ffp-contract=off keeps every multiply and add separately rounded,
 as numpy computes them: the C results must equal the Python reference bit
@@ -42,6 +42,8 @@ ffibuilder.cdef(cdef_from_header(HEADER.read_text()))
 # The round-robin rule's orders come from the caller's numpy random stream
 # (struct fs_rrr, native_fill.RoundRobinOrders).
 ffibuilder.cdef('extern "Python" int fs_rrr_order_py(void *, int64_t, const int64_t **, int64_t *);')
+# ... and the random rule's batches run its own Python code (struct fs_random, native_fill.RandomDraws).
+ffibuilder.cdef('extern "Python" int fs_random_place_py(void *, int64_t, int64_t, const int64_t *, int64_t *);')
 ffibuilder.set_source(
     "fairshare._fill",
     '#include "fill.h"',

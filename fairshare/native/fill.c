@@ -80,6 +80,8 @@ struct ctx {
 	 * change instead of once per (framework, server). */
 	double *q;
 	unsigned char pivot_used[FS_MAX_RESOURCES];
+	/* uniformly random fitting server (RandomFit) */
+	const struct fs_random *rnd;
 	/* randomised round robin: each framework's order once drawn (ordlen -1 before) */
 	const struct fs_rrr *rr;
 	const int64_t **ord;
@@ -1134,6 +1136,123 @@ static int rrr_place(struct ctx *c, int64_t n, int64_t count, const int64_t *fit
 	return 0;
 }
 
+/* ---------- uniformly random fitting server (RandomFit) ---------- */
+
+/* Python's random.Random: MT19937 (Matsumoto and Nishimura, 1998), one
+ * 32-bit output per call; the state is refilled in place, 624 words at a
+ * time, when the position reaches the end. */
+#define MT_N 624
+#define MT_M 397
+
+static uint32_t mt_next(uint32_t *mt)
+{
+	if (mt[MT_N] >= MT_N) {
+		for (int k = 0; k < MT_N; k++) {
+			uint32_t y = (mt[k] & 0x80000000u) | (mt[(k + 1) % MT_N] & 0x7fffffffu);
+			mt[k] = mt[(k + MT_M) % MT_N] ^ (y >> 1) ^ ((y & 1u) ? 0x9908b0dfu : 0u);
+		}
+		mt[MT_N] = 0;
+	}
+	uint32_t y = mt[mt[MT_N]++];
+	y ^= y >> 11;
+	y ^= (y << 7) & 0x9d2c5680u;
+	y ^= (y << 15) & 0xefc60000u;
+	y ^= y >> 18;
+	return y;
+}
+
+/* Random._randbelow(n): getrandbits(k) with k = n.bit_length() (the top k
+ * bits of one output, k <= 32), drawn again while >= n. */
+uint32_t fs_mt_below(uint32_t *mt, uint32_t n)
+{
+	int k = 32 - __builtin_clz(n);
+	uint32_t r;
+	do
+		r = mt_next(mt) >> (32 - k);
+	while (r >= n);
+	return r;
+}
+
+/* FillState.fits_one: every resource n needs has at least demand - 1e-9 free. */
+static int fits_one(const struct ctx *c, int64_t n, int64_t i)
+{
+	const double *f = c->s->free + i * c->R, *d = c->p->demand + n * c->R;
+	if (!c->p->elig[n * c->S + i])
+		return 0;
+	for (int64_t r = 0; r < c->R; r++)
+		if (d[r] > 0.0 && f[r] < d[r] - 1e-9)
+			return 0;
+	return 1;
+}
+
+/* RandomFit._fitting: n's servers with room for a task by Problem.fit_row's
+ * test (min over needed resources of free / demand, + 1e-9, >= 1), in index
+ * order, into list; returns the count. */
+static int64_t fitting(const struct ctx *c, int64_t n, int32_t *list)
+{
+	const double *d = c->p->demand + n * c->R;
+	const unsigned char *el = c->p->elig + n * c->S;
+	int64_t len = 0;
+	for (int64_t i = 0; i < c->S; i++) {
+		if (!el[i])
+			continue;
+		const double *f = c->s->free + i * c->R;
+		double m = INFINITY;
+		for (int64_t r = 0; r < c->R; r++)
+			if (d[r] > 0.0) {
+				double q = f[r] / d[r];
+				if (q < m)
+					m = q;
+			}
+		if (m + 1e-9 >= 1.0)
+			list[len++] = (int32_t)i;
+	}
+	return len;
+}
+
+/* RandomFit.pick_one_state: draw a candidate; one that no longer fits is
+ * removed for good (free only shrinks during a fill), so accepted draws are
+ * uniform over the fitting servers; after 32 misses in a row the list is
+ * rebuilt from the current free capacity.  -1 if nothing fits. */
+static int64_t random_pick(struct ctx *c, int64_t n)
+{
+	int32_t *list = c->rnd->cand + n * c->S;
+	int64_t size = c->rnd->ncand[n];
+	if (size < 0) {
+		const unsigned char *el = c->p->elig + n * c->S;
+		size = 0;
+		for (int64_t i = 0; i < c->S; i++)
+			if (el[i])
+				list[size++] = (int32_t)i;
+	}
+	int misses = 0;
+	while (size > 0) {
+		uint32_t k = fs_mt_below(c->rnd->mt, (uint32_t)size);
+		int64_t i = list[k];
+		if (fits_one(c, n, i)) {
+			c->rnd->ncand[n] = size;
+			return i;
+		}
+		list[k] = list[--size];
+		if (++misses >= 32) {
+			size = fitting(c, n, list);
+			misses = 0;
+			if (size >= 32) {
+				/* RandomFit._any_fits_one: the rebuild's relative test
+				 * admits free amounts fits_one rejects; with 32 or more
+				 * such servers and no other the loop never ended. */
+				int64_t k2 = 0;
+				while (k2 < size && !fits_one(c, n, list[k2]))
+					k2++;
+				if (k2 == size)
+					break;
+			}
+		}
+	}
+	c->rnd->ncand[n] = 0;
+	return -1;
+}
+
 /* ---------- set-up ---------- */
 
 static void ctx_free(struct ctx *c)
@@ -1250,20 +1369,23 @@ static int ctx_init(struct ctx *c, const struct fs_problem *p, struct fs_state *
 
 int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double *unit, const unsigned char *active,
 		   int rule, int64_t *rows, const double *total, const double *shape_b, const int64_t *pivot,
-		   const struct fs_rrr *rrr)
+		   const struct fs_rrr *rrr, const struct fs_random *rnd)
 {
 	struct ctx c;
-	int err = 0, bestfit = rule == FS_RULE_BESTFIT, rr = rule == FS_RULE_RRR;
-	if (p->n_resources > FS_MAX_RESOURCES || p->n_servers < 1 || (rr && (!rrr || !rrr->order_of || !rrr->cursor)))
+	int err = 0, bestfit = rule == FS_RULE_BESTFIT, rr = rule == FS_RULE_RRR, rd = rule == FS_RULE_RANDOM;
+	if (p->n_resources > FS_MAX_RESOURCES || p->n_servers < 1 || p->n_servers > INT32_MAX ||
+	    (rr && (!rrr || !rrr->order_of || !rrr->cursor)) ||
+	    (rd && (!rnd || !rnd->mt || !rnd->cand || !rnd->ncand || !rnd->place || rnd->mt[MT_N] > MT_N)))
 		return -2;
 	if (bestfit && (p->n_resources >= 8 || !bestfit_bounded(p, total, shape_b, pivot)))
 		return -3; /* numpy sums 8+ terms pairwise, not left to right; or ratios could overflow */
 	/* Round robin reads rooms from free (single picks) or a fresh room row
 	 * (batches) unless the caller keeps a room cache, as the Python loop. */
-	if (ctx_init(&c, p, s, rows, bestfit || (rr && !rows) ? ROOMS_NONE : ROOMS_LATER, 1)) {
+	if (ctx_init(&c, p, s, rows, bestfit || ((rr || rd) && !rows) ? ROOMS_NONE : ROOMS_LATER, 1)) {
 		ctx_free(&c);
 		return -1;
 	}
+	c.rnd = rd ? rnd : NULL;
 	if (rr) {
 		c.rr = rrr;
 		c.ord = calloc(c.F, sizeof *c.ord);
@@ -1333,6 +1455,10 @@ int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double 
 				}
 				if (i < 0)
 					continue;
+			} else if (rd) {
+				i = random_pick(&c, n);
+				if (i < 0)
+					continue;
 			} else {
 				ensure_rows(&c);
 				i = lazy_argmax(&c, n, -1);
@@ -1366,6 +1492,12 @@ int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double 
 				bestfit_place(&c, n, count, fit);
 			} else if (rr) {
 				if (rrr_place(&c, n, count, fit)) {
+					err = -1;
+					break;
+				}
+			} else if (rd) {
+				/* RandomFit.place, in Python (rare: single tasks are the rule) */
+				if (rnd->place(rnd->handle, n, count, fit, c.s_placed)) {
 					err = -1;
 					break;
 				}

@@ -12,6 +12,7 @@
 #define FS_RULE_RESIDUAL 0
 #define FS_RULE_BESTFIT 1
 #define FS_RULE_RRR 2
+#define FS_RULE_RANDOM 3
 
 struct fs_problem {
 	int64_t n_frameworks, n_servers, n_resources;
@@ -44,6 +45,27 @@ struct fs_rrr {
 	int64_t *cursor;
 };
 
+/* Uniformly random fitting server per task (selection/random_fit.py, the
+ * rejection-sampling pick of large clusters).  The draws are Python's
+ * random.Random stream: mt is its Mersenne Twister state (624 words, then
+ * the position; random.getstate()), advanced here exactly as
+ * Random._randbelow would, and read back by the caller afterwards.  Each
+ * framework's candidate servers live in its row of cand (frameworks x
+ * servers, caller-owned, a row touched only once the framework draws);
+ * ncand[n] is the row's length, -1 before its first draw.  A batch of more
+ * than one task goes to place(handle, n, count, fit, placed), the rule's
+ * own Python code, with mt synced both ways around the call; it returns 0,
+ * or -1 on failure (the fill then returns -1). */
+struct fs_random {
+	uint32_t *mt; /* 625 words: state, then the position (0..624) */
+	int32_t *cand;
+	int64_t *ncand;
+	int (*place)(void *handle, int64_t n, int64_t count, const int64_t *fit, int64_t *placed);
+	void *handle;
+};
+/* Random._randbelow(n) on that state (1 <= n < 2^32); exposed for the tests. */
+uint32_t fs_mt_below(uint32_t *mt, uint32_t n);
+
 /* Return 0, -1 when out of memory, -2 for arguments this code does not take,
  * -3 (best fit, nothing changed) when the Python loop must run instead: 8 or
  * more resources, or demands so small against the totals that the shape
@@ -52,10 +74,11 @@ struct fs_rrr {
  * rows, frameworks x servers, is the room matrix the fill starts from and
  * scratch it overwrites (the residual rule, rPS-DSF), or only read for the
  * rooms a best-fit pick starts from; NULL computes them from free as
- * Problem.fit_counts does.  rrr is given for FS_RULE_RRR only. */
+ * Problem.fit_counts does.  rrr is given for FS_RULE_RRR only, rnd for
+ * FS_RULE_RANDOM only. */
 int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double *unit, const unsigned char *active,
 		   int rule, int64_t *rows, const double *total, const double *shape_b, const int64_t *pivot,
-		   const struct fs_rrr *rrr);
+		   const struct fs_rrr *rrr, const struct fs_random *rnd);
 int fs_fill_server_specific(const struct fs_problem *p, struct fs_state *s, const unsigned char *active,
 			    int residual, int64_t *rows, const int64_t *gamma_full);
 /* Problem.fit_counts(free) transposed (servers x frameworks), same counts. */

@@ -70,8 +70,22 @@ class RandomFit(Selection):
             if misses >= 32:
                 arr = self._fitting(n, state)
                 entry[0], size, misses = arr, len(arr), 0
+                if size >= 32 and not self._any_fits_one(n, state, arr):
+                    # The rebuild's test (fit_row: min free/demand + 1e-9 >= 1,
+                    # relative) admits free amounts that fits_one (free >=
+                    # demand - 1e-9, absolute) rejects: for a 4-cpu task,
+                    # 3.999999997 cpu.  With 32 or more such servers and no
+                    # other, every round drew 32 misses and rebuilt the same
+                    # list forever.  Nothing fits n: it is done.
+                    break
         entry[1] = 0
         return -1
+
+    def _any_fits_one(self, n, state, servers: np.ndarray) -> bool:
+        """Does some server in `servers` pass state.fits_one for n (vectorised)?"""
+        need = self.problem.demand[n] > 0
+        free = state.free[servers][:, need]
+        return bool((free >= self.problem.demand[n, need] - 1e-9).all(axis=1).any())
 
     def _fitting(self, n, state) -> np.ndarray:
         """n's fitting servers in index order (the rebuilt candidate list)."""
