@@ -11,9 +11,9 @@ from fairshare import native_fill
 from fairshare.criteria import CRITERIA
 from fairshare.filling import FillState, make_selection, progressive_fill
 from fairshare.model import Constraints, Framework, Problem, Server
-from fairshare.online import Reallocator
 from fairshare.policies import get_policy
 from fairshare.workload import synthetic_problem
+from loops_support import both_loops, event_snapshots
 
 pytestmark = pytest.mark.skipif(native_fill.lib is None, reason="fairshare._fill is not built (make install)")
 
@@ -74,14 +74,6 @@ def pivot_problem(seed: int, n_servers: int, n_frameworks: int) -> Problem:
     return Problem(servers, frameworks)
 
 
-def both_ways(monkeypatch, run):
-    monkeypatch.setenv("FAIRSHARE_PURE_PYTHON", "1")
-    ref = run()
-    monkeypatch.setenv("FAIRSHARE_PURE_PYTHON", "0")
-    got = run()
-    return ref, got
-
-
 INSTANCES = [("mixed", s, 12, 6) for s in range(4)] + [("mixed", s, 150, 40) for s in range(4, 7)] \
     + [("synthetic", 7, 400, 60), ("synthetic", 8, 60, 300), ("mixed", 9, 1, 5), ("tied", 10, 300, 80),
        ("tied", 11, 70, 200), ("pivot", 12, 200, 40)]
@@ -117,7 +109,7 @@ def test_c_fill_equals_python(monkeypatch, inst, policy):
 
 def assert_same_policy(monkeypatch, inst, policy, seed):
     p = make(*inst)
-    ref, got = both_ways(monkeypatch, lambda: get_policy(policy)(p, seed).x)
+    ref, got = both_loops(monkeypatch, lambda: get_policy(policy)(p, seed).x)
     assert ref.sum() > 0
     assert np.array_equal(ref, got), f"{policy}: C and Python allocations differ"
 
@@ -134,7 +126,7 @@ def test_c_fill_from_a_partial_allocation(monkeypatch, crit):
     p = mixed_problem(11, 80, 30)
     start = progressive_fill(p, CRITERIA[crit], active=np.arange(30) % 3 == 0).x // 2
     active = np.arange(30) % 4 != 1
-    ref, got = both_ways(monkeypatch, lambda: progressive_fill(p, CRITERIA[crit], initial=start, active=active).x)
+    ref, got = both_loops(monkeypatch, lambda: progressive_fill(p, CRITERIA[crit], initial=start, active=active).x)
     assert np.array_equal(ref, got)
 
 
@@ -143,16 +135,8 @@ def test_c_fill_online_events(monkeypatch, crit):
     """Arrivals and departures through the re-allocator, which keeps one
     state (and its room cache) across events: same placements both ways."""
     p = mixed_problem(12, 60, 25)
-
-    def events():
-        r = Reallocator(p, CRITERIA[crit], active=np.arange(25) < 20)
-        snaps = [r.state.x_server.copy()]
-        for kind, n in (("arrive", 21), ("leave", 3), ("arrive", 22), ("leave", 10), ("leave", 21)):
-            getattr(r, kind)(n)
-            snaps.append(r.state.x_server.copy())
-        return np.stack(snaps)
-
-    ref, got = both_ways(monkeypatch, events)
+    events = (("arrive", 21), ("leave", 3), ("arrive", 22), ("leave", 10), ("leave", 21))
+    ref, got = both_loops(monkeypatch, lambda: event_snapshots(p, crit, events, np.arange(25) < 20))
     assert np.array_equal(ref, got)
 
 
@@ -169,7 +153,7 @@ def test_c_fill_rooms_rounded_as_python(monkeypatch, policy):
         p = Problem([Server("odd", {"cpu": 1.3999999999, "mem": 64.0}), Server("b", {"cpu": 0.8, "mem": 16.0})],
                     [Framework(f"f{k}", {"cpu": 0.1, "mem": 1.0 + k}, 1.0, None, Constraints())
                      for k in range(frameworks)])
-        ref, got = both_ways(monkeypatch, lambda: get_policy(policy)(p, 0).x)
+        ref, got = both_loops(monkeypatch, lambda: get_policy(policy)(p, 0).x)
         assert np.array_equal(ref, got), f"{policy} with {frameworks} framework(s): {ref.tolist()} != {got.tolist()}"
 
 
@@ -185,7 +169,7 @@ def test_c_best_fit_leaves_overflowing_shapes_to_python(monkeypatch):
     assert not native_fill.fill_pooled(p, CRITERIA["bfdrf"](p).unit(), make_selection(p, "bestfit"), state,
                                        np.ones(2, dtype=bool))
     assert state.x.sum() == 0 and np.array_equal(state.free, p.capacity)
-    ref, got = both_ways(monkeypatch, lambda: progressive_fill(p, CRITERIA["bfdrf"]).x)
+    ref, got = both_loops(monkeypatch, lambda: progressive_fill(p, CRITERIA["bfdrf"]).x)
     assert np.array_equal(ref, got) and got.sum() > 0
 
 

@@ -14,20 +14,13 @@ from fairshare import native_fill
 from fairshare.criteria import CRITERIA
 from fairshare.filling import FillState, fill, make_selection, progressive_fill
 from fairshare.model import Constraints, Framework, Problem, Server
-from fairshare.online import Reallocator
 from fairshare.selection.random_fit import RandomFit
 from fairshare.workload import synthetic_problem
+from loops_support import both_loops, event_snapshots
 
 pytestmark = pytest.mark.skipif(native_fill.lib is None, reason="fairshare._fill is not built (make install)")
 
 BIG = RandomFit.state_pick_min_servers
-
-
-def both_loops(monkeypatch, run):
-    monkeypatch.setenv("FAIRSHARE_PURE_PYTHON", "1")
-    ref = run()
-    monkeypatch.setenv("FAIRSHARE_PURE_PYTHON", "0")
-    return ref, run()
 
 
 def test_draws_are_pythons():
@@ -127,16 +120,8 @@ def test_small_clusters_stay_in_python(monkeypatch):
 
 def test_online_events_with_the_random_rule(monkeypatch):
     p = synthetic_problem(BIG + 30, 30, 4, 0.3, 5)
-
-    def events():
-        r = Reallocator(p, CRITERIA["drf"], selection="random", seed=2, active=np.arange(30) < 25)
-        snaps = [r.state.x_server.copy()]
-        for kind, n in (("arrive", 26), ("leave", 3), ("arrive", 27), ("leave", 10)):
-            getattr(r, kind)(n)
-            snaps.append(r.state.x_server.copy())
-        return np.stack(snaps)
-
-    ref, got = both_loops(monkeypatch, events)
+    events = (("arrive", 26), ("leave", 3), ("arrive", 27), ("leave", 10))
+    ref, got = both_loops(monkeypatch, lambda: event_snapshots(p, "drf", events, np.arange(30) < 25, "random", 2))
     assert ref[-1].sum() > 0
     assert np.array_equal(ref, got)
 

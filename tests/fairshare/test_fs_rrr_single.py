@@ -10,9 +10,9 @@ from fairshare import native_fill
 from fairshare.criteria import CRITERIA
 from fairshare.filling import FillState, fill, make_selection, progressive_fill
 from fairshare.model import Constraints, Framework, Problem, Server
-from fairshare.online import Reallocator
 from fairshare.selection.round_robin import RandomRoundRobin
 from fairshare.workload import synthetic_problem
+from loops_support import both_loops, event_snapshots
 
 
 def tight_problem(seed: int, n_servers: int, n_frameworks: int) -> Problem:
@@ -94,13 +94,6 @@ def test_room_checks_agree_with_the_room_row():
 needs_c = pytest.mark.skipif(native_fill.lib is None, reason="fairshare._fill is not built (make install)")
 
 
-def both_loops(monkeypatch, run):
-    monkeypatch.setenv("FAIRSHARE_PURE_PYTHON", "1")
-    ref = run()
-    monkeypatch.setenv("FAIRSHARE_PURE_PYTHON", "0")
-    return ref, run()
-
-
 @needs_c
 @pytest.mark.parametrize("inst", INSTANCES, ids=lambda t: f"{t[0]}{t[1]}-{t[2]}x{t[3]}")
 @pytest.mark.parametrize("crit", ["drf", "drfh", "tsf", "bfdrf"])
@@ -134,16 +127,8 @@ def test_c_round_robin_leaves_the_rule_as_python_does(monkeypatch):
 def test_c_round_robin_online_events(monkeypatch):
     """The re-allocator keeps a room cache across events, which the C batches read."""
     p = tight_problem(12, 60, 25)
-
-    def events():
-        r = Reallocator(p, CRITERIA["drf"], selection="rrr", seed=3, active=np.arange(25) < 20)
-        snaps = [r.state.x_server.copy()]
-        for kind, n in (("arrive", 21), ("leave", 3), ("arrive", 22), ("leave", 10), ("leave", 21)):
-            getattr(r, kind)(n)
-            snaps.append(r.state.x_server.copy())
-        return np.stack(snaps)
-
-    ref, got = both_loops(monkeypatch, events)
+    events = (("arrive", 21), ("leave", 3), ("arrive", 22), ("leave", 10), ("leave", 21))
+    ref, got = both_loops(monkeypatch, lambda: event_snapshots(p, "drf", events, np.arange(25) < 20, "rrr", 3))
     assert ref[-1].sum() > 0
     assert np.array_equal(ref, got)
 
