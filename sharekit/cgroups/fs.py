@@ -63,9 +63,13 @@ def pids_in(procs: Path) -> list[int]:
 
 
 def kill_all(procs_files: list[Path], deadline_s: float = 2.0) -> None:
+    """SIGKILL every process listed in `procs_files` until none is left (or
+    the deadline passes), except the caller itself: the group then stays
+    busy and its removal fails with an error instead of killing the caller."""
     end = time.monotonic() + deadline_s
+    me = os.getpid()
     while True:
-        pids = {pid for procs in procs_files for pid in pids_in(procs)}
+        pids = {pid for procs in procs_files for pid in pids_in(procs)} - {me}
         if not pids or time.monotonic() > end:
             return
         for pid in pids:

@@ -24,6 +24,7 @@ CFS".
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .backend import CGROUP_ROOT, CgroupBackend, CgroupUsage, backend_for
@@ -135,6 +136,33 @@ class TenantCgroup:
         for directory in dict.fromkeys(self.dirs[c] for c in controllers):
             write(directory / "cgroup.procs", str(pid))
 
+    def _evacuate_caller(self) -> None:
+        """Move the calling process's own threads out before the group goes.
+
+        Removal kills whatever is inside, and on v1 a process is listed in
+        `cgroup.procs` as soon as one of its threads is in the group: a thread
+        that moved in (a Ray tenant worker's, or a test's) and left again may
+        have started threads there, which inherit the group and stay.  Killing
+        them would kill the caller.  They go to their hierarchy's root, as
+        InTenantGroup's fallback does (v2 moves whole processes)."""
+        me = os.getpid()
+        try:
+            own = {int(t) for t in os.listdir("/proc/self/task")}
+        except OSError:
+            own = {me}
+        for controller, top in self.backend.hierarchies().items():
+            d = self.dirs.get(controller)
+            if d is None or not d.is_dir():
+                continue
+            members, target = (d / "tasks", top / "tasks") if self.version == 1 else \
+                (d / "cgroup.procs", top / "cgroup.procs")
+            for ident in pids_in(members):
+                if ident in own or ident == me:
+                    try:
+                        write(target, str(ident))
+                    except CgroupError:
+                        pass  # gone meanwhile, or not movable: kill_all spares the caller anyway
+
     def pids(self) -> list[int]:
         return sorted({pid for procs in self._procs_files() for pid in pids_in(procs)})
 
@@ -147,6 +175,7 @@ class TenantCgroup:
             return
         self.removed = True
         existing = [d for d in dict.fromkeys(self.dirs.values()) if d.is_dir()]
+        self._evacuate_caller()
         kill_all([d / "cgroup.procs" for d in existing])
         if "cpu" in self.dirs:
             release(self.dirs["cpu"])

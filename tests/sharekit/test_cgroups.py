@@ -181,3 +181,45 @@ def test_default_tenant_groups_have_no_rt_budget_so_fifo_stays_at_the_root():
         child.kill()
         child.wait()
         group.remove()
+
+
+SELF_IN_GROUP = r'''
+import os, sys, threading
+from pathlib import Path
+from sharekit.cgroups import TenantCgroup
+group = TenantCgroup.create("mallet", parent=sys.argv[1])
+other = __import__("subprocess").Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+group.add(other.pid)
+ready, release = threading.Event(), threading.Event()
+
+def inside():
+    ready.set()
+    release.wait(30)
+
+# Into the group and out again, leaving a thread started inside behind (v1:
+# threads; v2: the process moves, so the whole process is in until removal).
+me = threading.get_native_id() if group.version == 1 else os.getpid()
+members = "tasks" if group.version == 1 else "cgroup.procs"
+top = group.backend.hierarchies()["cpu"]
+where = Path(f"/proc/thread-self/cgroup").read_text()
+(group.dirs["cpu"] / members).write_text(str(me))
+thread = threading.Thread(target=inside)
+thread.start()
+ready.wait(10)
+if group.version == 1:
+    (top / "tasks").write_text(str(me))
+group.remove()
+print("caller alive; other", "killed" if other.wait(10) == -9 else "survived", flush=True)
+release.set()
+thread.join()
+'''
+
+
+def test_removing_a_group_spares_the_caller_and_kills_the_rest():
+    """A removal kills what is inside.  A thread of the caller left inside (one
+    started while another thread of it had moved in) put the caller's pid in
+    the group's cgroup.procs, so the removal SIGKILLed the caller itself.  In a
+    child process: a regression kills the child, not the test run."""
+    out = subprocess.run([sys.executable, "-c", SELF_IN_GROUP, PARENT], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, (out.returncode, out.stderr[-2000:])
+    assert out.stdout.strip() == "caller alive; other killed"
