@@ -1379,8 +1379,9 @@ int fs_fill_pooled(const struct fs_problem *p, struct fs_state *s, const double 
 		return -2;
 	if (bestfit && (p->n_resources >= 8 || !bestfit_bounded(p, total, shape_b, pivot)))
 		return -3; /* numpy sums 8+ terms pairwise, not left to right; or ratios could overflow */
-	/* Round robin reads rooms from free (single picks) or a fresh room row
-	 * (batches) unless the caller keeps a room cache, as the Python loop. */
+	/* Round robin and the random rule read rooms from free (single picks)
+	 * or a fresh room row (batches) unless the caller keeps a room cache,
+	 * as the Python loop does. */
 	if (ctx_init(&c, p, s, rows, bestfit || ((rr || rd) && !rows) ? ROOMS_NONE : ROOMS_LATER, 1)) {
 		ctx_free(&c);
 		return -1;
