@@ -3,7 +3,7 @@
 - ``synthetic``: the CPU-bound mix of :mod:`workloads.synthetic`, Poisson arrivals.
 - ``bursty``: the same mix, arrivals in bursts (mean 5 calls, 10x denser
   inside a burst than between bursts).
-- ``azure2021``: the bundled Azure Functions 2021 sample (199 calls, 42
+- ``azure2021``: the bundled Azure Functions 2021 sample (199 calls, 31
   functions) shaped by :func:`workloads.azure2021.shaped`: its arrival order,
   bursts of simultaneous calls and per-function regularity are kept,
   durations are scaled by 1/20 within [20 ms, 1 s].
