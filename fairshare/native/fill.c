@@ -1186,27 +1186,15 @@ static int fits_one(const struct ctx *c, int64_t n, int64_t i)
 }
 
 /* RandomFit._fitting: n's servers with room for a task by Problem.fit_row's
- * test (min over needed resources of free / demand, + 1e-9, >= 1), in index
- * order, into list; returns the count. */
+ * test, in index order, into list; returns the count.  fit_row > 0 is
+ * fit_count > 0 (floor(max(m, 0) + 1e-9) >= 1 exactly when m + 1e-9 >= 1,
+ * m the minimum of free / demand over the needed resources). */
 static int64_t fitting(const struct ctx *c, int64_t n, int32_t *list)
 {
-	const double *d = c->p->demand + n * c->R;
-	const unsigned char *el = c->p->elig + n * c->S;
 	int64_t len = 0;
-	for (int64_t i = 0; i < c->S; i++) {
-		if (!el[i])
-			continue;
-		const double *f = c->s->free + i * c->R;
-		double m = INFINITY;
-		for (int64_t r = 0; r < c->R; r++)
-			if (d[r] > 0.0) {
-				double q = f[r] / d[r];
-				if (q < m)
-					m = q;
-			}
-		if (m + 1e-9 >= 1.0)
+	for (int64_t i = 0; i < c->S; i++)
+		if (fit_count(c, n, i) > 0)
 			list[len++] = (int32_t)i;
-	}
 	return len;
 }
 
