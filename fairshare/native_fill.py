@@ -151,7 +151,8 @@ class RandomDraws:
     @staticmethod
     def applies(sel, problem) -> bool:
         # Below this size the rule picks from the room matrix (another stream).
-        return problem.n_servers >= sel.state_pick_min_servers and sel._within_set is None
+        # (A rule told `fits_only_on` has `within` set: fill_pooled declines that for every rule.)
+        return problem.n_servers >= sel.state_pick_min_servers
 
     def _to_python(self) -> None:
         self.sel.py_rng.setstate((self.version, tuple(self.mt.tolist()), self.gauss))
