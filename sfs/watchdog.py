@@ -19,7 +19,7 @@ import os
 import select
 import sys
 
-from sfs.procfs import threads
+from sfs.procfs import set_nice, threads
 
 
 def demote_all(pids: set[int]) -> None:
@@ -35,11 +35,7 @@ def demote_all(pids: set[int]) -> None:
 
 def restore_nice(pids: set[int]) -> None:
     for pid in pids:
-        for tid in threads(pid):
-            try:
-                os.setpriority(os.PRIO_PROCESS, tid, 0)
-            except OSError:
-                pass
+        set_nice(pid, 0)  # every thread; a process that is gone is skipped
 
 
 def apply(line: bytes, pids: set[int], niced: set[int]) -> bool:
