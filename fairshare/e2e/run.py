@@ -13,7 +13,6 @@ SIGKILLed are swept by the next one (`sweep_stale`).
 from __future__ import annotations
 
 import os
-import re
 import signal
 import tempfile
 import time
@@ -24,7 +23,7 @@ from ..model import Problem
 from .node_run import NodeRun, node_cpus
 from .workload import LoadConfig
 
-_STALE = re.compile(r"^sharekit-e2e-(\d+)-(.+)$")
+STALE_PREFIX = "sharekit-e2e-"   # + run pid + "-" + node: the parent groups of one run
 
 
 @dataclass(frozen=True)
@@ -98,19 +97,8 @@ def largest_shares(problem: Problem, present: set[str], events: list[Event], pol
 
 def sweep_stale() -> int:
     """Remove the groups of earlier runs whose process is gone (SIGKILL); returns how many."""
-    from sharekit.cgroups import CGROUP_ROOT, CgroupError, detect_version, remove_empty_parent
-    try:
-        version = detect_version()
-    except CgroupError:
-        return 0
-    top = CGROUP_ROOT / "cpuacct" if version == 1 else (
-        CGROUP_ROOT if (CGROUP_ROOT / "cgroup.controllers").exists() else CGROUP_ROOT / "unified")
-    removed = 0
-    for entry in top.iterdir() if top.is_dir() else []:
-        match = _STALE.match(entry.name)
-        if match and entry.is_dir() and not Path(f"/proc/{match.group(1)}").exists():
-            removed += remove_empty_parent(entry.name)
-    return removed
+    from sharekit.cgroups import remove_empty_parent, stale_parents
+    return sum(remove_empty_parent(name) for name in stale_parents(STALE_PREFIX))
 
 
 def run_local(problem: Problem, config: RunConfig, events: list[Event] = (),

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 
 from sharekit.cgroups import CgroupError, TenantCgroup
@@ -45,13 +44,9 @@ class TenantGroups:
     @staticmethod
     def remove_stale(prefix: str = "sharekit-faas-") -> list[str]:
         """Remove the tenant groups of servers that died without cleaning up (SIGKILL)."""
-        from sharekit.cgroups import CGROUP_ROOT, remove_empty_parent
+        from sharekit.cgroups import remove_empty_parent, stale_parents
         removed = []
-        seen = {p.name for p in CGROUP_ROOT.glob(f"*/{prefix}*")} | {p.name for p in CGROUP_ROOT.glob(f"{prefix}*")}
-        for name in sorted(seen):
-            pid = name[len(prefix):]
-            if not pid.isdigit() or os.path.exists(f"/proc/{pid}"):
-                continue
+        for name in stale_parents(prefix):
             try:
                 if remove_empty_parent(name):
                     removed.append(name)

@@ -11,8 +11,9 @@ temporary directory).
 from .backend import CgroupBackend, CgroupUsage, CgroupV1, CgroupV2, backend_for, detect_version, weight_to_shares
 from .fs import CgroupError
 from .rtbudget import TENANT_RT_PERIOD_US
-from .tenant import CGROUP_ROOT, DEFAULT_PARENT, TenantCgroup, evacuate_parent, remove_empty_parent
+from .tenant import (CGROUP_ROOT, DEFAULT_PARENT, TenantCgroup, evacuate_parent, remove_empty_parent,
+                     stale_parents)
 
 __all__ = ["CGROUP_ROOT", "DEFAULT_PARENT", "TENANT_RT_PERIOD_US", "CgroupBackend", "CgroupError", "CgroupUsage",
            "CgroupV1", "CgroupV2", "TenantCgroup", "backend_for", "detect_version", "evacuate_parent",
-           "remove_empty_parent", "weight_to_shares"]
+           "remove_empty_parent", "stale_parents", "weight_to_shares"]

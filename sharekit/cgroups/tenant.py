@@ -25,10 +25,11 @@ CFS".
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from .backend import CGROUP_ROOT, CgroupBackend, CgroupUsage, backend_for
-from .fs import CgroupError, check_name, kill_all, mkdir, pids_in, rmdir, write
+from .fs import NAME, CgroupError, check_name, kill_all, mkdir, pids_in, rmdir, write
 from .rtbudget import RtBudget, has_rt_budget_files, release
 
 DEFAULT_PARENT = "sharekit"
@@ -229,7 +230,7 @@ def remove_empty_parent(parent: str, root: Path | None = None) -> bool:
     return clean
 
 
-def evacuate_parent(parent: str, root: Path | None = None) -> list[int]:
+def evacuate_parent(parent: str, root: Path | None = None, patience_s: float = 2.0) -> list[int]:
     """Move every task of `parent`'s groups to the parent's parent, then remove the groups.
 
     For cleaning up after an owner that died (SIGKILL) while tenants still
@@ -237,22 +238,49 @@ def evacuate_parent(parent: str, root: Path | None = None) -> list[int]:
     cleaner that cannot know whether it mattered.  Returns the pids moved.
     Moving up is always allowed: on v1 the hierarchy root has the whole RT
     budget, so even a SCHED_FIFO task can be moved there.
+
+    The owner's own children die with it (PR_SET_PDEATHSIG) at the moment
+    this runs.  The kernel silently skips an exiting task when moving, yet
+    lists it and counts the group busy until the task has left its cgroups,
+    and a task may fork while its siblings move: so move and remove again
+    until nothing is left, for at most `patience_s`.
     """
-    moved: list[int] = []
-    for top in _parent_tops(parent, root):
-        if not top.is_dir():
-            continue
-        up = top.parent / "cgroup.procs"
-        for _ in range(3):  # a task may fork while we move its siblings
+    moved: set[int] = set()
+    deadline = time.monotonic() + patience_s
+    while True:
+        for top in _parent_tops(parent, root):
+            if not top.is_dir():
+                continue
+            up = top.parent / "cgroup.procs"
             groups = [p for p in top.iterdir() if p.is_dir()] + [top]
-            pids = [pid for group in groups for pid in pids_in(group / "cgroup.procs")]
-            if not pids:
-                break
-            for pid in pids:
+            for pid in [pid for group in groups for pid in pids_in(group / "cgroup.procs")]:
                 try:
                     up.write_text(str(pid))
-                    moved.append(pid)
+                    moved.add(pid)
                 except OSError:
                     pass  # exited meanwhile
-    remove_empty_parent(parent, root)
-    return sorted(set(moved))
+        if remove_empty_parent(parent, root) or time.monotonic() >= deadline:
+            return sorted(moved)
+        time.sleep(0.02)
+
+
+def stale_parents(prefix: str, root: Path | None = None) -> list[str]:
+    """Parent groups named `<prefix><pid>` or `<prefix><pid>-<anything>`, in any
+    hierarchy, whose owner `pid` is gone: what a SIGKILLed owner left behind.
+
+    Every hierarchy is looked at: a clean-up that was cut short may have
+    removed a parent from some hierarchies and not from others."""
+    try:
+        backend = backend_for(root)
+    except CgroupError:
+        return []
+    names: set[str] = set()
+    for top in dict.fromkeys(backend.hierarchies().values()):
+        if top.is_dir():
+            names.update(p.name for p in top.glob(f"{prefix}*") if p.is_dir())
+    stale = []
+    for name in sorted(names):
+        owner = name[len(prefix):].split("-", 1)[0]
+        if owner.isdigit() and NAME.match(name) and not os.path.exists(f"/proc/{owner}"):
+            stale.append(name)
+    return stale

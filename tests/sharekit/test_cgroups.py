@@ -161,6 +161,30 @@ def test_evacuate_moves_survivors_up_and_removes_the_parent():
         child.wait()
 
 
+def test_stale_parents_are_found_in_whichever_hierarchy_still_holds_them():
+    """A clean-up cut short may leave a dead owner's parent in one hierarchy only
+    (a task that was still exiting kept it busy); a sweep must still find it."""
+    from sharekit.cgroups import backend_for, remove_empty_parent, stale_parents
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    prefix = f"sharekit-cgstale{os.getpid()}-"
+    dead, alive = f"{prefix}{gone.pid}-node0", f"{prefix}{os.getpid()}-node0"
+    groups = [TenantCgroup.create("a", parent=dead), TenantCgroup.create("a", parent=alive)]
+    try:
+        hierarchies = list(dict.fromkeys(backend_for(None).hierarchies().values()))
+        for top in hierarchies[1:]:            # v1: keep the parent in the first hierarchy only
+            (top / dead / "a").rmdir()
+            (top / dead).rmdir()
+        assert stale_parents(prefix) == [dead]  # the live owner's parent is not stale
+        assert remove_empty_parent(dead)
+        assert not any((top / dead).exists() for top in hierarchies)
+        assert stale_parents(prefix) == []
+    finally:
+        for group in groups:
+            group.remove()
+    assert not [p for p in CGROUP_ROOT.glob(f"*/{prefix}*")] + [p for p in CGROUP_ROOT.glob(f"{prefix}*")]
+
+
 def test_default_tenant_groups_have_no_rt_budget_so_fifo_stays_at_the_root():
     if detect_version(CGROUP_ROOT) != 1 or not (CGROUP_ROOT / "cpu" / "cpu.rt_runtime_us").exists():
         pytest.skip("no per-group RT budget on this host")
