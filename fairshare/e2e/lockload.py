@@ -10,7 +10,10 @@ tenant groups are not, so there the lock side is skipped).
 
 Lock share = each tenant's hold time from the interposer's statistics file
 (per-thread ``hold_ns``, rewritten every 100 ms), as a fraction of all
-tenants' hold time over the same window.
+tenants' hold time over the same window.  A snapshot counts at the time the
+program wrote it, not when it was read: the program's threads are CFS, and
+while SFS keeps the CPU busy with SCHED_FIFO work they may not run (nor
+rewrite the file) for up to a second.
 
 A leaving tenant's thread is moved back to the parent and stopped *before*
 the agent removes the tenant's group: removing a group kills every process
@@ -107,17 +110,20 @@ class SharedLockProgram:
             pass
         self.left.add(tenant)
 
-    def hold_seconds(self) -> dict[str, float]:
-        """Cumulative hold time per tenant from the latest statistics snapshot."""
+    def snapshot(self) -> tuple[float | None, dict[str, float]]:
+        """The latest statistics snapshot: when the program wrote it (time.monotonic()
+        seconds; None when unreadable) and the cumulative hold time per tenant."""
         try:
             data = json.loads(self.stats_path.read_text())
         except (OSError, ValueError):
-            return {}
+            return None, {}
+        stamp = data.get("monotonic_ns")
         by_tid = {}
         for lock in data.get("locks", []):
             for thread in lock.get("threads", []):
                 by_tid[int(thread["tid"])] = by_tid.get(int(thread["tid"]), 0) + thread["hold_ns"] / 1e9
-        return {t: by_tid.get(tid, 0.0) for t, tid in self.tid_of.items()}
+        return (stamp / 1e9 if isinstance(stamp, int) else None,
+                {t: by_tid.get(tid, 0.0) for t, tid in self.tid_of.items()})
 
     def close(self) -> None:
         if self.proc.poll() is None:

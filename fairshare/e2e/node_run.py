@@ -61,6 +61,7 @@ class NodeRun:
         self.worker: subprocess.Popen | None = None
         self.samples_cpu: list = []
         self.samples_lock: list = []
+        self.lock_file_ages: list[float | None] = []   # per lock sample; None: file unreadable
         self.targets: list[tuple[float, dict[str, float]]] = []   # (time, shares) per applied decision
         self.largest_shares: dict[str, float] = {}   # each tenant's largest share here over the run
         self.records: list = []
@@ -226,8 +227,14 @@ class NodeRun:
                     seen[pid] = process_start(pid)
         self.samples_cpu.append((now, cpu))
         if self.lock is not None:
-            hold = self.lock.hold_seconds()
-            self.samples_lock.append((now, {t: v for t, v in hold.items() if t in self.tenants}))
+            # Hold times are as of the program's snapshot, which may be older than
+            # `now` when the program was kept off the CPU: place them at that time.
+            stamp, hold = self.lock.snapshot()
+            at = now if stamp is None else min(now, stamp - self.t0)
+            if self.samples_lock:
+                at = max(at, self.samples_lock[-1][0])
+            self.samples_lock.append((at, {t: v for t, v in hold.items() if t in self.tenants}))
+            self.lock_file_ages.append(None if stamp is None else now - at)
 
     # -- the end --------------------------------------------------------------
     def finish(self) -> None:

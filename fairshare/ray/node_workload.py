@@ -97,4 +97,10 @@ def run_node_workload(name: str, tenants: Mapping[str, Mapping[str, float]], ord
     out = {"node": name, "tenants": [row.to_json() for row in rows], "sfs_policy": node.policy_used}
     if node.lock_note:
         out["note"] = node.lock_note
+    if node.samples_lock and any(row["measured_lock_share"] is None for row in out["tenants"]):
+        # No lock share although the lock program ran: keep what was read, to tell a
+        # statistics file that stopped being rewritten from lock threads that stopped.
+        out["lock_samples"] = [{"t": round(t, 3), "hold_s": {k: round(v, 6) for k, v in hold.items()},
+                                "file_age_s": None if age is None else round(age, 3)}
+                               for (t, hold), age in zip(node.samples_lock, node.lock_file_ages)]
     return out

@@ -162,7 +162,13 @@ def test_node_workload_fills_lock_share_and_short_slowdown_on_every_node(kit):
     for h in handles:
         h.result(timeout=120)
     snap = kit.snapshot()
-    by_node = node_workloads(kit, snap, seconds=3.0, warmup_s=1.0)
+    # Every invocation starts under SCHED_FIFO, so for the first second or so SFS keeps a
+    # node's CPU busy up to the RT throttle, and the lock threads and the lock statistics
+    # (CFS) get about 50 ms of each second; here two nodes share a core.  A 1 s warm-up
+    # once left a window with no lock hold time at all, and a 2 s window once held no
+    # finished short invocation of a tenant that the tenant rule held back on the shared
+    # core.  So the node workload's default 2 s warm-up and a 4 s window.
+    by_node = node_workloads(kit, snap, seconds=6.0, warmup_s=2.0)
     assert set(by_node) == set(snap["nodes"])
     for nid, result in by_node.items():
         assert "error" not in result, result
@@ -173,7 +179,7 @@ def test_node_workload_fills_lock_share_and_short_slowdown_on_every_node(kit):
             assert row["short_p50_slowdown"] is not None and row["short_p50_slowdown"] >= 0.9, row
         if present and detect_version() == 1:
             locks = [row["measured_lock_share"] for row in rows.values()]
-            assert all(v is not None and 0 <= v <= 1 for v in locks), rows
+            assert all(v is not None and 0 <= v <= 1 for v in locks), result
             assert abs(sum(locks) - 1) < 0.01, rows
     pids = {s["pid"] for s in kit.agent_states().values()}
     top = CGROUP_ROOT / ("cpu" if detect_version() == 1 else "unified")
