@@ -429,21 +429,39 @@ static inline int box_may_fit(const struct ctx *c, int64_t n, int64_t k)
 	return min_ratio_of(c, n, c->bv->maxfree + k * c->R) * (1.0 + 1e-12) + 1e-9 >= 1.0;
 }
 
-/* The best-fit server for one task of n, or -1 if it fits nowhere. */
+/* Could node k hold the answer for n at all (classes, room), and its box's
+ * lower bound; INFINITY when it cannot. */
+static inline double node_bound(const struct ctx *c, int64_t n, int64_t k, int64_t p, const double *sb,
+                                uint64_t fm)
+{
+	if (!(c->bv->emask[k] & fm) || !box_may_fit(c, n, k))
+		return INFINITY;
+	return box_lb(c, k, p, sb);
+}
+
+/* The best-fit server for one task of n, or -1 if it fits nowhere.
+ * A node's bound is computed once, when its parent is opened, and kept on
+ * the stack with it; the skip test runs again when it is popped, since the
+ * best may have improved meanwhile.  Skipping at push time already is
+ * sound: the best distance only falls and, at an equal distance, the best
+ * index only falls, so a node skipped then would be skipped later too. */
 static int64_t bvh_pick(struct ctx *c, int64_t n)
 {
 	struct bvh *bv = c->bv;
-	int64_t p = c->pivot[n], best = -1, stack[2 * 64 + 2], top = 0;
+	int64_t p = c->pivot[n], best = -1, ks[2 * 64 + 2], top = 0;
+	double lbs[2 * 64 + 2];
 	const double *sb = c->shape_b + n * c->R;
 	const unsigned char *el = c->p->elig + n * c->S, *chg = c->s->changed;
 	uint64_t fm = bv->fmask[n];
-	double bd = INFINITY;
-	stack[top++] = 1;
+	double bd = INFINITY, root = node_bound(c, n, 1, p, sb, fm);
+	if (root == INFINITY)
+		return -1;
+	ks[top] = 1;
+	lbs[top++] = root;
 	while (top > 0) {
-		int64_t k = stack[--top];
-		if (!(bv->emask[k] & fm) || !box_may_fit(c, n, k))
-			continue;
-		double lb = box_lb(c, k, p, sb);
+		--top;
+		int64_t k = ks[top];
+		double lb = lbs[top];
 		if (lb > bd || (lb == bd && bv->minidx[k] > best))
 			continue;
 		if (k >= bv->P2) {
@@ -461,14 +479,21 @@ static int64_t bvh_pick(struct ctx *c, int64_t n)
 			}
 			continue;
 		}
-		/* the nearer child is popped first */
-		double l1 = box_lb(c, 2 * k, p, sb), l2 = box_lb(c, 2 * k + 1, p, sb);
+		/* the nearer child is popped first (the left one on a tie) */
+		double l1 = node_bound(c, n, 2 * k, p, sb, fm), l2 = node_bound(c, n, 2 * k + 1, p, sb, fm);
+		int64_t near = 2 * k, far = 2 * k + 1;
+		double lnear = l1, lfar = l2;
 		if (l2 < l1) {
-			stack[top++] = 2 * k;
-			stack[top++] = 2 * k + 1;
-		} else {
-			stack[top++] = 2 * k + 1;
-			stack[top++] = 2 * k;
+			near = 2 * k + 1, far = 2 * k;
+			lnear = l2, lfar = l1;
+		}
+		if (lfar != INFINITY && !(lfar > bd || (lfar == bd && bv->minidx[far] > best))) {
+			ks[top] = far;
+			lbs[top++] = lfar;
+		}
+		if (lnear != INFINITY && !(lnear > bd || (lnear == bd && bv->minidx[near] > best))) {
+			ks[top] = near;
+			lbs[top++] = lnear;
 		}
 	}
 	return best;
