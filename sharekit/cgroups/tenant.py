@@ -260,7 +260,8 @@ def evacuate_parent(parent: str, root: Path | None = None, patience_s: float = 2
                 except OSError:
                     pass  # exited meanwhile
         if remove_empty_parent(parent, root) or time.monotonic() >= deadline:
-            return sorted(moved)
+            # An exiting task's write succeeded without moving it: count the living only.
+            return sorted(pid for pid in moved if os.path.exists(f"/proc/{pid}"))
         time.sleep(0.02)
 
 
