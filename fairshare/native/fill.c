@@ -1080,6 +1080,12 @@ static int rrr_order(struct ctx *c, int64_t n, const int64_t **o, int64_t *len)
 	return 0;
 }
 
+/* The place k steps after `at` (0 <= k < size) in an order of `size` servers, cyclically. */
+static inline int64_t cyclic(int64_t at, int64_t k, int64_t size)
+{
+	return at + k < size ? at + k : at + k - size;
+}
+
 /* RandomRoundRobin.pick_one_state: the first server with room for one task
  * (min ratio + 1e-9 >= 1, the room row's test) from the cursor on,
  * cyclically, and the cursor moves past it; -1 (cursor kept) if none.
@@ -1094,7 +1100,7 @@ static int64_t rrr_pick(struct ctx *c, int64_t n)
 		return -1;
 	int64_t *cur = c->rr->cursor + n, at = *cur;
 	for (int64_t k = 0; k < size; k++) {
-		int64_t pos = at + k < size ? at + k : at + k - size, i = o[pos];
+		int64_t pos = cyclic(at, k, size), i = o[pos];
 		if (min_ratio(c, n, i) + 1e-9 >= 1.0) {
 			*cur = pos + 1 < size ? pos + 1 : 0;
 			return i;
@@ -1118,7 +1124,7 @@ static int rrr_place(struct ctx *c, int64_t n, int64_t count, const int64_t *fit
 	wide total = 0;
 	memset(placed, 0, c->S * sizeof *placed);
 	for (int64_t k = 0; k < size; k++) {
-		int64_t pos = at + k < size ? at + k : at + k - size;
+		int64_t pos = cyclic(at, k, size);
 		room[k] = fit[o[pos]];
 		total += room[k];
 		if (room[k] > hi)
@@ -1126,7 +1132,7 @@ static int rrr_place(struct ctx *c, int64_t n, int64_t count, const int64_t *fit
 	}
 	if (total <= count) {
 		for (int64_t k = 0; k < size; k++)
-			placed[o[at + k < size ? at + k : at + k - size]] = room[k];
+			placed[o[cyclic(at, k, size)]] = room[k];
 		return 0;
 	}
 	/* largest number of full rounds r with sum(min(room, r)) <= count */
@@ -1155,7 +1161,7 @@ static int rrr_place(struct ctx *c, int64_t n, int64_t count, const int64_t *fit
 		} else if (!partial && give > 0) {
 			last = k; /* no partial round: the last server given any */
 		}
-		placed[o[at + k < size ? at + k : at + k - size]] = give;
+		placed[o[cyclic(at, k, size)]] = give;
 	}
 	*cur = (at + last + 1) % size;
 	return 0;
